@@ -1,6 +1,9 @@
 package webhook
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // DeliveryStatus is where a delivery stands. Succeeded and failed are final.
 type DeliveryStatus string
@@ -43,6 +46,65 @@ type Delivery struct {
 	NextAttemptAt *time.Time
 	CreatedAt     time.Time
 	CompletedAt   *time.Time
+	// SeriesStart is the number of the first attempt of the current series:
+	// 1, or the next attempt's number after a manual retry. The retry policy
+	// counts attempts from it.
+	SeriesStart int
+	// EventTime, Data and Metadata are the event, kept only while the
+	// delivery is failed, so a manual retry can send it again; successful
+	// deliveries keep none (DynamoDB bills writes per KB).
+	EventTime time.Time
+	Data      json.RawMessage
+	Metadata  json.RawMessage
+}
+
+// IdempotencyRecord remembers a trigger by its Idempotency-Key, so a repeat
+// returns the first answer and creates nothing.
+type IdempotencyRecord struct {
+	Key         string
+	Fingerprint string // hash of the request; a different request with the same key is a conflict
+	EventID     string
+	EventTime   time.Time
+	Done        bool // the trigger finished and Deliveries is its answer
+	Deliveries  int
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// StatsDelta is what some attempts add to a webhook's counters.
+type StatsDelta struct {
+	Succeeded       int64 // deliveries that ended succeeded
+	Failed          int64 // deliveries that ended failed
+	Attempts        int64
+	TotalResponseMS int64
+	LastDeliveryAt  time.Time // zero: unchanged
+	LastSuccessAt   time.Time
+	LastFailureAt   time.Time
+}
+
+// Add folds o into d.
+func (d *StatsDelta) Add(o StatsDelta) {
+	d.Succeeded += o.Succeeded
+	d.Failed += o.Failed
+	d.Attempts += o.Attempts
+	d.TotalResponseMS += o.TotalResponseMS
+	d.LastDeliveryAt = later(d.LastDeliveryAt, o.LastDeliveryAt)
+	d.LastSuccessAt = later(d.LastSuccessAt, o.LastSuccessAt)
+	d.LastFailureAt = later(d.LastFailureAt, o.LastFailureAt)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// DeliveryFilter selects a webhook's deliveries for listing, newest first.
+type DeliveryFilter struct {
+	Status DeliveryStatus // "" for any
+	Limit  int
+	Cursor string
 }
 
 // Stats are a webhook's delivery counters. They count deliveries that reached
