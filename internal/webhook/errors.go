@@ -12,7 +12,10 @@ const (
 	ENotFound = "not_found"         // the resource does not exist (or was deleted)
 	EConflict = "conflict"          // the request loses a race or breaks uniqueness
 	ETooLarge = "payload_too_large" // the request body is over the limit
-	EInternal = "internal_error"    // anything else; its detail is logged, not shown
+	// EUnavailable: a dependency failed part-way; the message says how to
+	// repeat the request safely.
+	EUnavailable = "service_unavailable"
+	EInternal    = "internal_error" // anything else; its detail is logged, not shown
 )
 
 // Error is the one coded error type of the service. Message is safe to show to
@@ -58,7 +61,7 @@ func ErrorMessage(err error) string {
 	var e *Error
 	if err == nil {
 		return ""
-	} else if errors.As(err, &e) && e.Code != EInternal {
+	} else if errors.As(err, &e) && e.Code != EInternal && e.Message != "" {
 		return e.Message
 	}
 	return "internal error"
