@@ -1,0 +1,18 @@
+// Command webhooks is the operator CLI of the webhooks service: the seed's
+// `prompt webhooks:*` commands over the HTTP API. See internal/cli.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/systemprompt-io/webhooks/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := cli.Main(ctx, os.Args[1:], cli.OSEnv())
+	stop()
+	os.Exit(code)
+}

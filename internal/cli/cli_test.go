@@ -1,0 +1,660 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// now is the fixed clock of the tests; the fixtures are a few minutes older.
+var now = time.Date(2026, 11, 28, 16, 6, 5, 0, time.UTC)
+
+const (
+	whID  = "wh_0192f0c4a1b27c3d8e9f001122334455"
+	dlvID = "dlv_0192f0c4a1b27c3d8e9f00112233aaaa"
+	evtID = "evt_0192f0c4a1b27c3d8e9f00112233bbbb"
+)
+
+const webhookJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://example.com/webhook",` +
+	`"method":"POST","headers":{"X-Custom":"value"},"events":["agent.started","agent.failed"],` +
+	`"status":"active","auth_type":"bearer","auth_credentials":{"token":"se****"},` +
+	`"retry":{"strategy":"exponential","max_attempts":3,"initial_delay_ms":1000,"max_delay_ms":60000},` +
+	`"timeout_ms":30000,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:05:35Z"}`
+
+const pausedJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://example.com/webhook",` +
+	`"method":"POST","headers":{},"events":["custom"],"status":"inactive","auth_type":"none",` +
+	`"retry":{"strategy":"fixed","max_attempts":1,"initial_delay_ms":0,"max_delay_ms":0},` +
+	`"timeout_ms":5000,"created_at":"2026-11-25T16:04:05Z","updated_at":"2026-11-28T16:06:05Z"}`
+
+const deliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_id":"` + evtID + `",` +
+	`"event":"agent.started","status":"retrying","attempts":[` +
+	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"response_body":"Service\nUnavailable"},` +
+	`{"attempt":2,"started_at":"2026-11-28T16:05:02Z","duration_ms":30000,"error":"timeout"}],` +
+	`"next_attempt_at":"2026-11-28T16:07:05Z","created_at":"2026-11-28T16:05:00Z"}`
+
+const testDeliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event":"custom","status":"pending",` +
+	`"test":true,"attempts":[],"created_at":"2026-11-28T16:06:05Z"}`
+
+const statsJSON = `{"total_deliveries":10,"successful":3,"failed":7,"success_rate":0.3,"avg_response_ms":241.6,` +
+	`"last_delivery_at":"2026-11-28T15:06:05Z","last_success_at":"2026-11-25T16:06:05Z"}`
+
+// reply is the fake API's canned answer to one route.
+type reply struct {
+	status int
+	body   string
+}
+
+// recorded is a request the fake API received.
+type recorded struct {
+	Method string
+	Path   string // escaped path
+	Query  string
+	Body   string
+	Header http.Header
+}
+
+// fakeAPI answers routes ("METHOD /path") with canned replies and records
+// every request.
+type fakeAPI struct {
+	srv    *httptest.Server
+	routes map[string]reply
+	mu     sync.Mutex
+	reqs   []recorded
+}
+
+func newFakeAPI(t *testing.T, routes map[string]reply) *fakeAPI {
+	f := &fakeAPI{routes: routes}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.reqs = append(f.reqs, recorded{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, string(body), r.Header.Clone()})
+		f.mu.Unlock()
+		rp, ok := f.routes[r.Method+" "+r.URL.EscapedPath()]
+		if !ok {
+			rp = reply{404, `{"error":{"code":"not_found","message":"no such route in the fake"}}`}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rp.status)
+		io.WriteString(w, rp.body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeAPI) requests() []recorded {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]recorded(nil), f.reqs...)
+}
+
+// run is one CLI invocation's result.
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+type runOpts struct {
+	stdin    string
+	terminal bool
+	env      map[string]string
+	http     *http.Client
+	aws      func(ctx context.Context, region string) (aws.Config, error)
+}
+
+func runCLI(t *testing.T, endpoint string, o runOpts, args ...string) run {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := Env{
+		Stdin:      strings.NewReader(o.stdin),
+		Stdout:     &stdout,
+		Stderr:     &stderr,
+		IsTerminal: func() bool { return o.terminal },
+		Now:        func() time.Time { return now },
+		Getenv: func(k string) string {
+			if k == "WEBHOOKS_ENDPOINT" {
+				return endpoint
+			}
+			return o.env[k]
+		},
+		HTTPClient: o.http,
+		LoadAWSConfig: func(ctx context.Context, region string) (aws.Config, error) {
+			if o.aws == nil {
+				t.Errorf("AWS config loaded for endpoint %s; a loopback endpoint must not be signed", endpoint)
+				return aws.Config{}, nil
+			}
+			return o.aws(ctx, region)
+		},
+	}
+	code := Main(context.Background(), args, env)
+	return run{code, stdout.String(), stderr.String()}
+}
+
+// TestCommands runs every command against the fake API and checks the request
+// sent and the output.
+func TestCommands(t *testing.T) {
+	type want struct {
+		method, path, query, body string // body compared as JSON; "" means no body
+		header                    map[string]string
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		routes map[string]reply
+		opts   runOpts
+		reqs   []want
+		code   int
+		stdout string
+		stderr string
+	}{
+		{
+			name:   "list table",
+			args:   []string{"list"},
+			routes: map[string]reply{"GET /webhooks": {200, `{"items":[` + webhookJSON + `,` + pausedJSON + `],"next_cursor":""}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks"}},
+			stdout: "" +
+				"ID                                   NAME        STATUS    EVENTS                      URL                          CREATED\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  active    agent.started,agent.failed  https://example.com/webhook  2m ago (2026-11-28 16:04:05Z)\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive  custom                      https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n",
+		},
+		{
+			name:   "list filters and next page",
+			args:   []string{"list", "--status", "inactive", "--event", "agent.started", "--limit", "1", "--cursor", "abc"},
+			routes: map[string]reply{"GET /webhooks": {200, `{"items":[` + pausedJSON + `],"next_cursor":"xyz"}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks", query: "cursor=abc&event=agent.started&limit=1&status=inactive"}},
+			stdout: "" +
+				"ID                                   NAME        STATUS    EVENTS  URL                          CREATED\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive  custom  https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n" +
+				"\nMore results: webhooks list --cursor xyz\n",
+		},
+		{
+			name:   "list json is the body as is",
+			args:   []string{"list", "--format", "json"},
+			routes: map[string]reply{"GET /webhooks": {200, `{"items":[],"next_cursor":""}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks"}},
+			stdout: `{"items":[],"next_cursor":""}` + "\n",
+		},
+		{
+			name: "create with every flag",
+			args: []string{"create", "--name", "My Webhook", "--url", "https://example.com/webhook",
+				"--events", "agent.started, agent.failed", "--method", "PUT", "--headers", `{"X-Custom":"value"}`,
+				"--auth-type", "bearer", "--auth-credentials", `{"token":"secret123"}`,
+				"--retry-strategy", "linear", "--max-attempts", "5", "--initial-delay", "1.5s", "--max-delay", "120000",
+				"--timeout", "10s"},
+			routes: map[string]reply{"POST /webhooks": {201, webhookJSON}},
+			reqs: []want{{method: "POST", path: "/webhooks", body: `{"name":"My Webhook","url":"https://example.com/webhook",` +
+				`"events":["agent.started","agent.failed"],"method":"PUT","headers":{"X-Custom":"value"},` +
+				`"auth_type":"bearer","auth_credentials":{"token":"secret123"},"timeout_ms":10000,` +
+				`"retry":{"strategy":"linear","max_attempts":5,"initial_delay_ms":1500,"max_delay_ms":120000}}`,
+				header: map[string]string{"Content-Type": "application/json"}}},
+			stdout: "" +
+				"ID       wh_0192f0c4a1b27c3d8e9f001122334455\n" +
+				"Name     My Webhook\n" +
+				"URL      https://example.com/webhook\n" +
+				"Method   POST\n" +
+				"Status   active\n" +
+				"Events   agent.started, agent.failed\n" +
+				"Auth     bearer (token=se****)\n" +
+				"Headers  X-Custom: value\n" +
+				"Retry    exponential, 3 attempts, initial delay 1s, max delay 1m0s\n" +
+				"Timeout  30s\n" +
+				"Created  2m ago (2026-11-28 16:04:05Z)\n" +
+				"Updated  30s ago (2026-11-28 16:05:35Z)\n",
+		},
+		{
+			name:   "create sends only what was given",
+			args:   []string{"create", "--name", "n", "--url", "http://127.0.0.1:9/x", "--events", "custom", "--format", "json"},
+			routes: map[string]reply{"POST /webhooks": {201, pausedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks", body: `{"name":"n","url":"http://127.0.0.1:9/x","events":["custom"]}`}},
+			stdout: pausedJSON + "\n",
+		},
+		{
+			name:   "create refused by the API: one line, exit 1",
+			args:   []string{"create", "--name", "n", "--url", "example.com", "--events", "custom"},
+			routes: map[string]reply{"POST /webhooks": {400, `{"error":{"code":"validation_failed","message":"url must be absolute","field":"url"}}`}},
+			reqs:   []want{{method: "POST", path: "/webhooks", body: `{"name":"n","url":"example.com","events":["custom"]}`}},
+			code:   ExitAPIError,
+			stderr: "error: validation_failed: url must be absolute (field url)\n",
+		},
+		{
+			name: "info table", args: []string{"info", whID},
+			routes: map[string]reply{"GET /webhooks/" + whID: {200, pausedJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}},
+			stdout: "" +
+				"ID       wh_0192f0c4a1b27c3d8e9f001122334455\n" +
+				"Name     My Webhook\n" +
+				"URL      https://example.com/webhook\n" +
+				"Method   POST\n" +
+				"Status   inactive\n" +
+				"Events   custom\n" +
+				"Auth     none\n" +
+				"Headers  -\n" +
+				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
+				"Timeout  5s\n" +
+				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
+				"Updated  just now (2026-11-28 16:06:05Z)\n",
+		},
+		{
+			name: "info json", args: []string{"info", whID, "--format", "json"},
+			routes: map[string]reply{"GET /webhooks/" + whID: {200, webhookJSON + "\n"}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}},
+			stdout: webhookJSON + "\n",
+		},
+		{
+			name: "info of an unknown id", args: []string{"info", "wh_nope"},
+			routes: map[string]reply{"GET /webhooks/wh_nope": {404, `{"error":{"code":"not_found","message":"webhook wh_nope not found"}}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/wh_nope"}},
+			code:   ExitAPIError,
+			stderr: "error: not_found: webhook wh_nope not found\n",
+		},
+		{
+			name: "id is escaped in the path", args: []string{"info", "a/b?c"},
+			reqs:   []want{{method: "GET", path: "/webhooks/a%2Fb%3Fc"}},
+			code:   ExitAPIError,
+			stderr: "error: not_found: no such route in the fake\n",
+		},
+		{
+			name:   "update sends only the flags that were set",
+			args:   []string{"update", whID, "--name", "New Name", "--status", "inactive", "--max-attempts", "7", "--if-match", `"3"`},
+			routes: map[string]reply{"PATCH /webhooks/" + whID: {200, pausedJSON}},
+			reqs: []want{{method: "PATCH", path: "/webhooks/" + whID,
+				body:   `{"name":"New Name","status":"inactive","retry":{"max_attempts":7}}`,
+				header: map[string]string{"If-Match": `"3"`}}},
+			stdout: "" +
+				"ID       wh_0192f0c4a1b27c3d8e9f001122334455\n" +
+				"Name     My Webhook\n" +
+				"URL      https://example.com/webhook\n" +
+				"Method   POST\n" +
+				"Status   inactive\n" +
+				"Events   custom\n" +
+				"Auth     none\n" +
+				"Headers  -\n" +
+				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
+				"Timeout  5s\n" +
+				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
+				"Updated  just now (2026-11-28 16:06:05Z)\n",
+		},
+		{
+			name:   "update can clear headers and events list",
+			args:   []string{"update", whID, "--headers", `{}`, "--events", "custom", "--auth-type", "none", "--format", "json"},
+			routes: map[string]reply{"PATCH /webhooks/" + whID: {200, pausedJSON}},
+			reqs: []want{{method: "PATCH", path: "/webhooks/" + whID,
+				body: `{"headers":{},"events":["custom"],"auth_type":"none"}`}},
+			stdout: pausedJSON + "\n",
+		},
+		{
+			name: "update conflict", args: []string{"update", whID, "--url", "https://x.example", "--if-match", `"1"`},
+			routes: map[string]reply{"PATCH /webhooks/" + whID: {409, `{"error":{"code":"conflict","message":"webhook changed since version 1"}}`}},
+			reqs: []want{{method: "PATCH", path: "/webhooks/" + whID, body: `{"url":"https://x.example"}`,
+				header: map[string]string{"If-Match": `"1"`}}},
+			code:   ExitAPIError,
+			stderr: "error: conflict: webhook changed since version 1\n",
+		},
+		{
+			name: "delete --force", args: []string{"delete", whID, "--force"},
+			routes: map[string]reply{"DELETE /webhooks/" + whID: {204, ""}},
+			reqs:   []want{{method: "DELETE", path: "/webhooks/" + whID}},
+			stdout: "Deleted webhook " + whID + "\n",
+		},
+		{
+			name: "delete confirmed on a terminal", args: []string{"delete", whID},
+			opts: runOpts{terminal: true, stdin: "y\n"},
+			routes: map[string]reply{
+				"GET /webhooks/" + whID:    {200, webhookJSON},
+				"DELETE /webhooks/" + whID: {204, ""},
+			},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}, {method: "DELETE", path: "/webhooks/" + whID}},
+			stdout: "Deleted webhook " + whID + "\n",
+			stderr: `Delete webhook ` + whID + ` "My Webhook" (https://example.com/webhook)? [y/N] `,
+		},
+		{
+			name: "delete confirmed with yes", args: []string{"delete", whID},
+			opts: runOpts{terminal: true, stdin: " YES \n"},
+			routes: map[string]reply{
+				"GET /webhooks/" + whID:    {200, webhookJSON},
+				"DELETE /webhooks/" + whID: {204, ""},
+			},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}, {method: "DELETE", path: "/webhooks/" + whID}},
+			stdout: "Deleted webhook " + whID + "\n",
+			stderr: `Delete webhook ` + whID + ` "My Webhook" (https://example.com/webhook)? [y/N] `,
+		},
+		{
+			name: "delete declined on a terminal", args: []string{"delete", whID},
+			opts:   runOpts{terminal: true, stdin: "n\n"},
+			routes: map[string]reply{"GET /webhooks/" + whID: {200, webhookJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}},
+			code:   ExitAPIError,
+			stderr: `Delete webhook ` + whID + ` "My Webhook" (https://example.com/webhook)? [y/N] aborted: webhook ` + whID + " not deleted\n",
+		},
+		{
+			name: "delete with an empty answer aborts", args: []string{"delete", whID},
+			opts:   runOpts{terminal: true, stdin: ""},
+			routes: map[string]reply{"GET /webhooks/" + whID: {200, webhookJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID}},
+			code:   ExitAPIError,
+			stderr: `Delete webhook ` + whID + ` "My Webhook" (https://example.com/webhook)? [y/N] aborted: webhook ` + whID + " not deleted\n",
+		},
+		{
+			name: "delete without --force and no terminal", args: []string{"delete", whID},
+			opts:   runOpts{terminal: false, stdin: "y\n"},
+			code:   ExitUsage,
+			stderr: "error: refusing to delete " + whID + " without --force: stdin is not a terminal\n",
+		},
+		{
+			name: "delete of an unknown id asks nothing", args: []string{"delete", "wh_nope"},
+			opts: runOpts{terminal: true, stdin: "y\n"},
+			reqs: []want{{method: "GET", path: "/webhooks/wh_nope"}},
+			code: ExitAPIError, stderr: "error: not_found: no such route in the fake\n",
+		},
+		{
+			name: "test", args: []string{"test", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {202, testDeliveryJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/test"}},
+			stdout: "" +
+				"ID        dlv_0192f0c4a1b27c3d8e9f00112233aaaa\n" +
+				"Webhook   wh_0192f0c4a1b27c3d8e9f001122334455\n" +
+				"Event     custom (test)\n" +
+				"Status    pending\n" +
+				"Attempts  0\n" +
+				"Created   just now (2026-11-28 16:06:05Z)\n",
+		},
+		{
+			name: "deliveries table with the default limit", args: []string{"deliveries", whID},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries": {200, `{"items":[` + deliveryJSON + `,` + testDeliveryJSON + `]}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries", query: "limit=50"}},
+			stdout: "" +
+				"ID                                    EVENT          STATUS    ATTEMPTS  LAST CODE  LAST DURATION  CREATED\n" +
+				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  agent.started  retrying  2         -          30000ms        1m ago (2026-11-28 16:05:00Z)\n" +
+				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  custom         pending   0         -          -              just now (2026-11-28 16:06:05Z)\n",
+		},
+		{
+			name: "deliveries filters and json", args: []string{"deliveries", whID, "--limit", "5", "--status", "failed", "--cursor", "c1", "--format", "json"},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries": {200, `{"items":[],"next_cursor":""}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries", query: "cursor=c1&limit=5&status=failed"}},
+			stdout: `{"items":[],"next_cursor":""}` + "\n",
+		},
+		{
+			name: "one delivery with its attempts", args: []string{"delivery", whID, dlvID},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries/" + dlvID: {200, deliveryJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries/" + dlvID}},
+			stdout: "" +
+				"ID            dlv_0192f0c4a1b27c3d8e9f00112233aaaa\n" +
+				"Webhook       wh_0192f0c4a1b27c3d8e9f001122334455\n" +
+				"Event ID      evt_0192f0c4a1b27c3d8e9f00112233bbbb\n" +
+				"Event         agent.started\n" +
+				"Status        retrying\n" +
+				"Attempts      2\n" +
+				"Created       1m ago (2026-11-28 16:05:00Z)\n" +
+				"Next attempt  in 1m (2026-11-28 16:07:05Z)\n" +
+				"\n" +
+				"ATTEMPT  STARTED                        CODE  DURATION  ERROR    RESPONSE\n" +
+				"1        1m ago (2026-11-28 16:05:00Z)  503   120ms     -        Service Unavailable\n" +
+				"2        1m ago (2026-11-28 16:05:02Z)  -     30000ms   timeout  -\n",
+		},
+		{
+			name: "stats table: success rate as a percentage", args: []string{"stats", whID},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/stats": {200, statsJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/stats"}},
+			stdout: "" +
+				"Total deliveries  10\n" +
+				"Successful        3\n" +
+				"Failed            7\n" +
+				"Success rate      30.0%\n" +
+				"Avg response      242ms\n" +
+				"Last delivery     1h ago (2026-11-28 15:06:05Z)\n" +
+				"Last success      3d ago (2026-11-25 16:06:05Z)\n" +
+				"Last failure      never\n",
+		},
+		{
+			name: "stats json", args: []string{"stats", whID, "--format", "json"},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/stats": {200, statsJSON}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/stats"}},
+			stdout: statsJSON + "\n",
+		},
+		{
+			name: "trigger", args: []string{"trigger", "--event", "custom", "--data", `{"message": "test"}`,
+				"--metadata", `{"source":"cli"}`, "--idempotency-key", "k-1"},
+			routes: map[string]reply{"POST /events": {202, `{"event_id":"` + evtID + `","deliveries":2}`}},
+			reqs: []want{{method: "POST", path: "/events",
+				body:   `{"event":"custom","data":{"message":"test"},"metadata":{"source":"cli"}}`,
+				header: map[string]string{"Idempotency-Key": "k-1"}}},
+			stdout: "Triggered custom as " + evtID + ": 2 deliveries queued\n",
+		},
+		{
+			name: "trigger with no subscribers, json", args: []string{"trigger", "--event", "agent.stopped", "--format", "json"},
+			routes: map[string]reply{"POST /events": {202, `{"event_id":"` + evtID + `","deliveries":0}`}},
+			reqs:   []want{{method: "POST", path: "/events", body: `{"event":"agent.stopped"}`}},
+			stdout: `{"event_id":"` + evtID + `","deliveries":0}` + "\n",
+		},
+		{
+			name: "retry", args: []string{"retry", "--webhook", whID, "--delivery", dlvID, "--format", "json"},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/deliveries/" + dlvID + "/retry": {202, deliveryJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/deliveries/" + dlvID + "/retry"}},
+			stdout: deliveryJSON + "\n",
+		},
+		{
+			name: "retry of a delivery that is not final", args: []string{"retry", "--webhook", whID, "--delivery", dlvID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/deliveries/" + dlvID + "/retry": {409,
+				`{"error":{"code":"conflict","message":"delivery is still retrying;\nwait for it to end"}}`}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/deliveries/" + dlvID + "/retry"}},
+			code:   ExitAPIError,
+			stderr: "error: conflict: delivery is still retrying; wait for it to end\n",
+		},
+		{
+			name: "pause", args: []string{"pause", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/pause": {200, pausedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/pause"}},
+			stdout: "Paused webhook " + whID + " (My Webhook): status inactive\n",
+		},
+		{
+			name: "resume", args: []string{"resume", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/resume": {200, webhookJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/resume"}},
+			stdout: "Resumed webhook " + whID + " (My Webhook): status active\n",
+		},
+		{
+			name: "events", args: []string{"events"},
+			routes: map[string]reply{"GET /events/types": {200, `{"items":[{"name":"agent.started","description":"Agent has started execution"},{"name":"custom","description":"Custom events"}]}`}},
+			reqs:   []want{{method: "GET", path: "/events/types"}},
+			stdout: "" +
+				"EVENT          DESCRIPTION\n" +
+				"agent.started  Agent has started execution\n" +
+				"custom         Custom events\n",
+		},
+		{
+			name: "an error that is not the API's JSON", args: []string{"stats", whID},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/stats": {502, "Bad Gateway\n<html>\n"}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/stats"}},
+			code:   ExitAPIError,
+			stderr: "error: http 502: Bad Gateway <html>\n",
+		},
+		{
+			name: "API Gateway's own error JSON", args: []string{"list"},
+			routes: map[string]reply{"GET /webhooks": {403, `{"message":"Forbidden"}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks"}},
+			code:   ExitAPIError,
+			stderr: "error: http 403: Forbidden\n",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t, tc.routes)
+			got := runCLI(t, api.srv.URL, tc.opts, tc.args...)
+			assert.Equal(t, tc.stdout, got.stdout, "stdout")
+			assert.Equal(t, tc.stderr, got.stderr, "stderr")
+			assert.Equal(t, tc.code, got.code, "exit status")
+			reqs := api.requests()
+			require.Len(t, reqs, len(tc.reqs), "requests sent")
+			for i, w := range tc.reqs {
+				r := reqs[i]
+				assert.Equal(t, w.method, r.Method, "method")
+				assert.Equal(t, w.path, r.Path, "path")
+				assert.Equal(t, w.query, r.Query, "query")
+				if w.body == "" {
+					assert.Empty(t, r.Body, "body")
+				} else {
+					assert.JSONEq(t, w.body, r.Body, "body")
+				}
+				for k, v := range w.header {
+					assert.Equal(t, v, r.Header.Get(k), "header %s", k)
+				}
+				assert.Empty(t, r.Header.Get("Authorization"), "a loopback endpoint is not signed")
+				assert.Equal(t, "application/json", r.Header.Get("Accept"))
+			}
+		})
+	}
+}
+
+// TestUsageErrors: bad command lines exit 2 with one line on stderr and send
+// nothing.
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"missing required flag", []string{"create", "--name", "n", "--url", "https://x.example"}, `error: required flag(s) "events" not set` + "\n"},
+		{"missing required flags of retry", []string{"retry", "--webhook", whID}, `error: required flag(s) "delivery" not set` + "\n"},
+		{"missing event", []string{"trigger"}, `error: required flag(s) "event" not set` + "\n"},
+		{"unknown flag", []string{"list", "--colour"}, "error: unknown flag: --colour (see webhooks list --help)\n"},
+		{"unknown command", []string{"frobnicate"}, `error: unknown command "frobnicate" for "webhooks"` + "\n"},
+		{"malformed --data", []string{"trigger", "--event", "custom", "--data", `{"a":`}, "error: --data: malformed JSON: unexpected end of JSON input\n"},
+		{"malformed --metadata", []string{"trigger", "--event", "custom", "--metadata", `nope`}, "error: --metadata: malformed JSON: invalid character 'o' in literal null (expecting 'u')\n"},
+		{"malformed --headers", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1`}, "error: --headers: malformed JSON: unexpected end of JSON input\n"},
+		{"--headers not an object of strings", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1}`}, `error: --headers: want a JSON object of strings, like {"key":"value"}` + "\n"},
+		{"malformed --auth-credentials", []string{"update", whID, "--auth-credentials", `["token"]`}, `error: --auth-credentials: want a JSON object of strings, like {"key":"value"}` + "\n"},
+		{"bad duration", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--timeout", "soon"},
+			`error: invalid argument "soon" for "--timeout" flag: want milliseconds or a duration like 1s or 2m30s (see webhooks create --help)` + "\n"},
+		{"negative delay", []string{"update", whID, "--initial-delay", "-5"},
+			`error: invalid argument "-5" for "--initial-delay" flag: must not be negative (see webhooks update --help)` + "\n"},
+		{"bad format", []string{"info", whID, "--format", "yaml"}, `error: --format: want table or json, not "yaml"` + "\n"},
+		{"missing id", []string{"info"}, "error: info needs one webhook id argument (see webhooks info --help)\n"},
+		{"two ids", []string{"stats", "a", "b"}, "error: stats needs one webhook id argument (see webhooks stats --help)\n"},
+		{"update with nothing to change", []string{"update", whID}, "error: update: nothing to change; give at least one flag (see webhooks update --help)\n"},
+		{"bad endpoint", []string{"list", "--endpoint", "ftp://x"}, `error: invalid endpoint "ftp://x": want http(s)://host[:port]` + "\n"},
+		{"delete without a terminal", []string{"delete", whID}, "error: refusing to delete " + whID + " without --force: stdin is not a terminal\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t, nil)
+			got := runCLI(t, api.srv.URL, runOpts{}, tc.args...)
+			assert.Equal(t, ExitUsage, got.code, "exit status")
+			assert.Equal(t, tc.stderr, got.stderr)
+			assert.Empty(t, got.stdout)
+			assert.Empty(t, api.requests(), "nothing is sent")
+		})
+	}
+}
+
+func TestUnreachableEndpoint(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	got := runCLI(t, url, runOpts{}, "list")
+	assert.Equal(t, ExitAPIError, got.code)
+	assert.Regexp(t, `^error: GET http://127\.0\.0\.1:\d+/webhooks: dial tcp 127\.0\.0\.1:\d+: connect: connection refused\n$`, got.stderr)
+}
+
+func TestEndpointChoice(t *testing.T) {
+	flagAPI := newFakeAPI(t, map[string]reply{"GET /events/types": {200, `{"items":[]}`}})
+	envAPI := newFakeAPI(t, map[string]reply{
+		"GET /events/types":      {200, `{"items":[]}`},
+		"GET /prod/events/types": {200, `{"items":[]}`},
+	})
+
+	got := runCLI(t, envAPI.srv.URL, runOpts{}, "events", "--endpoint", flagAPI.srv.URL)
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	assert.Len(t, flagAPI.requests(), 1, "--endpoint wins")
+	assert.Empty(t, envAPI.requests())
+
+	got = runCLI(t, envAPI.srv.URL, runOpts{}, "events")
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	assert.Len(t, envAPI.requests(), 1, "then WEBHOOKS_ENDPOINT")
+
+	// An endpoint with a base path keeps it.
+	got = runCLI(t, envAPI.srv.URL+"/prod/", runOpts{}, "events")
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	reqs := envAPI.requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/prod/events/types", reqs[1].Path)
+	assert.Equal(t, "EVENT  DESCRIPTION\n", got.stdout)
+}
+
+func TestVersion(t *testing.T) {
+	got := runCLI(t, "http://127.0.0.1:1", runOpts{}, "version")
+	assert.Equal(t, ExitOK, got.code)
+	assert.Regexp(t, `^webhooks \S+ \(go\S+ \w+/\w+\)\n$`, got.stdout)
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{nil, {"--help"}, {"create", "--help"}} {
+		got := runCLI(t, "http://127.0.0.1:1", runOpts{}, args...)
+		assert.Equal(t, ExitOK, got.code, "%v", args)
+		assert.Contains(t, got.stdout, "Usage:")
+	}
+}
+
+func TestMSValue(t *testing.T) {
+	cases := []struct {
+		in   string
+		ms   int64
+		fail bool
+	}{
+		{"1000", 1000, false}, {"0", 0, false}, {"1s", 1000, false}, {"1m30s", 90000, false},
+		{"250ms", 250, false}, {"-1", 0, true}, {"-1s", 0, true}, {"1.5", 0, true}, {"1us", 0, true}, {"", 0, true},
+	}
+	for _, tc := range cases {
+		var v msValue
+		err := v.Set(tc.in)
+		if tc.fail {
+			assert.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.ms, v.ms, tc.in)
+	}
+}
+
+func TestRelativeTimes(t *testing.T) {
+	cases := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "just now"}, {999 * time.Millisecond, "just now"}, {59 * time.Second, "59s ago"},
+		{2*time.Minute + 59*time.Second, "2m ago"}, {5 * time.Hour, "5h ago"}, {49 * time.Hour, "2d ago"},
+		{-90 * time.Second, "in 1m"},
+	}
+	for _, tc := range cases {
+		assert.Equal(t, tc.want, relative(now, now.Add(-tc.d)), "%v", tc.d)
+	}
+	assert.Equal(t, "never", when(now, time.Time{}))
+	assert.Equal(t, "2m ago (2026-11-28 16:04:05Z)", when(now, time.Date(2026, 11, 28, 17, 4, 5, 0, time.FixedZone("CET", 3600))))
+}
+
+func TestPercent(t *testing.T) {
+	for rate, want := range map[float64]string{0: "0.0%", 0.3: "30.0%", 1: "100.0%", 2.0 / 3: "66.7%", 0.0005: "0.1%"} {
+		assert.Equal(t, want, percent(rate))
+	}
+}
+
+// The CLI's request bodies are what the API expects: JSON snake_case.
+func TestWebhookBodyKeys(t *testing.T) {
+	api := newFakeAPI(t, map[string]reply{"POST /webhooks": {201, webhookJSON}})
+	got := runCLI(t, api.srv.URL, runOpts{}, "create", "--name", "n", "--url", "u", "--events", "custom",
+		"--auth-type", "api-key", "--auth-credentials", `{"api_key":"k","header_name":"X-Key"}`)
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	var body map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(api.requests()[0].Body), &body))
+	assert.JSONEq(t, `{"api_key":"k","header_name":"X-Key"}`, string(body["auth_credentials"]))
+	assert.JSONEq(t, `"api-key"`, string(body["auth_type"]))
+}

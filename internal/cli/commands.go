@@ -1,0 +1,675 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "webhooks",
+		Short: "Manage webhooks of the webhooks service",
+		Long: "Manage webhooks of the webhooks service over its HTTP API.\n\n" +
+			"The endpoint is --endpoint, else $WEBHOOKS_ENDPOINT, else " + DefaultEndpoint + ".\n" +
+			"Requests to a non-loopback endpoint are signed with AWS SigV4 (service execute-api),\n" +
+			"using the standard AWS credential chain.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// A bare `webhooks` prints help; an unknown subcommand is an error.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.PersistentFlags().StringVar(&a.endpoint, "endpoint", "", "API endpoint (default $WEBHOOKS_ENDPOINT or "+DefaultEndpoint+")")
+	root.PersistentFlags().StringVar(&a.region, "region", "", "AWS region for SigV4 signing (default: from the endpoint host, else $AWS_REGION / the AWS config)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(
+		a.listCommand(), a.createCommand(), a.infoCommand(), a.updateCommand(), a.deleteCommand(),
+		a.testCommand(), a.deliveriesCommand(), a.deliveryCommand(), a.statsCommand(), a.triggerCommand(),
+		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.versionCommand(),
+	)
+	return root
+}
+
+// idArgs requires exactly one webhook id argument.
+func idArgs(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 || strings.TrimSpace(args[0]) == "" {
+		return usageError("%s needs one webhook id argument (see %s --help)", cmd.Name(), cmd.CommandPath())
+	}
+	return nil
+}
+
+func webhookPath(id string, rest ...string) string {
+	p := "/webhooks/" + url.PathEscape(id)
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// print writes the API's body as is for --format json, else the table.
+func (a *app) print(cmd *cobra.Command, format string, body []byte, table func() error) error {
+	if format == formatJSON {
+		out := cmd.OutOrStdout()
+		if _, err := out.Write(body); err != nil {
+			return err
+		}
+		if len(body) > 0 && body[len(body)-1] != '\n' {
+			_, err := fmt.Fprintln(out)
+			return err
+		}
+		return nil
+	}
+	return table()
+}
+
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return &requestError{fmt.Errorf("unexpected response from the API: %w", err)}
+	}
+	return nil
+}
+
+// showWebhook prints a webhook answer (create, info, update, pause, resume).
+func (a *app) showWebhook(cmd *cobra.Command, format string, body []byte) error {
+	return a.print(cmd, format, body, func() error {
+		var h webhookDTO
+		if err := decode(body, &h); err != nil {
+			return err
+		}
+		return writeWebhook(cmd.OutOrStdout(), a.env.Now(), h)
+	})
+}
+
+func (a *app) showDelivery(cmd *cobra.Command, format string, body []byte) error {
+	return a.print(cmd, format, body, func() error {
+		var d deliveryDTO
+		if err := decode(body, &d); err != nil {
+			return err
+		}
+		return writeDelivery(cmd.OutOrStdout(), a.env.Now(), d)
+	})
+}
+
+// showNextCursor tells a table reader how to get the next page.
+func showNextCursor(cmd *cobra.Command, cursor string) {
+	if cursor != "" {
+		fmt.Fprintf(cmd.OutOrStdout(), "\nMore results: %s --cursor %s\n", cmd.CommandPath(), cursor)
+	}
+}
+
+func (a *app) listCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List webhooks",
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.String("status", "", "only webhooks with this status: active or inactive")
+	f.String("event", "", "only webhooks subscribed to this event")
+	f.Int("limit", 0, "at most this many webhooks (default: the API's page size)")
+	f.String("cursor", "", "continue after a previous page")
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		q := url.Values{}
+		for _, name := range []string{"status", "event", "limit", "cursor"} {
+			if cmd.Flags().Changed(name) {
+				q.Set(name, cmd.Flags().Lookup(name).Value.String())
+			}
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, "/webhooks", q, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var p pageDTO[webhookDTO]
+			if err := decode(resp.Body, &p); err != nil {
+				return err
+			}
+			if err := writeWebhookTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
+				return err
+			}
+			showNextCursor(cmd, p.NextCursor)
+			return nil
+		})
+	}
+	return cmd
+}
+
+// webhookFlags are the flags of create and update.
+func addWebhookFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("name", "", "display name (at most 256 characters)")
+	f.String("url", "", "endpoint URL (http or https)")
+	f.String("events", "", "comma-separated events, e.g. agent.started,agent.failed (see `webhooks events`)")
+	f.String("method", "", "HTTP method: POST (default), PUT or PATCH")
+	f.String("headers", "", `custom headers as a JSON object, e.g. '{"X-Custom":"value"}'`)
+	f.String("auth-type", "", "none, basic, bearer, api-key or hmac")
+	f.String("auth-credentials", "", `credentials as a JSON object, e.g. '{"token":"secret123"}'`)
+	f.String("retry-strategy", "", "exponential (default), linear or fixed")
+	f.Int("max-attempts", 0, "attempts per delivery, 1 to 20 (default 3)")
+	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s (default 1000)")
+	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration (default 60000)")
+	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 900000 (default 30000)")
+}
+
+// webhookBody builds the JSON of create/update from the flags that were set,
+// so an update changes only what was asked for.
+func webhookBody(cmd *cobra.Command) (map[string]any, error) {
+	f := cmd.Flags()
+	body := map[string]any{}
+	str := func(flag, field string) {
+		if f.Changed(flag) {
+			v, _ := f.GetString(flag)
+			body[field] = v
+		}
+	}
+	str("name", "name")
+	str("url", "url")
+	str("method", "method")
+	str("auth-type", "auth_type")
+	str("status", "status")
+	if f.Changed("events") {
+		v, _ := f.GetString("events")
+		body["events"] = listFlag(v)
+	}
+	if f.Changed("headers") {
+		v, _ := f.GetString("headers")
+		m, err := stringMapFlag("headers", v)
+		if err != nil {
+			return nil, err
+		}
+		body["headers"] = m
+	}
+	if f.Changed("auth-credentials") {
+		v, _ := f.GetString("auth-credentials")
+		m, err := stringMapFlag("auth-credentials", v)
+		if err != nil {
+			return nil, err
+		}
+		body["auth_credentials"] = m
+	}
+	if f.Changed("timeout") {
+		body["timeout_ms"] = f.Lookup("timeout").Value.(*msValue).ms
+	}
+	retry := map[string]any{}
+	if f.Changed("retry-strategy") {
+		v, _ := f.GetString("retry-strategy")
+		retry["strategy"] = v
+	}
+	if f.Changed("max-attempts") {
+		v, _ := f.GetInt("max-attempts")
+		retry["max_attempts"] = v
+	}
+	if f.Changed("initial-delay") {
+		retry["initial_delay_ms"] = f.Lookup("initial-delay").Value.(*msValue).ms
+	}
+	if f.Changed("max-delay") {
+		retry["max_delay_ms"] = f.Lookup("max-delay").Value.(*msValue).ms
+	}
+	if len(retry) > 0 {
+		body["retry"] = retry
+	}
+	return body, nil
+}
+
+func (a *app) createCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "create --name NAME --url URL --events E1,E2 [flags]",
+		Short: "Create a webhook",
+		Args:  cobra.NoArgs,
+	}
+	addWebhookFlags(cmd)
+	addFormatFlag(cmd)
+	for _, name := range []string{"name", "url", "events"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		body, err := webhookBody(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPost, "/webhooks", nil, body, nil)
+		if err != nil {
+			return err
+		}
+		return a.showWebhook(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+func (a *app) infoCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "info ID",
+		Short: "Show a webhook",
+		Args:  idArgs,
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0]), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.showWebhook(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+func (a *app) updateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "update ID [flags]",
+		Short: "Change a webhook; only the flags given are changed",
+		Args:  idArgs,
+	}
+	addWebhookFlags(cmd)
+	cmd.Flags().String("status", "", "active or inactive")
+	cmd.Flags().String("if-match", "", "update only if the webhook's ETag still is this (optimistic concurrency)")
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		body, err := webhookBody(cmd)
+		if err != nil {
+			return err
+		}
+		if len(body) == 0 {
+			return usageError("update: nothing to change; give at least one flag (see %s --help)", cmd.CommandPath())
+		}
+		var hdr http.Header
+		if cmd.Flags().Changed("if-match") {
+			v, _ := cmd.Flags().GetString("if-match")
+			hdr = http.Header{"If-Match": {v}}
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPatch, webhookPath(args[0]), nil, body, hdr)
+		if err != nil {
+			return err
+		}
+		return a.showWebhook(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+func (a *app) deleteCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "delete ID [--force]",
+		Short: "Delete a webhook (asks first unless --force)",
+		Args:  idArgs,
+	}
+	cmd.Flags().BoolP("force", "f", false, "delete without asking (required when stdin is not a terminal)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		id := args[0]
+		force, _ := cmd.Flags().GetBool("force")
+		if !force && !a.env.IsTerminal() {
+			return usageError("refusing to delete %s without --force: stdin is not a terminal", id)
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if !force {
+			resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(id), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			var h webhookDTO
+			if err := decode(resp.Body, &h); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "Delete webhook %s %q (%s)? [y/N] ", h.ID, h.Name, h.URL)
+			line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
+			if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+				return &abortError{msg: "aborted: webhook " + id + " not deleted"}
+			}
+		}
+		if _, err := c.do(cmd.Context(), http.MethodDelete, webhookPath(id), nil, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Deleted webhook %s\n", id)
+		return nil
+	}
+	return cmd
+}
+
+func (a *app) testCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "test ID",
+		Short: "Send a test event to a webhook",
+		Long: "Send a test delivery with a sample payload to the webhook's endpoint (even if it is paused).\n" +
+			"The delivery is queued; follow it with `webhooks delivery ID DELIVERY_ID`.",
+		Args: idArgs,
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(args[0], "test"), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.showDelivery(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+func (a *app) deliveriesCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deliveries ID",
+		Short: "List a webhook's deliveries, newest first",
+		Args:  idArgs,
+	}
+	f := cmd.Flags()
+	f.Int("limit", 50, "at most this many deliveries")
+	f.String("status", "", "only deliveries with this status: pending, retrying, succeeded or failed")
+	f.String("cursor", "", "continue after a previous page")
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		limit, _ := cmd.Flags().GetInt("limit")
+		q := url.Values{"limit": {strconv.Itoa(limit)}}
+		for _, name := range []string{"status", "cursor"} {
+			if cmd.Flags().Changed(name) {
+				q.Set(name, cmd.Flags().Lookup(name).Value.String())
+			}
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "deliveries"), q, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var p pageDTO[deliveryDTO]
+			if err := decode(resp.Body, &p); err != nil {
+				return err
+			}
+			if err := writeDeliveryTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
+				return err
+			}
+			showNextCursor(cmd, p.NextCursor)
+			return nil
+		})
+	}
+	return cmd
+}
+
+func (a *app) deliveryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "delivery ID DELIVERY_ID",
+		Short: "Show one delivery with its attempts",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usageError("delivery needs a webhook id and a delivery id (see %s --help)", cmd.CommandPath())
+			}
+			return nil
+		},
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "deliveries", url.PathEscape(args[1])), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.showDelivery(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+func (a *app) statsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "stats ID",
+		Short: "Show a webhook's delivery statistics",
+		Args:  idArgs,
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "stats"), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var s statsDTO
+			if err := decode(resp.Body, &s); err != nil {
+				return err
+			}
+			return writeStats(cmd.OutOrStdout(), a.env.Now(), s)
+		})
+	}
+	return cmd
+}
+
+func (a *app) triggerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trigger --event EVENT [--data JSON] [--metadata JSON]",
+		Short: "Trigger an event: every active webhook subscribed to it gets a delivery",
+		Args:  cobra.NoArgs,
+	}
+	f := cmd.Flags()
+	f.String("event", "", "event name (see `webhooks events`)")
+	f.String("data", "", `event data as a JSON object, e.g. '{"message":"test"}'`)
+	f.String("metadata", "", `metadata as a JSON object, e.g. '{"source":"cli"}'`)
+	f.String("idempotency-key", "", "the same key again returns the first answer and triggers nothing")
+	addFormatFlag(cmd)
+	_ = cmd.MarkFlagRequired("event")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		event, _ := cmd.Flags().GetString("event")
+		body := map[string]any{"event": event}
+		for _, name := range []string{"data", "metadata"} {
+			if cmd.Flags().Changed(name) {
+				v, _ := cmd.Flags().GetString(name)
+				raw, err := jsonFlag(name, v)
+				if err != nil {
+					return err
+				}
+				body[name] = raw
+			}
+		}
+		var hdr http.Header
+		if cmd.Flags().Changed("idempotency-key") {
+			v, _ := cmd.Flags().GetString("idempotency-key")
+			hdr = http.Header{"Idempotency-Key": {v}}
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPost, "/events", nil, body, hdr)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var r triggerDTO
+			if err := decode(resp.Body, &r); err != nil {
+				return err
+			}
+			noun := "deliveries"
+			if r.Deliveries == 1 {
+				noun = "delivery"
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Triggered %s as %s: %d %s queued\n", event, r.EventID, r.Deliveries, noun)
+			return err
+		})
+	}
+	return cmd
+}
+
+func (a *app) retryCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "retry --webhook ID --delivery DELIVERY_ID",
+		Short: "Retry a failed delivery",
+		Args:  cobra.NoArgs,
+	}
+	cmd.Flags().String("webhook", "", "webhook id")
+	cmd.Flags().String("delivery", "", "delivery id")
+	addFormatFlag(cmd)
+	_ = cmd.MarkFlagRequired("webhook")
+	_ = cmd.MarkFlagRequired("delivery")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		wh, _ := cmd.Flags().GetString("webhook")
+		dlv, _ := cmd.Flags().GetString("delivery")
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(wh, "deliveries", url.PathEscape(dlv), "retry"), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.showDelivery(cmd, format, resp.Body)
+	}
+	return cmd
+}
+
+// pauseCommand is pause (set inactive) or resume (set active).
+func (a *app) pauseCommand(verb string) *cobra.Command {
+	short := "Pause a webhook: it receives no events until resumed"
+	if verb == "resume" {
+		short = "Resume a paused webhook"
+	}
+	cmd := &cobra.Command{
+		Use:   verb + " ID",
+		Short: short,
+		Args:  idArgs,
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(args[0], verb), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var h webhookDTO
+			if err := decode(resp.Body, &h); err != nil {
+				return err
+			}
+			past := map[string]string{"pause": "Paused", "resume": "Resumed"}[verb]
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s webhook %s (%s): status %s\n", past, h.ID, h.Name, h.Status)
+			return err
+		})
+	}
+	return cmd
+}
+
+func (a *app) eventsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "List the events a webhook can subscribe to",
+		Args:  cobra.NoArgs,
+	}
+	addFormatFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		c, err := a.api(cmd.Context())
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(cmd.Context(), http.MethodGet, "/events/types", nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var p pageDTO[eventTypeDTO]
+			if err := decode(resp.Body, &p); err != nil {
+				return err
+			}
+			return writeEventTypes(cmd.OutOrStdout(), p.Items)
+		})
+	}
+	return cmd
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the CLI's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), versionLine())
+			return err
+		},
+	}
+}
