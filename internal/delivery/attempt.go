@@ -1,0 +1,306 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/retry"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// Store is what a delivery attempt needs of storage.
+type Store interface {
+	GetWebhook(ctx context.Context, id string) (*webhook.Webhook, error)
+	GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error)
+	// SaveAttempt records d with its newest attempt: a new record for a
+	// delivery's first attempt, an appended attempt otherwise. It fails with
+	// EConflict when that attempt is already recorded (a duplicate job).
+	SaveAttempt(ctx context.Context, d *webhook.Delivery) error
+	DeactivateWebhook(ctx context.Context, id string) error
+}
+
+// Opener decrypts a webhook's sealed credentials.
+type Opener interface {
+	Open(ctx context.Context, webhookID string, sealed []byte) (map[string]string, error)
+}
+
+// Scheduler enqueues the next attempt of a delivery, or a job again.
+type Scheduler interface {
+	SendJobs(ctx context.Context, jobs []queue.Job, delays []time.Duration) error
+	Resend(ctx context.Context, job queue.Job) error
+}
+
+var defaultRand retry.Rand = rand.Float64
+
+// Options tune an Attempter. Zero values take the defaults.
+type Options struct {
+	Client   *http.Client     // the guarded client (safehttp); required
+	Now      func() time.Time // clock; time.Now
+	Rand     retry.Rand       // jitter source; math/rand/v2
+	Log      *slog.Logger     // slog.Default
+	MaxBody  int64            // response bytes read per attempt; DefaultMaxBody
+	CacheTTL time.Duration    // how long a webhook (with opened credentials) is reused; 15 s
+	// Margin is kept free before the Lambda deadline: an attempt that could
+	// not finish before it is not started (the job is reported failed and
+	// comes back). 3 s.
+	Margin time.Duration
+}
+
+// Attempter makes one attempt of a delivery: it sends the request, records
+// the attempt and schedules the next one.
+type Attempter struct {
+	store Store
+	open  Opener
+	jobs  Scheduler
+	opt   Options
+
+	mu    sync.Mutex
+	hooks map[string]cachedHook
+}
+
+type cachedHook struct {
+	w       *webhook.Webhook
+	fetched time.Time
+}
+
+// NewAttempter returns an Attempter.
+func NewAttempter(store Store, open Opener, jobs Scheduler, opt Options) (*Attempter, error) {
+	if opt.Client == nil {
+		return nil, errors.New("delivery: an HTTP client is required")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rand == nil {
+		opt.Rand = defaultRand
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = DefaultMaxBody
+	}
+	if opt.CacheTTL == 0 {
+		opt.CacheTTL = 15 * time.Second
+	}
+	if opt.Margin == 0 {
+		opt.Margin = 3 * time.Second
+	}
+	return &Attempter{store: store, open: open, jobs: jobs, opt: opt, hooks: map[string]cachedHook{}}, nil
+}
+
+// Run attempts job. It returns what the attempt adds to the webhook's
+// statistics, and an error only for internal failures (storage, queue): the
+// job should then come back. An endpoint's failure is not an error; the
+// retry policy handles it. redelivered says the job's message was received
+// before (its processing then failed part-way).
+func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (webhook.StatsDelta, error) {
+	log := a.opt.Log.With("delivery_id", job.DeliveryID, "webhook_id", job.WebhookID, "attempt", job.Attempt)
+	if !job.Due(a.opt.Now()) {
+		// A wait longer than SQS can delay a message: send the rest again.
+		if err := a.jobs.Resend(ctx, job); err != nil {
+			return webhook.StatsDelta{}, fmt.Errorf("re-send early job %s: %w", job.DeliveryID, err)
+		}
+		return webhook.StatsDelta{}, nil
+	}
+	w, err := a.webhook(ctx, job.WebhookID)
+	if webhook.ErrorCode(err) == webhook.ENotFound {
+		log.WarnContext(ctx, "webhook deleted; delivery dropped")
+		return webhook.StatsDelta{}, nil
+	} else if err != nil {
+		return webhook.StatsDelta{}, err
+	}
+
+	d, done, err := a.delivery(ctx, job, redelivered)
+	if err != nil || done {
+		return webhook.StatsDelta{}, err
+	}
+
+	timeout := time.Duration(w.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = webhook.DefaultTimeoutMS * time.Millisecond
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl) - a.opt.Margin
+		if left < time.Second {
+			return webhook.StatsDelta{}, fmt.Errorf("attempt %s: %s left before the function's deadline", job.DeliveryID, left)
+		}
+		timeout = min(timeout, left)
+	}
+
+	res, started := a.send(ctx, w, job, timeout)
+	now := a.opt.Now()
+	dec := retry.Decide(w.Retry, job.Attempt-d.SeriesStart+1, res.StatusCode, res.Header, res.Err, now, a.opt.Rand)
+	at := webhook.Attempt{
+		Attempt:      job.Attempt,
+		StartedAt:    started.UTC(),
+		StatusCode:   res.StatusCode,
+		DurationMS:   res.Duration.Milliseconds(),
+		ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt),
+	}
+	if dec.Status != webhook.DeliverySucceeded {
+		at.Error = dec.Reason
+	}
+	record(d, job, at, dec, now)
+
+	if err := a.store.SaveAttempt(ctx, d); webhook.ErrorCode(err) == webhook.EConflict {
+		// Another copy of this job recorded the attempt first; it schedules
+		// what follows.
+		log.InfoContext(ctx, "attempt already recorded by a duplicate job")
+		return webhook.StatsDelta{}, nil
+	} else if err != nil {
+		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
+	}
+	log.InfoContext(ctx, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS, "reason", dec.Reason)
+
+	if dec.MarkInactive {
+		if err := a.store.DeactivateWebhook(ctx, w.ID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+			log.ErrorContext(ctx, "deactivate webhook after 410 Gone", "error", err)
+		}
+		a.forget(w.ID)
+	}
+	if dec.Status == webhook.DeliveryRetrying {
+		if err := a.scheduleNext(ctx, job, dec.Delay); err != nil {
+			return webhook.StatsDelta{}, err
+		}
+	}
+	if job.Test {
+		return webhook.StatsDelta{}, nil
+	}
+	return delta(d, at, now), nil
+}
+
+// delivery returns the record the attempt adds to, or done when the job's
+// attempt was already made. A redelivered job whose attempt is recorded
+// sends its successor again, in case the first processing failed between
+// recording and scheduling. A concurrent duplicate is not redelivered: it
+// loses SaveAttempt's condition and schedules nothing.
+func (a *Attempter) delivery(ctx context.Context, job queue.Job, redelivered bool) (*webhook.Delivery, bool, error) {
+	fresh := &webhook.Delivery{
+		ID: job.DeliveryID, WebhookID: job.WebhookID, EventID: job.EventID, Event: job.Event,
+		CreatedAt: job.CreatedAt, SeriesStart: 1, Test: job.Test,
+	}
+	if job.Attempt == 1 && !redelivered {
+		// No read for a first attempt: SaveAttempt's condition catches a
+		// duplicate, and the read would cost as much as the write.
+		return fresh, false, nil
+	}
+	d, err := a.store.GetDelivery(ctx, job.WebhookID, job.DeliveryID)
+	if webhook.ErrorCode(err) == webhook.ENotFound && job.Attempt == 1 {
+		return fresh, false, nil
+	} else if webhook.ErrorCode(err) == webhook.ENotFound {
+		a.opt.Log.WarnContext(ctx, "job for a delivery that no longer exists; dropped", "delivery_id", job.DeliveryID)
+		return nil, true, nil
+	} else if err != nil {
+		return nil, false, fmt.Errorf("get delivery %s: %w", job.DeliveryID, err)
+	}
+	last := len(d.Attempts)
+	switch {
+	case last >= job.Attempt:
+		if redelivered && d.Status == webhook.DeliveryRetrying && last == job.Attempt && d.NextAttemptAt != nil {
+			return nil, true, a.scheduleNext(ctx, job, d.NextAttemptAt.Sub(a.opt.Now()))
+		}
+		return nil, true, nil
+	case last != job.Attempt-1 || d.Status.Final():
+		a.opt.Log.WarnContext(ctx, "job out of step with its delivery; dropped",
+			"delivery_id", job.DeliveryID, "recorded_attempts", last, "status", d.Status)
+		return nil, true, nil
+	}
+	return d, false, nil
+}
+
+func (a *Attempter) scheduleNext(ctx context.Context, job queue.Job, wait time.Duration) error {
+	next := job
+	next.Attempt++
+	next.NotBefore = time.Time{}
+	if err := a.jobs.SendJobs(ctx, []queue.Job{next}, []time.Duration{max(wait, 0)}); err != nil {
+		return fmt.Errorf("schedule attempt %d of %s: %w", next.Attempt, job.DeliveryID, err)
+	}
+	return nil
+}
+
+// send builds and sends the request. A request that cannot be built (a bad
+// credential, say) is an attempt that failed permanently.
+func (a *Attempter) send(ctx context.Context, w *webhook.Webhook, job queue.Job, timeout time.Duration) (Result, time.Time) {
+	started := a.opt.Now()
+	body, err := Payload{WebhookID: w.ID, Event: job.Event, Timestamp: job.Timestamp, Data: job.Data, Metadata: job.Metadata}.Body()
+	if err != nil {
+		return Result{Err: err}, started
+	}
+	req, err := NewRequest(ctx, w, Meta{DeliveryID: job.DeliveryID, Event: job.Event, Attempt: job.Attempt, Time: started}, body)
+	if err != nil {
+		return Result{Err: err}, started
+	}
+	return Send(ctx, a.opt.Client, req, timeout, a.opt.MaxBody), started
+}
+
+// record applies an attempt and its decision to d.
+func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.Decision, now time.Time) {
+	d.Attempts = append(d.Attempts, at)
+	d.Status = dec.Status
+	d.NextAttemptAt, d.CompletedAt = nil, nil
+	d.EventTime, d.Data, d.Metadata = time.Time{}, nil, nil
+	switch dec.Status {
+	case webhook.DeliveryRetrying:
+		next := dec.NextAttemptAt.UTC()
+		d.NextAttemptAt = &next
+	case webhook.DeliveryFailed:
+		// Keep the event, so a manual retry can send it again.
+		d.EventTime, d.Data, d.Metadata = job.Timestamp, job.Data, job.Metadata
+		fallthrough
+	default:
+		done := now.UTC()
+		d.CompletedAt = &done
+	}
+}
+
+// delta is what an attempt adds to the statistics: every attempt counts
+// towards the response time, a delivery counts once, when it ends.
+func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time) webhook.StatsDelta {
+	s := webhook.StatsDelta{Attempts: 1, TotalResponseMS: at.DurationMS, LastDeliveryAt: now}
+	switch d.Status {
+	case webhook.DeliverySucceeded:
+		s.Succeeded, s.LastSuccessAt = 1, now
+	case webhook.DeliveryFailed:
+		s.Failed, s.LastFailureAt = 1, now
+	}
+	return s
+}
+
+// webhook returns w with opened credentials, from a short per-container
+// cache: KMS Decrypt costs more than the rest of an attempt.
+func (a *Attempter) webhook(ctx context.Context, id string) (*webhook.Webhook, error) {
+	now := a.opt.Now()
+	a.mu.Lock()
+	c, ok := a.hooks[id]
+	a.mu.Unlock()
+	if ok && now.Sub(c.fetched) < a.opt.CacheTTL {
+		return c.w, nil
+	}
+	w, err := a.store.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get webhook %s: %w", id, err)
+	}
+	if len(w.SealedCredentials) > 0 {
+		if w.Credentials, err = a.open.Open(ctx, w.ID, w.SealedCredentials); err != nil {
+			return nil, fmt.Errorf("open credentials of webhook %s: %w", id, err)
+		}
+	}
+	a.mu.Lock()
+	a.hooks[id] = cachedHook{w: w, fetched: now}
+	a.mu.Unlock()
+	return w, nil
+}
+
+func (a *Attempter) forget(id string) {
+	a.mu.Lock()
+	delete(a.hooks, id)
+	a.mu.Unlock()
+}

@@ -1,0 +1,132 @@
+package delivery
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// Triggerer fans an event out into delivery jobs.
+type Triggerer interface {
+	Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error)
+}
+
+// StatsAdder adds to a webhook's counters.
+type StatsAdder interface {
+	AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error
+}
+
+// Handler is the delivery function: it consumes both queues. A job message
+// is attempted; any other message is an event from another AWS service and is
+// triggered. It answers with partial batch failures, so one bad message never
+// re-runs its batch-mates.
+type Handler struct {
+	attempter   *Attempter
+	trigger     Triggerer
+	stats       StatsAdder
+	concurrency int
+}
+
+// NewHandler returns a Handler running at most concurrency messages of a
+// batch at once (10 when ≤ 0: a whole SQS batch, so one slow endpoint does
+// not hold up the others).
+func NewHandler(a *Attempter, t Triggerer, s StatsAdder, concurrency int) *Handler {
+	if concurrency <= 0 {
+		concurrency = 10
+	}
+	return &Handler{attempter: a, trigger: t, stats: s, concurrency: concurrency}
+}
+
+// Handle processes a batch. It never returns an error: a failed message is
+// listed in BatchItemFailures and comes back after its visibility timeout
+// (and reaches the DLQ after maxReceiveCount).
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	log := h.attempter.opt.Log
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("request_id", lc.AwsRequestID)
+	}
+	var (
+		mu       sync.Mutex
+		failures []events.SQSBatchItemFailure
+		stats    = map[string]*webhook.StatsDelta{}
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, h.concurrency)
+	)
+	for _, msg := range ev.Records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			webhookID, d, err := h.one(ctx, msg)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				log.ErrorContext(ctx, "message failed; it will be retried", "message_id", msg.MessageId,
+					"receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+				return
+			}
+			if d.Attempts > 0 {
+				if stats[webhookID] == nil {
+					stats[webhookID] = &webhook.StatsDelta{}
+				}
+				stats[webhookID].Add(d)
+			}
+		}()
+	}
+	wg.Wait()
+
+	// One counter update per webhook per batch, not per attempt: DynamoDB
+	// bills each write, and a batch often holds several deliveries to one
+	// endpoint. A failure here loses counts, never deliveries.
+	for id, d := range stats {
+		if err := h.stats.AddStats(ctx, id, *d); err != nil {
+			log.ErrorContext(ctx, "update stats", "webhook_id", id, "error", err)
+		}
+	}
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+func (h *Handler) one(ctx context.Context, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
+	if queue.IsJob(msg.Body) {
+		job, err := queue.DecodeJob(msg.Body)
+		if err != nil {
+			return "", webhook.StatsDelta{}, err
+		}
+		n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+		d, err := h.attempter.Run(ctx, job, n > 1)
+		return job.WebhookID, d, err
+	}
+	t, err := queue.ParseEvent(msg.Body, msg.MessageId)
+	if err != nil {
+		return "", webhook.StatsDelta{}, err
+	}
+	res, err := h.trigger.Trigger(ctx, trigger.Request{
+		Event: t.Event, Data: t.Data, Metadata: t.Metadata,
+		IdempotencyKey: t.IdempotencyKey, Source: trigger.FromQueue, Time: sentAt(msg),
+	})
+	if err != nil {
+		return "", webhook.StatsDelta{}, err
+	}
+	h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", msg.MessageId, "via", t.Via,
+		"event", t.Event, "event_id", res.EventID, "deliveries", res.Deliveries)
+	return "", webhook.StatsDelta{}, nil
+}
+
+// sentAt is when SQS first accepted the message: the same on every
+// redelivery, so a redelivered event derives the same ids.
+func sentAt(msg events.SQSMessage) time.Time {
+	ms, err := strconv.ParseInt(msg.Attributes["SentTimestamp"], 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
