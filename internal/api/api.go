@@ -1,0 +1,169 @@
+// Package api is the service's HTTP surface: a plain net/http handler for the
+// management calls (and, once its service is plugged in, the trigger calls).
+// The API Lambda adapts API Gateway events to it and the local server serves
+// it directly, so both answer the same way.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// Store is the storage the API needs (implemented by *store.Store).
+type Store interface {
+	CreateWebhook(ctx context.Context, w *webhook.Webhook) error
+	GetWebhook(ctx context.Context, id string) (*webhook.Webhook, error)
+	ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error)
+	UpdateWebhook(ctx context.Context, w *webhook.Webhook) error
+	DeleteWebhook(ctx context.Context, id string) error
+	GetStats(ctx context.Context, id string) (webhook.Stats, error)
+}
+
+// Secrets seals a webhook's credentials before they are stored and opens them
+// again when an update needs them (implemented by *secrets.KMS).
+type Secrets interface {
+	Seal(ctx context.Context, webhookID string, creds map[string]string) ([]byte, error)
+	Open(ctx context.Context, webhookID string, sealed []byte) (map[string]string, error)
+}
+
+// Trigger is the event side of the API: POST /events, POST
+// /webhooks/{id}/test, the deliveries of a webhook and their retry. It is
+// implemented by the trigger service; while Options.Trigger is nil those
+// routes are not served (404).
+type Trigger interface {
+	// Routes registers the trigger side's routes on mux. Handlers answer
+	// errors with the package's error JSON through WriteError.
+	Routes(mux *http.ServeMux)
+}
+
+// Options are the API's dependencies and settings.
+type Options struct {
+	Store   Store   // required
+	Secrets Secrets // required
+	Trigger Trigger // optional: the trigger side's routes
+
+	// Mask returns the shown form of credentials (secrets.Mask); required.
+	Mask func(creds map[string]string) map[string]string
+	// GenerateSecret makes an HMAC secret for a webhook created with
+	// auth_type hmac and no secret (secrets.GenerateHMACSecret); required.
+	GenerateSecret func(io.Reader) (string, error)
+
+	Logger         *slog.Logger     // default: discard
+	Clock          func() time.Time // default: time.Now
+	Rand           io.Reader        // default: crypto/rand.Reader
+	AllowPrivate   bool             // ALLOW_PRIVATE_TARGETS
+	DefaultTimeout time.Duration    // timeout of a webhook created without one; default 30 s
+
+	// Health reports whether the service can serve; GET /healthz answers 503
+	// while it returns an error. Nil means always healthy.
+	Health func(context.Context) error
+}
+
+// api holds the handlers' dependencies.
+type api struct {
+	Options
+	log *slog.Logger
+}
+
+// New returns the API handler.
+func New(o Options) (http.Handler, error) {
+	var errs []error
+	if o.Store == nil {
+		errs = append(errs, errors.New("api: Options.Store is required"))
+	}
+	if o.Secrets == nil {
+		errs = append(errs, errors.New("api: Options.Secrets is required"))
+	}
+	if o.Mask == nil {
+		errs = append(errs, errors.New("api: Options.Mask is required"))
+	}
+	if o.GenerateSecret == nil {
+		errs = append(errs, errors.New("api: Options.GenerateSecret is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.DefaultTimeout <= 0 {
+		o.DefaultTimeout = webhook.DefaultTimeoutMS * time.Millisecond
+	}
+	a := &api{Options: o, log: o.Logger}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /events/types", a.eventTypes)
+	mux.HandleFunc("POST /webhooks", a.createWebhook)
+	mux.HandleFunc("GET /webhooks", a.listWebhooks)
+	mux.HandleFunc("GET /webhooks/{id}", a.getWebhook)
+	mux.HandleFunc("PATCH /webhooks/{id}", a.patchWebhook)
+	mux.HandleFunc("DELETE /webhooks/{id}", a.deleteWebhook)
+	mux.HandleFunc("POST /webhooks/{id}/pause", a.setStatus(webhook.StatusInactive))
+	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(webhook.StatusActive))
+	mux.HandleFunc("GET /webhooks/{id}/stats", a.stats)
+	if o.Trigger != nil {
+		o.Trigger.Routes(mux)
+	}
+	return a.middleware(mux), nil
+}
+
+// WriteError answers with err as the API's error JSON; for the trigger side's
+// handlers, which live elsewhere.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if log == nil {
+		log = discardLogger()
+	}
+	(&api{log: log}).writeError(w, r, err)
+}
+
+// WriteJSON answers with v as JSON and the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// DecodeJSON reads the request body into v with the API's rules: one JSON
+// object of at most webhook.MaxBodyBytes (ETooLarge beyond), no unknown
+// fields, nothing after it, type errors naming their field.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	raw, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	return nil
+}
+
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+	if a.Health != nil {
+		if err := a.Health(r.Context()); err != nil {
+			a.log.WarnContext(r.Context(), "not healthy", "request_id", requestID(r.Context()), "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api) eventTypes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, struct {
+		Items []webhook.EventType `json:"items"`
+	}{webhook.EventTypes()})
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+type ctxKey struct{}
+
+// RequestIDHeader carries the request id: taken from the request when it
+// looks sane (API Gateway's, a proxy's), made up otherwise, and echoed in the
+// response so a client can quote it.
+const RequestIDHeader = "X-Request-Id"
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// RequestID returns the id of the request ctx belongs to.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
+
+func saneID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// middleware adds the request id, answers unknown routes and methods with
+// error JSON, turns a handler panic into a 500, and logs one line per request
+// (never bodies or headers, which may hold credentials).
+func (a *api) middleware(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := a.Clock()
+		id := r.Header.Get(RequestIDHeader)
+		if !saneID(id) {
+			id = uuid.NewString()
+		}
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		w.Header().Set(RequestIDHeader, id)
+		sw := &statusWriter{ResponseWriter: w}
+
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				a.writeError(sw, r, fmt.Errorf("panic: %v", p))
+			}
+			a.log.InfoContext(r.Context(), "request",
+				"request_id", id, "method", r.Method, "route", r.Pattern, "path", r.URL.Path,
+				"status", sw.status, "duration_ms", a.Clock().Sub(start).Milliseconds())
+		}()
+
+		h, pattern := mux.Handler(r)
+		if pattern == "" {
+			a.unmatched(sw, r, h)
+			return
+		}
+		mux.ServeHTTP(sw, r)
+	})
+}
+
+// unmatched answers a request no route took. The mux's own answer (404, 405
+// with Allow, or a redirect to the cleaned path) is kept but its plain-text
+// body is replaced with error JSON.
+func (a *api) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	switch {
+	case rec.status == http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: codeMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, rec.header.Get("Allow")),
+		}})
+	case rec.status >= 300 && rec.status < 400 && rec.header.Get("Location") != "":
+		w.Header().Set("Location", rec.header.Get("Location"))
+		w.WriteHeader(rec.status)
+	default:
+		writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
+			Code: codeRouteNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, truncate(r.URL.Path, 200)),
+		}})
+	}
+}
+
+// headerRecorder captures a handler's status and headers and drops its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// notFound is the answer for an id that is malformed or names nothing.
+func notFound(id string) error {
+	return webhook.Errorf(webhook.ENotFound, "webhook %s not found", truncate(id, 64))
+}

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// Error codes the API adds to webhook's, for requests that reach no handler.
+const (
+	codeMethodNotAllowed = "method_not_allowed"
+	codeRouteNotFound    = "not_found"
+)
+
+// StatusOf maps an error to its HTTP status. It is the one place where
+// webhook error codes become status codes.
+func StatusOf(err error) int {
+	switch webhook.ErrorCode(err) {
+	case "":
+		return http.StatusOK
+	case webhook.EInvalid:
+		return http.StatusBadRequest
+	case webhook.ENotFound:
+		return http.StatusNotFound
+	case webhook.EConflict:
+		return http.StatusConflict
+	case webhook.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers with err as error JSON. Internal errors are logged with
+// the request id, and the client sees only "internal error".
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := StatusOf(err)
+	code := webhook.ErrorCode(err)
+	if status == http.StatusInternalServerError {
+		code = webhook.EInternal
+		a.log.ErrorContext(r.Context(), "request failed",
+			"request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern, "err", err)
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{
+		Code:    code,
+		Message: webhook.ErrorMessage(err),
+		Field:   webhook.ErrorField(err),
+	}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // URLs keep their '&'; the body is never HTML
+	if err := enc.Encode(v); err != nil {
+		// Only our own response types are encoded; they always marshal.
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal_error","message":"internal error"}}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// readBody returns the request body, checked to be exactly one JSON object
+// (syntax only).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, webhook.Errorf(webhook.ETooLarge, "request body is larger than %d bytes", webhook.MaxBodyBytes)
+	} else if err != nil {
+		return nil, webhook.Errorf(webhook.EInvalid, "request body could not be read")
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, webhook.Errorf(webhook.EInvalid, "request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var obj json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		return nil, jsonError(err)
+	}
+	if obj[0] != '{' {
+		return nil, webhook.Errorf(webhook.EInvalid, "request body must be a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, webhook.Errorf(webhook.EInvalid, "request body has data after the JSON object")
+	}
+	return obj, nil
+}
+
+// jsonError turns an encoding/json error into a client error naming the
+// field when there is one.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON (truncated)")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return webhook.Errorf(webhook.EInvalid, "request body must be a JSON object")
+		}
+		return webhook.Invalid(typ.Field, "%s must be %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return webhook.Invalid(f, "unknown field %q", f)
+	}
+	return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON")
+}
+
+// typeName describes a Go kind in JSON terms.
+func typeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	}
+	return "of another type"
+}
+
+// logger is the fallback when Options.Logger is nil.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
