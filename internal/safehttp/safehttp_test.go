@@ -1,0 +1,256 @@
+package safehttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		addr   string
+		reason string // "" = allowed
+	}{
+		// Public addresses pass.
+		{"8.8.8.8", ""},
+		{"1.1.1.1", ""},
+		{"93.184.216.34", ""},
+		{"100.63.255.255", ""},  // just below CGNAT
+		{"100.128.0.0", ""},     // just above CGNAT
+		{"172.15.255.255", ""},  // just below 172.16/12
+		{"172.32.0.0", ""},      // just above
+		{"11.0.0.0", ""},        // just above 10/8
+		{"9.255.255.255", ""},   // just below
+		{"169.253.255.255", ""}, // just below link-local
+		{"223.255.255.255", ""}, // just below multicast
+		{"2606:4700:4700::1111", ""},
+		{"2a00:1450:4001:80b::200e", ""},
+		{"::ffff:8.8.8.8", ""},       // mapped public
+		{"64:ff9b::808:808", ""},     // NAT64 of 8.8.8.8
+		{"2002:808:808::1", ""},      // 6to4 of 8.8.8.8
+		{"fbff:ffff::1", "reserved"}, // just below fc00::/7, outside 2000::/3
+		{"2001:db9::1", ""},          // just above documentation
+		{"3fff:ffff::1", ""},         // top of global unicast
+		{"febf:ffff::1", "link-local"},
+
+		// 0/8 and unspecified.
+		{"0.0.0.0", "unspecified"},
+		{"0.1.2.3", "unspecified"},
+		{"::", "unspecified"},
+		// Loopback.
+		{"127.0.0.1", "loopback"},
+		{"127.255.255.254", "loopback"},
+		{"::1", "loopback"},
+		// RFC 1918.
+		{"10.0.0.1", "private"},
+		{"10.255.255.255", "private"},
+		{"172.16.0.1", "private"},
+		{"172.31.255.255", "private"},
+		{"192.168.0.1", "private"},
+		{"192.168.255.255", "private"},
+		// CGNAT.
+		{"100.64.0.1", "carrier-grade NAT (shared)"},
+		{"100.127.255.255", "carrier-grade NAT (shared)"},
+		// Link-local and metadata.
+		{"169.254.0.1", "link-local"},
+		{"169.254.169.253", "link-local"},
+		{"169.254.169.254", "cloud metadata"},
+		{"169.254.170.2", "cloud metadata"},
+		{"fd00:ec2::254", "cloud metadata"},
+		{"fd00:ec2::253", "private (unique local)"},
+		{"fe80::1", "link-local"},
+		{"fe80::1%eth0", "link-local"},
+		// Multicast, broadcast, reserved.
+		{"224.0.0.1", "multicast"},
+		{"239.255.255.255", "multicast"},
+		{"255.255.255.255", "broadcast"},
+		{"240.0.0.1", "reserved"},
+		{"ff02::1", "multicast"},
+		{"ff05::2%eth0", "multicast"},
+		// Other special IPv4.
+		{"192.0.0.170", "IETF protocol assignment"},
+		{"192.0.2.1", "documentation"},
+		{"198.51.100.7", "documentation"},
+		{"203.0.113.9", "documentation"},
+		{"198.18.0.1", "benchmarking"},
+		{"198.19.255.255", "benchmarking"},
+		{"192.88.99.1", "6to4 relay anycast"},
+		// IPv6 special.
+		{"fc00::1", "private (unique local)"},
+		{"fdff:ffff::1", "private (unique local)"},
+		{"fec0::1", "site-local (deprecated)"},
+		{"2001:db8::1", "documentation"},
+		{"100::1", "discard-only"},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"},
+		{"64:ff9b:1::a00:1", "local-use NAT64"},
+		{"64:ff9b:2::1", "reserved"}, // outside 2000::/3
+		{"fe00::1", "reserved"},
+		{"4000::1", "reserved"},
+		{"1fff:ffff::1", "reserved"},
+		// IPv4-mapped forms are judged by their IPv4 address.
+		{"::ffff:127.0.0.1", "loopback (IPv4-mapped)"},
+		{"::ffff:10.1.2.3", "private (IPv4-mapped)"},
+		{"::ffff:169.254.169.254", "cloud metadata (IPv4-mapped)"},
+		{"::ffff:0.0.0.0", "unspecified (IPv4-mapped)"},
+		{"::ffff:7f00:1", "loopback (IPv4-mapped)"},
+		// IPv4-compatible forms are refused outright.
+		{"::127.0.0.1", "IPv4-compatible (deprecated)"},
+		{"::10.0.0.1", "IPv4-compatible (deprecated)"},
+		{"::8.8.8.8", "IPv4-compatible (deprecated)"},
+		// NAT64 and 6to4 of blocked IPv4.
+		{"64:ff9b::7f00:1", "loopback (NAT64)"},
+		{"64:ff9b::a9fe:a9fe", "cloud metadata (NAT64)"},
+		{"64:ff9b::10.0.0.1", "private (NAT64)"},
+		{"2002:a00:1::1", "private (6to4)"},
+		{"2002:7f00:1::1", "loopback (6to4)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			addr := netip.MustParseAddr(tt.addr)
+			err := Check(addr)
+			if tt.reason == "" {
+				assert.NoError(t, err)
+				return
+			}
+			var be *BlockedError
+			require.ErrorAs(t, err, &be)
+			assert.Equal(t, tt.reason, be.Reason)
+			assert.Equal(t, addr, be.Addr)
+			assert.True(t, be.Permanent())
+		})
+	}
+	assert.Error(t, Check(netip.Addr{}), "the zero Addr is refused")
+}
+
+func TestBlockedErrorMessage(t *testing.T) {
+	err := Check(netip.MustParseAddr("10.0.0.1"))
+	assert.EqualError(t, err, "address 10.0.0.1 is private")
+}
+
+func TestControl(t *testing.T) {
+	assert.NoError(t, control("tcp4", "8.8.8.8:443", nil))
+	assert.NoError(t, control("tcp6", "[2606:4700:4700::1111]:443", nil))
+	var be *BlockedError
+	assert.ErrorAs(t, control("tcp4", "127.0.0.1:80", nil), &be)
+	assert.ErrorAs(t, control("tcp6", "[fe80::1%lo]:80", nil), &be)
+	assert.Error(t, control("tcp", "localhost:80", nil), "fails closed on a name")
+	assert.Error(t, control("tcp", "garbage", nil))
+}
+
+func newServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestClientRefusesLoopbackUnlessAllowed(t *testing.T) {
+	var hits atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		c := NewClient(Options{})
+		resp, err := c.Get(srv.URL)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err)
+		var be *BlockedError
+		require.ErrorAs(t, err, &be)
+		assert.Equal(t, "loopback", be.Reason)
+		assert.Equal(t, netip.MustParseAddr("127.0.0.1"), be.Addr)
+		assert.Equal(t, int32(0), hits.Load(), "the receiver never saw the request")
+	})
+	t.Run("refused via a name", func(t *testing.T) {
+		u, err := url.Parse(srv.URL)
+		require.NoError(t, err)
+		u.Host = net.JoinHostPort("localhost", u.Port())
+		resp, err := NewClient(Options{}).Get(u.String())
+		if resp != nil {
+			resp.Body.Close()
+		}
+		var be *BlockedError
+		require.ErrorAs(t, err, &be)
+		assert.True(t, be.Addr.IsLoopback())
+		assert.Equal(t, int32(0), hits.Load())
+	})
+	t.Run("allowed", func(t *testing.T) {
+		resp, err := NewClient(Options{AllowPrivate: true}).Get(srv.URL)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "ok", string(body))
+		assert.Equal(t, int32(1), hits.Load())
+	})
+}
+
+func TestClientDoesNotFollowRedirects(t *testing.T) {
+	var followed atomic.Bool
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/internal" {
+			followed.Store(true)
+			return
+		}
+		http.Redirect(w, r, "/internal", http.StatusTemporaryRedirect)
+	})
+	resp, err := NewClient(Options{AllowPrivate: true}).Post(srv.URL+"/hook", "application/json", nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusTemporaryRedirect, resp.StatusCode)
+	assert.Equal(t, "/internal", resp.Header.Get("Location"))
+	assert.False(t, followed.Load())
+}
+
+func TestClientIgnoresProxyEnvironment(t *testing.T) {
+	var proxied atomic.Bool
+	proxy := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		proxied.Store(true)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {})
+	t.Setenv("HTTP_PROXY", proxy.URL)
+	t.Setenv("http_proxy", proxy.URL)
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	resp, err := NewClient(Options{AllowPrivate: true}).Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.False(t, proxied.Load())
+}
+
+func TestClientHonoursContextDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	require.NoError(t, err)
+	resp, err := NewClient(Options{AllowPrivate: true}).Do(req)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+}
