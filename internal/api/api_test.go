@@ -882,6 +882,7 @@ func TestStatusOf(t *testing.T) {
 		{webhook.Errorf(webhook.EConflict, "x"), 409},
 		{webhook.Errorf(webhook.ETooLarge, "x"), 413},
 		{webhook.Errorf(webhook.EInternal, "x"), 500},
+		{webhook.Errorf(webhook.EUnavailable, "x"), 503},
 		{errors.New("plain"), 500},
 		{fmt.Errorf("wrapped: %w", webhook.Errorf(webhook.ENotFound, "x")), 404},
 	}

@@ -32,6 +32,8 @@ func StatusOf(err error) int {
 		return http.StatusConflict
 	case webhook.ETooLarge:
 		return http.StatusRequestEntityTooLarge
+	case webhook.EUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -52,7 +54,12 @@ type errorDetail struct {
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	code := webhook.ErrorCode(err)
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusServiceUnavailable:
+		// The message says how to repeat the request; the cause is ours.
+		a.log.WarnContext(r.Context(), "request failed part-way",
+			"request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern, "err", err)
+	case http.StatusInternalServerError:
 		code = webhook.EInternal
 		a.log.ErrorContext(r.Context(), "request failed",
 			"request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern, "err", err)

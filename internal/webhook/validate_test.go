@@ -178,7 +178,9 @@ func TestValidate(t *testing.T) {
 		{"bearer typo", func(w *Webhook) { w.AuthType, w.Credentials = AuthBearer, creds("tokne", "x") }, "auth_credentials.tokne"},
 		{"bearer CRLF", func(w *Webhook) { w.AuthType, w.Credentials = AuthBearer, creds("token", "a\r\nX-Evil: 1") }, "auth_credentials.token"},
 		{"api-key ok", func(w *Webhook) { w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k") }, ""},
-		{"api-key header", func(w *Webhook) { w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k", "header_name", "X-Key") }, ""},
+		{"api-key header", func(w *Webhook) {
+			w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k", "header_name", "X-Key")
+		}, ""},
 		{"api-key authorization header", func(w *Webhook) {
 			w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k", "header_name", "Authorization")
 		}, ""},
