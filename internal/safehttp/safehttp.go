@@ -15,6 +15,8 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // BlockedError is the refusal of a connection to a forbidden address.
@@ -93,10 +95,18 @@ var (
 
 // Check returns a *BlockedError if addr is not a public unicast address a
 // delivery may connect to, and nil otherwise. It is what the dial guard
-// applies when private targets are not allowed; validation can use it on IP
-// literals in URLs.
+// applies when private targets are not allowed.
+//
+// It refuses at least everything webhook.BlockedAddr (the check validation
+// applies to IP literals in URLs) refuses, so a host name can never reach an
+// address its IP literal could not; on top of that it names the range, and
+// also refuses the few special IPv6 ranges validation does not list.
 func Check(addr netip.Addr) error {
-	if reason := check(addr); reason != "" {
+	reason := check(addr)
+	if reason == "" && webhook.BlockedAddr(addr) {
+		reason = "not a public address"
+	}
+	if reason != "" {
 		return &BlockedError{Addr: addr, Reason: reason}
 	}
 	return nil

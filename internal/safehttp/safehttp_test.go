@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 func TestCheck(t *testing.T) {
@@ -119,6 +122,10 @@ func TestCheck(t *testing.T) {
 		t.Run(tt.addr, func(t *testing.T) {
 			addr := netip.MustParseAddr(tt.addr)
 			err := Check(addr)
+			if webhook.BlockedAddr(addr) {
+				// The dial guard refuses whatever validation refuses, and names why.
+				assert.NotEmpty(t, tt.reason, "validation refuses it, so must the guard")
+			}
 			if tt.reason == "" {
 				assert.NoError(t, err)
 				return
@@ -253,4 +260,36 @@ func TestClientHonoursContextDeadline(t *testing.T) {
 		resp.Body.Close()
 	}
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+}
+
+// Whatever validation refuses, the guard refuses with a named reason: sampled
+// over random IPv4 addresses and IPv6 addresses in and around special ranges.
+func TestCheckCoversValidation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var prefixes6 []netip.Prefix
+	for _, r := range v6Blocked {
+		prefixes6 = append(prefixes6, r.prefix)
+	}
+	prefixes6 = append(prefixes6, nat64, sixToV4, global6,
+		netip.MustParsePrefix("::ffff:0:0/96"), netip.MustParsePrefix("::/0"))
+	random := func(p netip.Prefix) netip.Addr {
+		b := p.Addr().As16()
+		for i := p.Bits(); i < 128; i++ {
+			if rng.IntN(2) == 1 {
+				b[i/8] |= 1 << (7 - i%8)
+			}
+		}
+		return netip.AddrFrom16(b)
+	}
+	for range 100000 {
+		var a netip.Addr
+		if rng.IntN(2) == 0 {
+			a = netip.AddrFrom4([4]byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())})
+		} else {
+			a = random(prefixes6[rng.IntN(len(prefixes6))])
+		}
+		if webhook.BlockedAddr(a) && check(a) == "" {
+			t.Fatalf("validation refuses %s but the guard has no reason for it", a)
+		}
+	}
 }
