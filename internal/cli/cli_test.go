@@ -30,12 +30,12 @@ const webhookJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://exa
 	`"method":"POST","headers":{"X-Custom":"value"},"events":["agent.started","agent.failed"],` +
 	`"status":"active","auth_type":"bearer","auth_credentials":{"token":"se****"},` +
 	`"retry":{"strategy":"exponential","max_attempts":3,"initial_delay_ms":1000,"max_delay_ms":60000},` +
-	`"timeout_ms":30000,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:05:35Z"}`
+	`"timeout_ms":30000,"version":3,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:05:35Z"}`
 
 const pausedJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://example.com/webhook",` +
 	`"method":"POST","headers":{},"events":["custom"],"status":"inactive","auth_type":"none",` +
 	`"retry":{"strategy":"fixed","max_attempts":1,"initial_delay_ms":0,"max_delay_ms":0},` +
-	`"timeout_ms":5000,"created_at":"2026-11-25T16:04:05Z","updated_at":"2026-11-28T16:06:05Z"}`
+	`"timeout_ms":5000,"version":1,"created_at":"2026-11-25T16:04:05Z","updated_at":"2026-11-28T16:06:05Z"}`
 
 const deliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_id":"` + evtID + `",` +
 	`"event":"agent.started","status":"retrying","attempts":[` +
@@ -208,6 +208,7 @@ func TestCommands(t *testing.T) {
 				"Headers  X-Custom: value\n" +
 				"Retry    exponential, 3 attempts, initial delay 1s, max delay 1m0s\n" +
 				"Timeout  30s\n" +
+				"Version  3\n" +
 				"Created  2m ago (2026-11-28 16:04:05Z)\n" +
 				"Updated  30s ago (2026-11-28 16:05:35Z)\n",
 		},
@@ -241,6 +242,7 @@ func TestCommands(t *testing.T) {
 				"Headers  -\n" +
 				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
 				"Timeout  5s\n" +
+				"Version  1\n" +
 				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
 				"Updated  just now (2026-11-28 16:06:05Z)\n",
 		},
@@ -265,7 +267,7 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name:   "update sends only the flags that were set",
-			args:   []string{"update", whID, "--name", "New Name", "--status", "inactive", "--max-attempts", "7", "--if-match", `"3"`},
+			args:   []string{"update", whID, "--name", "New Name", "--status", "inactive", "--max-attempts", "7", "--if-match", "3"},
 			routes: map[string]reply{"PATCH /webhooks/" + whID: {200, pausedJSON}},
 			reqs: []want{{method: "PATCH", path: "/webhooks/" + whID,
 				body:   `{"name":"New Name","status":"inactive","retry":{"max_attempts":7}}`,
@@ -281,6 +283,7 @@ func TestCommands(t *testing.T) {
 				"Headers  -\n" +
 				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
 				"Timeout  5s\n" +
+				"Version  1\n" +
 				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
 				"Updated  just now (2026-11-28 16:06:05Z)\n",
 		},

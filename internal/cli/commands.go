@@ -40,6 +40,16 @@ func (a *app) rootCommand() *cobra.Command {
 	return root
 }
 
+// etag quotes a bare version number, so --if-match takes what `info` shows
+// as Version as well as the ETag header itself.
+func etag(v string) string {
+	v = strings.TrimSpace(v)
+	if _, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return `"` + v + `"`
+	}
+	return v
+}
+
 // idArgs requires exactly one webhook id argument.
 func idArgs(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 || strings.TrimSpace(args[0]) == "" {
@@ -296,7 +306,7 @@ func (a *app) updateCommand() *cobra.Command {
 	}
 	addWebhookFlags(cmd)
 	cmd.Flags().String("status", "", "active or inactive")
-	cmd.Flags().String("if-match", "", "update only if the webhook's ETag still is this (optimistic concurrency)")
+	cmd.Flags().String("if-match", "", "update only if the webhook is still at this version (its ETag, e.g. 3 or '\"3\"')")
 	addFormatFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		format, err := outputFormat(cmd)
@@ -313,7 +323,7 @@ func (a *app) updateCommand() *cobra.Command {
 		var hdr http.Header
 		if cmd.Flags().Changed("if-match") {
 			v, _ := cmd.Flags().GetString("if-match")
-			hdr = http.Header{"If-Match": {v}}
+			hdr = http.Header{"If-Match": {etag(v)}}
 		}
 		c, err := a.api(cmd.Context())
 		if err != nil {

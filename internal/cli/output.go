@@ -119,6 +119,9 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 	t.row("Retry", fmt.Sprintf("%s, %d attempts, initial delay %s, max delay %s",
 		h.Retry.Strategy, h.Retry.MaxAttempts, millis(h.Retry.InitialDelayMS), millis(h.Retry.MaxDelayMS)))
 	t.row("Timeout", millis(h.TimeoutMS))
+	if h.Version != 0 {
+		t.row("Version", strconv.FormatInt(h.Version, 10))
+	}
 	t.row("Created", when(now, h.CreatedAt))
 	t.row("Updated", when(now, h.UpdatedAt))
 	return t.flush()

@@ -18,6 +18,7 @@ type webhookDTO struct {
 	AuthCredentials map[string]any    `json:"auth_credentials"`
 	Retry           retryDTO          `json:"retry"`
 	TimeoutMS       int64             `json:"timeout_ms"`
+	Version         int64             `json:"version"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
 }
