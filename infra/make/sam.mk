@@ -16,6 +16,6 @@ sam-build: ## sam build (arm64 bootstraps in .aws-sam/build) and check the binar
 	@$(SAM_SH) build
 
 test-sam: ## sam-validate + sam-build (part of make test)
-	@$(SAM_SH) test
+	@$(if $(WEBHOOKS_TEST_STRICT),SAM_TALLY=$(TEST_TALLY)) $(SAM_SH) test
 
 TEST_EXTRA += test-sam

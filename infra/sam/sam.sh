@@ -56,30 +56,45 @@ venv() {
 
 sam() { "$VENV/bin/sam" "$@"; }
 
-validate() {
+# The SAM translator itself (what CloudFormation's transform will do).
+step_translate() { sam validate --template template.yaml --region "$REGION"; }
+# cfn-lint's errors and warnings, on the transformed template.
+step_lint() { sam validate --lint --template template.yaml --region "$REGION"; }
+# Also cfn-lint's informational checks (e.g. DeletionPolicy on stateful
+# resources): any finding fails.
+step_lint_info() {
+	"$VENV/bin/cfn-lint" --include-checks I --regions "$REGION" -- template.yaml &&
+		echo "cfn-lint (errors, warnings, informational): no findings"
+}
+# In source: SAM would otherwise copy CodeUri (the whole repository, .venv
+# included) to a scratch directory before running make.
+step_build() { sam build --template template.yaml --build-in-source; }
+
+# run_steps NAME... runs each step even after one failed, prints
+# "sam: N passed, N failed" and, with SAM_TALLY set (inside make test),
+# appends the counts to that tally file as infra/cmd/testsummary does.
+run_steps() {
+	local step passed=0 failed=0
 	venv
 	offline_env
 	cd "$ROOT"
 	sam --version
-	# The SAM translator itself (what CloudFormation's transform will do).
-	sam validate --template template.yaml --region "$REGION"
-	# cfn-lint's errors and warnings, on the transformed template.
-	sam validate --lint --template template.yaml --region "$REGION"
-	# Also its informational checks (e.g. DeletionPolicy on stateful resources);
-	# any finding fails the test.
-	"$VENV/bin/cfn-lint" --include-checks I --regions "$REGION" -- template.yaml
-	echo "sam: cfn-lint (errors, warnings, informational): no findings"
+	for step in "$@"; do
+		echo "-- sam: $step"
+		if "step_$step"; then
+			passed=$((passed + 1))
+		else
+			echo "sam: FAIL $step" >&2
+			failed=$((failed + 1))
+		fi
+	done
+	if [[ -n "${SAM_TALLY:-}" ]]; then
+		echo "$passed $failed 0" >>"$SAM_TALLY"
+	fi
+	echo "sam: $passed passed, $failed failed"
+	((failed == 0))
 }
-
-build() {
-	venv
-	offline_env
-	cd "$ROOT"
-	# In source: SAM would otherwise copy CodeUri (the whole repository,
-	# .venv included) to a scratch directory before running make.
-	sam build --template template.yaml --build-in-source
-	check_build
-}
+step_check_build() { check_build; }
 
 # check_build: every function's bootstrap is a static, stripped linux/arm64
 # ELF executable (checkelf.py) built as the Makefile promises (go version -m
@@ -114,13 +129,10 @@ check_build() {
 
 case "${1:-test}" in
 venv) venv ;;
-validate) validate ;;
-build) build ;;
+validate) run_steps translate lint lint_info ;;
+build) run_steps build check_build ;;
 check-build) check_build ;;
-test)
-	validate
-	build
-	;;
+test) run_steps translate lint lint_info build check_build ;;
 exec)
 	shift
 	venv
