@@ -1,0 +1,68 @@
+// Package store is all DynamoDB access of the service (guregu/dynamo v2):
+// table definitions, webhook configs with their subscription index, and
+// statistics. The layout is described in docs/internals.md.
+package store
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/guregu/dynamo/v2"
+)
+
+// Store reads and writes the service's tables.
+type Store struct {
+	db         *dynamo.DB
+	tables     Tables
+	webhooks   dynamo.Table
+	deliveries dynamo.Table
+}
+
+// New returns a Store over client. It makes no calls; the tables must exist
+// (CreateTables, or the deployment's template).
+func New(client *dynamodb.Client, t Tables) *Store {
+	db := dynamo.NewFromIface(client)
+	return &Store{
+		db:         db,
+		tables:     t,
+		webhooks:   db.Table(t.Webhooks),
+		deliveries: db.Table(t.Deliveries),
+	}
+}
+
+// Tables returns the table names the store uses.
+func (s *Store) Tables() Tables { return s.tables }
+
+// txRetries bounds how often a transaction cancelled by a concurrent
+// transaction (TransactionConflict) is tried again before the caller is told
+// it lost a race.
+const txRetries = 3
+
+// txConflict reports whether err is a transaction cancelled only because
+// another transaction or write touched one of its items at the same time.
+// Such a cancellation says nothing about the data, so it may be retried.
+func txConflict(err error) bool {
+	var txe *types.TransactionCanceledException
+	if !errors.As(err, &txe) {
+		return false
+	}
+	conflict := false
+	for _, r := range txe.CancellationReasons {
+		switch code := deref(r.Code); code {
+		case "", "None":
+		case "TransactionConflict":
+			conflict = true
+		default:
+			return false
+		}
+	}
+	return conflict
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
