@@ -1,0 +1,70 @@
+// Package app wires the API handler from configuration and AWS clients, for
+// the API Lambda and the local server alike, and adapts it to API Gateway
+// events. Keeping the wiring here keeps functions/api thin and testable.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/systemprompt-io/webhooks/internal/api"
+	"github.com/systemprompt-io/webhooks/internal/awsx"
+	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/secrets"
+	"github.com/systemprompt-io/webhooks/internal/store"
+)
+
+// Compile-time checks that the concrete types satisfy the API's interfaces.
+var (
+	_ api.Store   = (*store.Store)(nil)
+	_ api.Secrets = (*secrets.KMS)(nil)
+)
+
+// APIRequires lists the settings the API needs.
+var APIRequires = []string{"TABLE_WEBHOOKS", "TABLE_DELIVERIES", "KMS_KEY_ID"}
+
+// APIOptions returns the API options for cfg backed by the given clients:
+// the DynamoDB store, KMS secrets, and cfg's private-target and timeout
+// settings. Callers may add to them (Trigger, Health) before api.New.
+func APIOptions(cfg config.Config, clients *awsx.Clients, log *slog.Logger) api.Options {
+	return api.Options{
+		Store:          store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}),
+		Secrets:        secrets.NewKMS(clients.KMS, cfg.KMSKeyID),
+		Mask:           secrets.Mask,
+		GenerateSecret: secrets.GenerateHMACSecret,
+		Logger:         log,
+		AllowPrivate:   cfg.AllowPrivate,
+		DefaultTimeout: cfg.DefaultTimeout,
+	}
+}
+
+// NewAPI checks cfg and returns the API handler.
+func NewAPI(cfg config.Config, clients *awsx.Clients, log *slog.Logger) (http.Handler, error) {
+	if err := cfg.Require(APIRequires...); err != nil {
+		return nil, err
+	}
+	h, err := api.New(APIOptions(cfg, clients, log))
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return h, nil
+}
+
+// LambdaHandler adapts h to API Gateway HTTP API (payload format 2.0)
+// events. API Gateway's request id becomes the API's request id, so logs and
+// the X-Request-Id answer match API Gateway's access logs.
+func LambdaHandler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	adapter := httpadapter.NewV2(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.RequestID != "" {
+			r.Header.Set(api.RequestIDHeader, rc.RequestID)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	return adapter.ProxyWithContext
+}

@@ -1,0 +1,159 @@
+// Package localaws is the local stand-in for the service's AWS account: an
+// embedded emulator (kumo) for DynamoDB, SQS and KMS, the resources the
+// service needs created on it, and the parts of AWS that call the functions
+// (the SQS event source mapping, the schedule).
+package localaws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/sivchari/kumo"
+
+	"github.com/systemprompt-io/webhooks/internal/awsx"
+	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/store"
+)
+
+// DefaultKeyAlias names the local credentials key.
+const DefaultKeyAlias = "alias/webhooks-local"
+
+// Options configure a Stack. The zero value is the local server's stack.
+type Options struct {
+	// Tables names the tables; empty names take config's defaults.
+	Tables store.Tables
+	// KeyAlias names the credentials key (default DefaultKeyAlias). An
+	// existing alias is reused, so a restarted stack on a persistent
+	// emulator still opens what it sealed.
+	KeyAlias string
+	// Endpoint, when set, is an emulator already running (a test's shared
+	// kumo) to use instead of embedding a new one.
+	Endpoint string
+	Logger   *slog.Logger // default: discard
+}
+
+// Stack is a running local AWS: the emulator, SDK clients pointing at it and
+// the resources created on it.
+//
+// Queues and their pollers (the event source mapping) are added on top of
+// it: Start creates the tables and the key; CreateQueues and NewESM, beside
+// this file, take s.Clients.SQS.
+type Stack struct {
+	Endpoint string        // the emulator's URL (DynamoDB, SQS and KMS)
+	Clients  *awsx.Clients // SDK clients for Endpoint
+	Tables   store.Tables  // created tables
+	KeyID    string        // id of the credentials key
+	KeyAlias string        // its alias
+
+	srv *kumo.Server // nil when Options.Endpoint was given
+}
+
+// Start starts the emulator (unless o.Endpoint names one), builds clients
+// for it, and creates the tables and the credentials key. On error nothing
+// is left running.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Tables.Webhooks == "" {
+		o.Tables.Webhooks = config.DefaultWebhooksTable
+	}
+	if o.Tables.Deliveries == "" {
+		o.Tables.Deliveries = config.DefaultDeliveriesTable
+	}
+	if o.KeyAlias == "" {
+		o.KeyAlias = DefaultKeyAlias
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	s := &Stack{Endpoint: o.Endpoint, Tables: o.Tables, KeyAlias: o.KeyAlias}
+	if s.Endpoint == "" {
+		s.srv = kumo.NewServer()
+		s.Endpoint = s.srv.URL
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	s.Clients, err = awsx.New(ctx, awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint})
+	if err != nil {
+		return nil, fmt.Errorf("local stack: %w", err)
+	}
+	if err := store.CreateTables(ctx, s.Clients.DynamoDB, s.Tables); err != nil {
+		return nil, fmt.Errorf("local stack: create tables: %w", err)
+	}
+	if s.KeyID, err = ensureKey(ctx, s.Clients.KMS, s.KeyAlias); err != nil {
+		return nil, fmt.Errorf("local stack: %w", err)
+	}
+	log.Info("local aws stack up", "endpoint", s.Endpoint,
+		"webhooks_table", s.Tables.Webhooks, "deliveries_table", s.Tables.Deliveries, "kms_key", s.KeyAlias)
+	return s, nil
+}
+
+// ensureKey returns the id of the key behind alias, creating both if needed.
+func ensureKey(ctx context.Context, client *kms.Client, alias string) (string, error) {
+	d, err := client.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	if err == nil {
+		return aws.ToString(d.KeyMetadata.KeyId), nil
+	}
+	var nf *kmstypes.NotFoundException
+	if !errors.As(err, &nf) {
+		return "", fmt.Errorf("describe key %s: %w", alias, err)
+	}
+	k, err := client.CreateKey(ctx, &kms.CreateKeyInput{
+		Description: aws.String("webhooks: local credentials key"),
+		KeyUsage:    kmstypes.KeyUsageTypeEncryptDecrypt,
+		KeySpec:     kmstypes.KeySpecSymmetricDefault,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create key: %w", err)
+	}
+	id := aws.ToString(k.KeyMetadata.KeyId)
+	if _, err := client.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(id)}); err != nil {
+		return "", fmt.Errorf("create alias %s: %w", alias, err)
+	}
+	return id, nil
+}
+
+// Config returns base pointed at the stack: its endpoints, tables and key.
+// Queue URLs are left as in base.
+func (s *Stack) Config(base config.Config) config.Config {
+	base.WebhooksTable = s.Tables.Webhooks
+	base.DeliveriesTable = s.Tables.Deliveries
+	base.KMSKeyID = s.KeyID
+	base.Endpoints = awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint}
+	return base
+}
+
+// Ready reports whether the stack's tables and key answer, for /healthz.
+func (s *Stack) Ready(ctx context.Context) error {
+	for _, t := range []string{s.Tables.Webhooks, s.Tables.Deliveries} {
+		d, err := s.Clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t)})
+		if err != nil {
+			return fmt.Errorf("table %s: %w", t, err)
+		}
+		if st := d.Table.TableStatus; st != "ACTIVE" {
+			return fmt.Errorf("table %s is %s", t, st)
+		}
+	}
+	if _, err := s.Clients.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(s.KeyID)}); err != nil {
+		return fmt.Errorf("key %s: %w", s.KeyAlias, err)
+	}
+	return nil
+}
+
+// Close stops the embedded emulator; its data is gone. A stack on a given
+// Endpoint leaves that emulator running.
+func (s *Stack) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
