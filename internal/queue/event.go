@@ -1,0 +1,220 @@
+package queue
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Trigger is an event read from the events queue: what POST /events takes.
+type Trigger struct {
+	Event    string
+	Data     json.RawMessage // compact JSON; nil when absent or null
+	Metadata json.RawMessage // compact JSON; nil when absent or null
+	// IdempotencyKey makes a redelivered message trigger nothing new: the
+	// producer's own key when it gave one ("idempotency_key" of a native
+	// message, an EventBridge event's id), else the id of the message that
+	// carried it (SNS MessageId, else SQS MessageId), which stays the same
+	// across redeliveries. Derived keys are prefixed ("eventbridge:",
+	// "sns:", "sqs:") so they cannot meet a key a client chose.
+	IdempotencyKey string
+	// Via says how the event came, for logs: "sqs", "eventbridge", "sns",
+	// or "sns/eventbridge".
+	Via string
+}
+
+// ParseEvent reads the body of a message on the events queue. It takes three
+// shapes:
+//
+//   - native: {"event":"...","data":{...},"metadata":{...},"idempotency_key":"..."}
+//     (data, metadata and idempotency_key optional);
+//   - an EventBridge event, as an EventBridge rule with an SQS target sends
+//     it: detail-type is the event, detail the data, and the metadata is
+//     {"source","id","time","account","region","resources"} of the envelope;
+//   - an SNS notification, as an SNS subscription without raw message
+//     delivery sends it, whose Message is one of the other two. (With raw
+//     message delivery, SNS sends the inner shape itself.)
+//
+// messageID is the SQS message id, the idempotency key of last resort. Every
+// error wraps ErrMalformed and says what was wrong.
+func ParseEvent(body, messageID string) (Trigger, error) {
+	t, err := parseEvent(body, messageID)
+	if err != nil {
+		return Trigger{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return t, nil
+}
+
+func parseEvent(body, messageID string) (Trigger, error) {
+	top, err := object(body)
+	if err != nil {
+		return Trigger{}, fmt.Errorf("event message: %w", err)
+	}
+	if isSNS(top) {
+		return parseSNS(body)
+	}
+	t, err := parseInner(top, body)
+	if err != nil {
+		return Trigger{}, err
+	}
+	if t.IdempotencyKey == "" && messageID != "" {
+		t.IdempotencyKey = "sqs:" + messageID
+	}
+	if t.Via == "" {
+		t.Via = "sqs"
+	}
+	return t, nil
+}
+
+// object decodes a JSON object's top level.
+func object(s string) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(s))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("not a JSON object: null")
+	}
+	if dec.More() {
+		return nil, errors.New("data after the JSON object")
+	}
+	return m, nil
+}
+
+func isSNS(m map[string]json.RawMessage) bool {
+	_, typ := m["Type"]
+	_, topic := m["TopicArn"]
+	_, msg := m["Message"]
+	return typ && (topic || msg)
+}
+
+func parseSNS(body string) (Trigger, error) {
+	var n struct {
+		Type      string  `json:"Type"`
+		MessageID string  `json:"MessageId"`
+		TopicArn  string  `json:"TopicArn"`
+		Message   *string `json:"Message"`
+	}
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		return Trigger{}, fmt.Errorf("SNS notification: %w", err)
+	}
+	if n.Type != "Notification" {
+		// SubscriptionConfirmation reaches a queue only when a topic of
+		// another account subscribes it; an operator confirms it.
+		return Trigger{}, fmt.Errorf("SNS %q message from %s, not a Notification: nothing to trigger", n.Type, n.TopicArn)
+	}
+	if n.Message == nil {
+		return Trigger{}, fmt.Errorf("SNS notification %s has no Message", n.MessageID)
+	}
+	inner, err := object(*n.Message)
+	if err != nil {
+		return Trigger{}, fmt.Errorf("SNS notification %s: Message: %w", n.MessageID, err)
+	}
+	if isSNS(inner) {
+		return Trigger{}, fmt.Errorf("SNS notification %s: Message is itself an SNS message", n.MessageID)
+	}
+	t, err := parseInner(inner, *n.Message)
+	if err != nil {
+		return Trigger{}, fmt.Errorf("SNS notification %s: %w", n.MessageID, err)
+	}
+	if t.IdempotencyKey == "" && n.MessageID != "" {
+		t.IdempotencyKey = "sns:" + n.MessageID
+	}
+	if t.Via == "" {
+		t.Via = "sns"
+	} else {
+		t.Via = "sns/" + t.Via
+	}
+	return t, nil
+}
+
+// parseInner reads a native message or an EventBridge event.
+func parseInner(m map[string]json.RawMessage, body string) (Trigger, error) {
+	_, detailType := m["detail-type"]
+	_, detail := m["detail"]
+	_, event := m["event"]
+	switch {
+	case detailType && detail:
+		return parseEventBridge(body)
+	case event:
+		return parseNative(m, body)
+	case detailType:
+		return Trigger{}, errors.New(`EventBridge event without "detail"`)
+	case detail:
+		return Trigger{}, errors.New(`EventBridge event without "detail-type"`)
+	default:
+		return Trigger{}, errors.New(`event message is neither {"event","data","metadata"}, an EventBridge event nor an SNS notification`)
+	}
+}
+
+func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
+	if k, ok := m["kind"]; ok && string(k) == `"`+JobKind+`"` {
+		return Trigger{}, errors.New("a job message, not an event: it belongs on the delivery queue")
+	}
+	var n struct {
+		Event          string          `json:"event"`
+		Data           json.RawMessage `json:"data"`
+		Metadata       json.RawMessage `json:"metadata"`
+		IdempotencyKey string          `json:"idempotency_key"`
+	}
+	if err := json.Unmarshal([]byte(body), &n); err != nil {
+		return Trigger{}, fmt.Errorf("event message: %w", err)
+	}
+	if strings.TrimSpace(n.Event) == "" {
+		return Trigger{}, errors.New(`event message: "event" is empty`)
+	}
+	return Trigger{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata), IdempotencyKey: n.IdempotencyKey}, nil
+}
+
+// eventBridgeMetadata is what an EventBridge envelope contributes as metadata.
+type eventBridgeMetadata struct {
+	Source    string   `json:"source"`
+	ID        string   `json:"id"`
+	Time      string   `json:"time"`
+	Account   string   `json:"account"`
+	Region    string   `json:"region"`
+	Resources []string `json:"resources"`
+}
+
+func parseEventBridge(body string) (Trigger, error) {
+	var e struct {
+		eventBridgeMetadata
+		DetailType string          `json:"detail-type"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		return Trigger{}, fmt.Errorf("EventBridge event: %w", err)
+	}
+	if strings.TrimSpace(e.DetailType) == "" {
+		return Trigger{}, fmt.Errorf(`EventBridge event %s: "detail-type" is empty`, e.ID)
+	}
+	if e.Resources == nil {
+		e.Resources = []string{}
+	}
+	meta, err := json.Marshal(e.eventBridgeMetadata)
+	if err != nil {
+		return Trigger{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
+	}
+	t := Trigger{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge"}
+	if e.ID != "" {
+		t.IdempotencyKey = "eventbridge:" + e.ID
+	}
+	return t, nil
+}
+
+// compact returns raw as compact JSON, nil for absent or null. raw came out
+// of a decoder, so it is valid JSON.
+func compact(raw json.RawMessage) json.RawMessage {
+	raw = nullToNil(raw)
+	if raw == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return raw
+	}
+	return buf.Bytes()
+}
