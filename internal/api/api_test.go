@@ -235,102 +235,112 @@ func TestCreateHMACGeneratesSecretShownOnce(t *testing.T) {
 	assert.NotEqual(t, a.AuthCredentials["secret"], b.AuthCredentials["secret"])
 }
 
-func TestCreateBadInput(t *testing.T) {
+// badInput is a request that must be refused with status, code and field,
+// changing nothing.
+type badInput struct {
+	name    string
+	body    string
+	headers []string
+	status  int
+	code    string
+	field   string
+}
+
+// createBadInputs are refused bodies of POST /webhooks.
+func createBadInputs() []badInput {
 	big := `{"name":"` + strings.Repeat("a", webhook.MaxBodyBytes) + `","url":"https://example.com/","events":["custom"]}`
 	withField := func(extra string) string {
 		return `{"name":"n","url":"https://example.com/","events":["custom"],` + extra + `}`
 	}
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-		field  string
-	}{
-		{"invalid JSON", `{"name":`, 400, webhook.EInvalid, ""},
-		{"invalid JSON garbage", `not json`, 400, webhook.EInvalid, ""},
-		{"empty body", ``, 400, webhook.EInvalid, ""},
-		{"white space body", "  \n", 400, webhook.EInvalid, ""},
-		{"array body", `[1,2]`, 400, webhook.EInvalid, ""},
-		{"null body", `null`, 400, webhook.EInvalid, ""},
-		{"string body", `"x"`, 400, webhook.EInvalid, ""},
-		{"trailing object", validBody + `{}`, 400, webhook.EInvalid, ""},
-		{"trailing garbage", validBody + ` x`, 400, webhook.EInvalid, ""},
-		{"unknown field", withField(`"colour":"red"`), 400, webhook.EInvalid, "colour"},
-		{"unknown field id", withField(`"id":"wh_x"`), 400, webhook.EInvalid, "id"},
-		{"unknown field version", withField(`"version":1`), 400, webhook.EInvalid, "version"},
-		{"field with other case", `{"NAME":"n","url":"https://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "NAME"},
-		{"unknown retry field", withField(`"retry":{"jitter":true}`), 400, webhook.EInvalid, "retry.jitter"},
-		{"wrong type name", `{"name":5,"url":"https://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "name"},
-		{"wrong type url", `{"name":"n","url":["x"],"events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"wrong type events", `{"name":"n","url":"https://example.com/","events":"custom"}`, 400, webhook.EInvalid, "events"},
-		{"wrong type event item", `{"name":"n","url":"https://example.com/","events":["custom",5]}`, 400, webhook.EInvalid, "events"},
-		{"wrong type headers", withField(`"headers":["X-A"]`), 400, webhook.EInvalid, "headers"},
-		{"wrong type header value", withField(`"headers":{"X-A":1}`), 400, webhook.EInvalid, "headers"},
-		{"null header value", withField(`"headers":{"X-A":null}`), 400, webhook.EInvalid, "headers"},
-		{"wrong type timeout", withField(`"timeout_ms":"30000"`), 400, webhook.EInvalid, "timeout_ms"},
-		{"fraction timeout", withField(`"timeout_ms":1500.5`), 400, webhook.EInvalid, "timeout_ms"},
-		{"huge timeout", withField(`"timeout_ms":1e30`), 400, webhook.EInvalid, "timeout_ms"},
-		{"wrong type retry", withField(`"retry":"fast"`), 400, webhook.EInvalid, "retry"},
-		{"wrong type max_attempts", withField(`"retry":{"max_attempts":"3"}`), 400, webhook.EInvalid, "retry.max_attempts"},
-		{"wrong type status", withField(`"status":true`), 400, webhook.EInvalid, "status"},
-		{"wrong type auth_type", withField(`"auth_type":1`), 400, webhook.EInvalid, "auth_type"},
-		{"wrong type credentials", withField(`"auth_type":"bearer","auth_credentials":"token"`), 400, webhook.EInvalid, "auth_credentials"},
-		{"number credential", withField(`"auth_type":"bearer","auth_credentials":{"token":123}`), 400, webhook.EInvalid, "auth_credentials.token"},
-		{"object credential", withField(`"auth_type":"bearer","auth_credentials":{"token":{"a":1}}`), 400, webhook.EInvalid, "auth_credentials.token"},
-		{"null credential", withField(`"auth_type":"bearer","auth_credentials":{"token":null}`), 400, webhook.EInvalid, "auth_credentials.token"},
-		{"missing name", `{"url":"https://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "name"},
-		{"null name", `{"name":null,"url":"https://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "name"},
-		{"missing url", `{"name":"n","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"missing events", `{"name":"n","url":"https://example.com/"}`, 400, webhook.EInvalid, "events"},
-		{"name over 256", `{"name":"` + strings.Repeat("x", 257) + `","url":"https://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "name"},
-		{"url relative", `{"name":"n","url":"/hook","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url not http", `{"name":"n","url":"ftp://example.com/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url no scheme", `{"name":"n","url":"example.com/hook","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url with credentials", `{"name":"n","url":"https://user:pass@example.com/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url loopback", `{"name":"n","url":"http://127.0.0.1:9000/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url localhost", `{"name":"n","url":"http://localhost/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url private", `{"name":"n","url":"http://10.0.0.1/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url metadata", `{"name":"n","url":"http://169.254.169.254/latest/meta-data/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"url mapped loopback", `{"name":"n","url":"http://[::ffff:127.0.0.1]/","events":["custom"]}`, 400, webhook.EInvalid, "url"},
-		{"method GET", withField(`"method":"GET"`), 400, webhook.EInvalid, "method"},
-		{"method DELETE", withField(`"method":"DELETE"`), 400, webhook.EInvalid, "method"},
-		{"unknown event", `{"name":"n","url":"https://example.com/","events":["agent.exploded"]}`, 400, webhook.EInvalid, "events"},
-		{"empty events", `{"name":"n","url":"https://example.com/","events":[]}`, 400, webhook.EInvalid, "events"},
-		{"duplicate events", `{"name":"n","url":"https://example.com/","events":["custom","custom"]}`, 400, webhook.EInvalid, "events"},
-		{"bad status", withField(`"status":"paused"`), 400, webhook.EInvalid, "status"},
-		{"bad auth type", withField(`"auth_type":"oauth2"`), 400, webhook.EInvalid, "auth_type"},
-		{"basic without credentials", withField(`"auth_type":"basic"`), 400, webhook.EInvalid, "auth_credentials.username"},
-		{"basic without password", withField(`"auth_type":"basic","auth_credentials":{"username":"u"}`), 400, webhook.EInvalid, "auth_credentials.password"},
-		{"bearer without token", withField(`"auth_type":"bearer"`), 400, webhook.EInvalid, "auth_credentials.token"},
-		{"bearer wrong key", withField(`"auth_type":"bearer","auth_credentials":{"secret":"x"}`), 400, webhook.EInvalid, "auth_credentials.secret"},
-		{"api-key without key", withField(`"auth_type":"api-key","auth_credentials":{"header_name":"X-K"}`), 400, webhook.EInvalid, "auth_credentials.api_key"},
-		{"api-key reserved header", withField(`"auth_type":"api-key","auth_credentials":{"api_key":"k","header_name":"Content-Type"}`), 400, webhook.EInvalid, "auth_credentials.header_name"},
-		{"hmac empty secret", withField(`"auth_type":"hmac","auth_credentials":{"secret":""}`), 400, webhook.EInvalid, "auth_credentials.secret"},
-		{"none with credentials", withField(`"auth_credentials":{"token":"x"}`), 400, webhook.EInvalid, "auth_credentials"},
-		{"credentials over 4 KiB", withField(`"auth_type":"bearer","auth_credentials":{"token":"` + strings.Repeat("t", 4096) + `"}`), 400, webhook.EInvalid, "auth_credentials"},
-		{"header name CRLF", withField(`"headers":{"X-A\r\nX-B":"v"}`), 400, webhook.EInvalid, "headers"},
-		{"header value CRLF", withField(`"headers":{"X-A":"v\r\nX-Injected: 1"}`), 400, webhook.EInvalid, "headers"},
-		{"header value LF", withField(`"headers":{"X-A":"v\nw"}`), 400, webhook.EInvalid, "headers"},
-		{"header value NUL", withField(`"headers":{"X-A":"v\u0000"}`), 400, webhook.EInvalid, "headers"},
-		{"header Host", withField(`"headers":{"Host":"evil.example"}`), 400, webhook.EInvalid, "headers"},
-		{"header Content-Length", withField(`"headers":{"Content-Length":"0"}`), 400, webhook.EInvalid, "headers"},
-		{"header Content-Type", withField(`"headers":{"content-type":"text/plain"}`), 400, webhook.EInvalid, "headers"},
-		{"header X-Webhook-Signature", withField(`"headers":{"X-Webhook-Signature":"sha256=0"}`), 400, webhook.EInvalid, "headers"},
-		{"header X-Webhook-Event", withField(`"headers":{"x-webhook-event":"custom"}`), 400, webhook.EInvalid, "headers"},
-		{"header webhook-id", withField(`"headers":{"webhook-id":"x"}`), 400, webhook.EInvalid, "headers"},
-		{"header Authorization with bearer", withField(`"auth_type":"bearer","auth_credentials":{"token":"t"},"headers":{"Authorization":"x"}`), 400, webhook.EInvalid, "headers"},
-		{"timeout too small", withField(`"timeout_ms":999`), 400, webhook.EInvalid, "timeout_ms"},
-		{"timeout zero", withField(`"timeout_ms":0`), 400, webhook.EInvalid, "timeout_ms"},
-		{"timeout too big", withField(`"timeout_ms":900001`), 400, webhook.EInvalid, "timeout_ms"},
-		{"retry attempts 0", withField(`"retry":{"max_attempts":0}`), 400, webhook.EInvalid, "retry.max_attempts"},
-		{"retry attempts 21", withField(`"retry":{"max_attempts":21}`), 400, webhook.EInvalid, "retry.max_attempts"},
-		{"retry negative delay", withField(`"retry":{"initial_delay_ms":-1}`), 400, webhook.EInvalid, "retry.initial_delay_ms"},
-		{"retry initial over max", withField(`"retry":{"initial_delay_ms":70000}`), 400, webhook.EInvalid, "retry.initial_delay_ms"},
-		{"retry max over a week", withField(`"retry":{"max_delay_ms":604800001}`), 400, webhook.EInvalid, "retry.max_delay_ms"},
-		{"retry strategy", withField(`"retry":{"strategy":"random"}`), 400, webhook.EInvalid, "retry.strategy"},
-		{"body over 256 KiB", big, 413, webhook.ETooLarge, ""},
+	return []badInput{
+		{"invalid JSON", `{"name":`, nil, 400, webhook.EInvalid, ""},
+		{"invalid JSON garbage", `not json`, nil, 400, webhook.EInvalid, ""},
+		{"empty body", ``, nil, 400, webhook.EInvalid, ""},
+		{"white space body", "  \n", nil, 400, webhook.EInvalid, ""},
+		{"array body", `[1,2]`, nil, 400, webhook.EInvalid, ""},
+		{"null body", `null`, nil, 400, webhook.EInvalid, ""},
+		{"string body", `"x"`, nil, 400, webhook.EInvalid, ""},
+		{"trailing object", validBody + `{}`, nil, 400, webhook.EInvalid, ""},
+		{"trailing garbage", validBody + ` x`, nil, 400, webhook.EInvalid, ""},
+		{"unknown field", withField(`"colour":"red"`), nil, 400, webhook.EInvalid, "colour"},
+		{"unknown field id", withField(`"id":"wh_x"`), nil, 400, webhook.EInvalid, "id"},
+		{"unknown field version", withField(`"version":1`), nil, 400, webhook.EInvalid, "version"},
+		{"field with other case", `{"NAME":"n","url":"https://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "NAME"},
+		{"unknown retry field", withField(`"retry":{"jitter":true}`), nil, 400, webhook.EInvalid, "retry.jitter"},
+		{"wrong type name", `{"name":5,"url":"https://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "name"},
+		{"wrong type url", `{"name":"n","url":["x"],"events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"wrong type events", `{"name":"n","url":"https://example.com/","events":"custom"}`, nil, 400, webhook.EInvalid, "events"},
+		{"wrong type event item", `{"name":"n","url":"https://example.com/","events":["custom",5]}`, nil, 400, webhook.EInvalid, "events"},
+		{"wrong type headers", withField(`"headers":["X-A"]`), nil, 400, webhook.EInvalid, "headers"},
+		{"wrong type header value", withField(`"headers":{"X-A":1}`), nil, 400, webhook.EInvalid, "headers"},
+		{"null header value", withField(`"headers":{"X-A":null}`), nil, 400, webhook.EInvalid, "headers"},
+		{"wrong type timeout", withField(`"timeout_ms":"30000"`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"fraction timeout", withField(`"timeout_ms":1500.5`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"huge timeout", withField(`"timeout_ms":1e30`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"wrong type retry", withField(`"retry":"fast"`), nil, 400, webhook.EInvalid, "retry"},
+		{"wrong type max_attempts", withField(`"retry":{"max_attempts":"3"}`), nil, 400, webhook.EInvalid, "retry.max_attempts"},
+		{"wrong type status", withField(`"status":true`), nil, 400, webhook.EInvalid, "status"},
+		{"wrong type auth_type", withField(`"auth_type":1`), nil, 400, webhook.EInvalid, "auth_type"},
+		{"wrong type credentials", withField(`"auth_type":"bearer","auth_credentials":"token"`), nil, 400, webhook.EInvalid, "auth_credentials"},
+		{"number credential", withField(`"auth_type":"bearer","auth_credentials":{"token":123}`), nil, 400, webhook.EInvalid, "auth_credentials.token"},
+		{"object credential", withField(`"auth_type":"bearer","auth_credentials":{"token":{"a":1}}`), nil, 400, webhook.EInvalid, "auth_credentials.token"},
+		{"null credential", withField(`"auth_type":"bearer","auth_credentials":{"token":null}`), nil, 400, webhook.EInvalid, "auth_credentials.token"},
+		{"missing name", `{"url":"https://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "name"},
+		{"null name", `{"name":null,"url":"https://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "name"},
+		{"missing url", `{"name":"n","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"missing events", `{"name":"n","url":"https://example.com/"}`, nil, 400, webhook.EInvalid, "events"},
+		{"name over 256", `{"name":"` + strings.Repeat("x", 257) + `","url":"https://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "name"},
+		{"url relative", `{"name":"n","url":"/hook","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url not http", `{"name":"n","url":"ftp://example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url no scheme", `{"name":"n","url":"example.com/hook","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url with credentials", `{"name":"n","url":"https://user:pass@example.com/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url loopback", `{"name":"n","url":"http://127.0.0.1:9000/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url localhost", `{"name":"n","url":"http://localhost/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url private", `{"name":"n","url":"http://10.0.0.1/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url metadata", `{"name":"n","url":"http://169.254.169.254/latest/meta-data/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"url mapped loopback", `{"name":"n","url":"http://[::ffff:127.0.0.1]/","events":["custom"]}`, nil, 400, webhook.EInvalid, "url"},
+		{"method GET", withField(`"method":"GET"`), nil, 400, webhook.EInvalid, "method"},
+		{"method DELETE", withField(`"method":"DELETE"`), nil, 400, webhook.EInvalid, "method"},
+		{"unknown event", `{"name":"n","url":"https://example.com/","events":["agent.exploded"]}`, nil, 400, webhook.EInvalid, "events"},
+		{"empty events", `{"name":"n","url":"https://example.com/","events":[]}`, nil, 400, webhook.EInvalid, "events"},
+		{"duplicate events", `{"name":"n","url":"https://example.com/","events":["custom","custom"]}`, nil, 400, webhook.EInvalid, "events"},
+		{"bad status", withField(`"status":"paused"`), nil, 400, webhook.EInvalid, "status"},
+		{"bad auth type", withField(`"auth_type":"oauth2"`), nil, 400, webhook.EInvalid, "auth_type"},
+		{"basic without credentials", withField(`"auth_type":"basic"`), nil, 400, webhook.EInvalid, "auth_credentials.username"},
+		{"basic without password", withField(`"auth_type":"basic","auth_credentials":{"username":"u"}`), nil, 400, webhook.EInvalid, "auth_credentials.password"},
+		{"bearer without token", withField(`"auth_type":"bearer"`), nil, 400, webhook.EInvalid, "auth_credentials.token"},
+		{"bearer wrong key", withField(`"auth_type":"bearer","auth_credentials":{"secret":"x"}`), nil, 400, webhook.EInvalid, "auth_credentials.secret"},
+		{"api-key without key", withField(`"auth_type":"api-key","auth_credentials":{"header_name":"X-K"}`), nil, 400, webhook.EInvalid, "auth_credentials.api_key"},
+		{"api-key reserved header", withField(`"auth_type":"api-key","auth_credentials":{"api_key":"k","header_name":"Content-Type"}`), nil, 400, webhook.EInvalid, "auth_credentials.header_name"},
+		{"hmac empty secret", withField(`"auth_type":"hmac","auth_credentials":{"secret":""}`), nil, 400, webhook.EInvalid, "auth_credentials.secret"},
+		{"none with credentials", withField(`"auth_credentials":{"token":"x"}`), nil, 400, webhook.EInvalid, "auth_credentials"},
+		{"credentials over 4 KiB", withField(`"auth_type":"bearer","auth_credentials":{"token":"` + strings.Repeat("t", 4096) + `"}`), nil, 400, webhook.EInvalid, "auth_credentials"},
+		{"header name CRLF", withField(`"headers":{"X-A\r\nX-B":"v"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header value CRLF", withField(`"headers":{"X-A":"v\r\nX-Injected: 1"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header value LF", withField(`"headers":{"X-A":"v\nw"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header value NUL", withField(`"headers":{"X-A":"v\u0000"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header Host", withField(`"headers":{"Host":"evil.example"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header Content-Length", withField(`"headers":{"Content-Length":"0"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header Content-Type", withField(`"headers":{"content-type":"text/plain"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header X-Webhook-Signature", withField(`"headers":{"X-Webhook-Signature":"sha256=0"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header X-Webhook-Event", withField(`"headers":{"x-webhook-event":"custom"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header webhook-id", withField(`"headers":{"webhook-id":"x"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"header Authorization with bearer", withField(`"auth_type":"bearer","auth_credentials":{"token":"t"},"headers":{"Authorization":"x"}`), nil, 400, webhook.EInvalid, "headers"},
+		{"timeout too small", withField(`"timeout_ms":999`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"timeout zero", withField(`"timeout_ms":0`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"timeout too big", withField(`"timeout_ms":900001`), nil, 400, webhook.EInvalid, "timeout_ms"},
+		{"retry attempts 0", withField(`"retry":{"max_attempts":0}`), nil, 400, webhook.EInvalid, "retry.max_attempts"},
+		{"retry attempts 21", withField(`"retry":{"max_attempts":21}`), nil, 400, webhook.EInvalid, "retry.max_attempts"},
+		{"retry negative delay", withField(`"retry":{"initial_delay_ms":-1}`), nil, 400, webhook.EInvalid, "retry.initial_delay_ms"},
+		{"retry initial over max", withField(`"retry":{"initial_delay_ms":70000}`), nil, 400, webhook.EInvalid, "retry.initial_delay_ms"},
+		{"retry max over a week", withField(`"retry":{"max_delay_ms":604800001}`), nil, 400, webhook.EInvalid, "retry.max_delay_ms"},
+		{"retry strategy", withField(`"retry":{"strategy":"random"}`), nil, 400, webhook.EInvalid, "retry.strategy"},
+		{"body over 256 KiB", big, nil, 413, webhook.ETooLarge, ""},
 	}
+}
+
+func TestCreateBadInput(t *testing.T) {
+	tests := createBadInputs()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -496,15 +506,9 @@ func TestPatchAuth(t *testing.T) {
 	assertError(t, rec, 400, webhook.EInvalid, "auth_credentials")
 }
 
-func TestPatchBadInput(t *testing.T) {
-	tests := []struct {
-		name    string
-		body    string
-		headers []string
-		status  int
-		code    string
-		field   string
-	}{
+// patchBadInputs are refused PATCH requests on a webhook at version 1.
+func patchBadInputs() []badInput {
+	return []badInput{
 		{"invalid JSON", `{"name":`, nil, 400, webhook.EInvalid, ""},
 		{"empty body", ``, nil, 400, webhook.EInvalid, ""},
 		{"array", `[]`, nil, 400, webhook.EInvalid, ""},
@@ -541,6 +545,10 @@ func TestPatchBadInput(t *testing.T) {
 		{"stale If-Match", `{"name":"x"}`, []string{"If-Match", `"7"`}, 409, webhook.EConflict, ""},
 		{"body over 256 KiB", `{"name":"` + strings.Repeat("a", webhook.MaxBodyBytes) + `"}`, nil, 413, webhook.ETooLarge, ""},
 	}
+}
+
+func TestPatchBadInput(t *testing.T) {
+	tests := patchBadInputs()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
