@@ -56,6 +56,8 @@ fetch_elasticmq() {
 		return 0
 	fi
 	need mvn java
+	local t0
+	t0=$(now)
 	say "fetching ElasticMQ with Maven (infra/local/pom.xml)"
 	rm -rf "$EMQ_DIR"
 	mkdir -p "$EMQ_DIR"
@@ -65,6 +67,7 @@ fetch_elasticmq() {
 		die "Maven could not fetch ElasticMQ (log: $CACHE/fetch-elasticmq.log)"
 	fi
 	echo "$key" >"$EMQ_DIR/.key"
+	say "ElasticMQ fetched in $(since "$t0")"
 }
 
 fetch_moto() {
@@ -76,6 +79,8 @@ fetch_moto() {
 		return 0
 	fi
 	need "$PYTHON"
+	local t0
+	t0=$(now)
 	say "installing moto with pip (infra/local/requirements.txt)"
 	rm -rf "$VENV"
 	# A venv is not relocatable, so it is built in place; .key is written last,
@@ -87,6 +92,7 @@ fetch_moto() {
 		die "pip could not install moto (log: $CACHE/fetch-moto.log)"
 	fi
 	echo "$key" >"$VENV/.key"
+	say "moto installed in $(since "$t0")"
 }
 
 fetch() {
