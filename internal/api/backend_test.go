@@ -249,7 +249,7 @@ func TestBackendListPaging(t *testing.T) {
 		for pages := 0; ; pages++ {
 			require.Less(t, pages, 5, "paging ends")
 			rec := e.do("GET", "/webhooks?limit=2&cursor="+cursor, "")
-			require.Equal(t, 200, rec.Code, rec.Body.String())
+			require.Equal(t, 200, rec.Code, "%s\nlogs: %s", rec.Body.String(), e.logs.String())
 			p := decode[page](t, rec)
 			for _, w := range p.Items {
 				got = append(got, w.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/google/uuid"
 
@@ -79,7 +80,7 @@ func (a *api) middleware(mux *http.ServeMux) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				a.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				a.writeError(sw, r, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
 			}
 			a.log.InfoContext(r.Context(), "request",
 				"request_id", id, "method", r.Method, "route", r.Pattern, "path", r.URL.Path,
