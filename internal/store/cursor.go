@@ -22,15 +22,22 @@ type cursor struct {
 	Filter string `json:"f"`
 }
 
-// filterFingerprint identifies the filter a cursor belongs to. The page size
-// is not part of it: a client may change limit between pages.
-func filterFingerprint(f webhook.ListFilter) string {
-	h := sha256.Sum256([]byte("v1\x00" + string(f.Status) + "\x00" + f.Event))
-	return base64.RawURLEncoding.EncodeToString(h[:9])
+// fingerprint identifies the listing a cursor belongs to (its filters,
+// never the page size: a client may change limit between pages).
+func fingerprint(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("v1"))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
 }
 
-func encodeCursor(f webhook.ListFilter, lastID string) string {
-	b, err := json.Marshal(cursor{After: lastID, Filter: filterFingerprint(f)})
+func webhookFilter(f webhook.ListFilter) string { return fingerprint(string(f.Status), f.Event) }
+
+func encodeCursor(filter, lastID string) string {
+	b, err := json.Marshal(cursor{After: lastID, Filter: filter})
 	if err != nil {
 		// Two strings always marshal.
 		return ""
@@ -38,20 +45,21 @@ func encodeCursor(f webhook.ListFilter, lastID string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor returns the id to resume after ("" for the first page).
-func decodeCursor(f webhook.ListFilter) (string, error) {
-	if f.Cursor == "" {
+// decodeCursor returns the id to resume after ("" for the first page): raw
+// must have been issued for filter, and hold an id with idPrefix.
+func decodeCursor(raw, filter, idPrefix string) (string, error) {
+	if raw == "" {
 		return "", nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil {
 		return "", webhook.Invalid("cursor", "cursor is malformed")
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || !webhook.ValidID(webhook.WebhookIDPrefix, c.After) {
+	if err := json.Unmarshal(b, &c); err != nil || !webhook.ValidID(idPrefix, c.After) {
 		return "", webhook.Invalid("cursor", "cursor is malformed")
 	}
-	if c.Filter != filterFingerprint(f) {
+	if c.Filter != filter {
 		return "", webhook.Invalid("cursor", "cursor belongs to a listing with other filters")
 	}
 	return c.After, nil

@@ -5,6 +5,7 @@ package store
 
 import (
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -17,18 +18,41 @@ type Store struct {
 	tables     Tables
 	webhooks   dynamo.Table
 	deliveries dynamo.Table
+	retention  time.Duration
+}
+
+// DefaultRetention is how long deliveries are kept (the seed's
+// cleanup.retentionDays: 30).
+const DefaultRetention = 30 * 24 * time.Hour
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRetentionDays sets how long a delivery is kept: its expires_at (TTL)
+// is its creation plus this many days. Values below 1 keep the default.
+func WithRetentionDays(days int) Option {
+	return func(s *Store) {
+		if days > 0 {
+			s.retention = time.Duration(days) * 24 * time.Hour
+		}
+	}
 }
 
 // New returns a Store over client. It makes no calls; the tables must exist
 // (CreateTables, or the deployment's template).
-func New(client *dynamodb.Client, t Tables) *Store {
+func New(client *dynamodb.Client, t Tables, opts ...Option) *Store {
 	db := dynamo.NewFromIface(client)
-	return &Store{
+	s := &Store{
 		db:         db,
 		tables:     t,
 		webhooks:   db.Table(t.Webhooks),
 		deliveries: db.Table(t.Deliveries),
+		retention:  DefaultRetention,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Tables returns the table names the store uses.

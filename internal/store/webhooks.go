@@ -96,12 +96,9 @@ func (s *Store) getConfig(ctx context.Context, id string) (*webhookItem, error) 
 // more item than asked is read to know whether another page exists.
 func (s *Store) ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error) {
 	var page webhook.Page[*webhook.Webhook]
-	limit := f.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultListLimit
-	case limit < 0 || limit > MaxListLimit:
-		return page, webhook.Invalid("limit", "limit must be between 1 and %d", MaxListLimit)
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return page, err
 	}
 	switch f.Status {
 	case "", webhook.StatusActive, webhook.StatusInactive:
@@ -111,7 +108,7 @@ func (s *Store) ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook
 	if f.Event != "" && !webhook.IsEvent(f.Event) {
 		return page, webhook.Invalid("event", "unknown event %q", f.Event)
 	}
-	after, err := decodeCursor(f)
+	after, err := decodeCursor(f.Cursor, webhookFilter(f), webhook.WebhookIDPrefix)
 	if err != nil {
 		return page, err
 	}
@@ -147,7 +144,7 @@ func (s *Store) ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook
 		page.Items = append(page.Items, items[i].webhook())
 	}
 	if more {
-		page.NextCursor = encodeCursor(f, lastID)
+		page.NextCursor = encodeCursor(webhookFilter(f), lastID)
 	}
 	return page, nil
 }

@@ -31,9 +31,9 @@ type JobSender interface {
 
 // Keys stores idempotency records.
 type Keys interface {
-	// ClaimIdempotencyKey stores rec unless a record with its key exists,
-	// and returns the existing record if there is one (nil if rec was stored).
-	ClaimIdempotencyKey(ctx context.Context, rec webhook.IdempotencyRecord) (*webhook.IdempotencyRecord, error)
+	// ClaimIdempotencyKey stores rec unless a record with its key exists.
+	// It returns the record in force and whether that is rec (claimed).
+	ClaimIdempotencyKey(ctx context.Context, rec webhook.IdempotencyRecord) (webhook.IdempotencyRecord, bool, error)
 	// CompleteIdempotencyKey stores the answer of a finished trigger.
 	CompleteIdempotencyKey(ctx context.Context, key string, deliveries int) error
 }
@@ -143,11 +143,11 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 			EventID: webhook.NewID(webhook.EventIDPrefix), EventTime: at,
 			CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
 		}
-		prev, err := s.keys.ClaimIdempotencyKey(ctx, rec)
+		prev, claimed, err := s.keys.ClaimIdempotencyKey(ctx, rec)
 		if err != nil {
-			return Result{}, fmt.Errorf("trigger %s: claim idempotency key: %w", r.Event, err)
+			return Result{}, s.unfinished(ctx, r, "", at, now, fmt.Errorf("claim idempotency key: %w", err))
 		}
-		if prev != nil {
+		if !claimed {
 			if prev.Fingerprint != rec.Fingerprint {
 				return Result{}, &webhook.Error{Code: webhook.EConflict, Field: "Idempotency-Key",
 					Message: "this Idempotency-Key was already used with a different request"}
@@ -156,7 +156,7 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 				return Result{EventID: prev.EventID, Deliveries: prev.Deliveries}, nil
 			}
 			// A first try that did not finish: finish it, with its ids.
-			rec = *prev
+			rec = prev
 		}
 		eventID, at = rec.EventID, rec.EventTime
 	default:
@@ -215,12 +215,12 @@ func (s *Service) unfinished(ctx context.Context, r Request, eventID string, at,
 	}
 	s.log.ErrorContext(ctx, "trigger failed part-way", "event", r.Event, "event_id", eventID, "error", err)
 	msg := "the event could not be enqueued completely; repeat the request with the same Idempotency-Key"
-	if r.Source == FromAPI && r.IdempotencyKey == "" {
+	if r.Source == FromAPI && r.IdempotencyKey == "" && eventID != "" {
 		// Make the partial trigger finishable: remember it under its event
 		// id, and tell the caller to repeat with that id as the key.
 		rec := webhook.IdempotencyRecord{Key: eventID, Fingerprint: fingerprint(r), EventID: eventID,
 			EventTime: at, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}
-		if _, cerr := s.keys.ClaimIdempotencyKey(ctx, rec); cerr == nil {
+		if _, _, cerr := s.keys.ClaimIdempotencyKey(ctx, rec); cerr == nil {
 			msg = fmt.Sprintf("the event could not be enqueued completely; repeat the request with the header Idempotency-Key: %s", eventID)
 		} else {
 			s.log.ErrorContext(ctx, "remember partial trigger", "event_id", eventID, "error", cerr)

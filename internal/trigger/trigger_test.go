@@ -33,14 +33,14 @@ func (f *fakeStore) ActiveSubscribers(_ context.Context, event string) ([]string
 	return f.subs[event], nil
 }
 
-func (f *fakeStore) ClaimIdempotencyKey(_ context.Context, rec webhook.IdempotencyRecord) (*webhook.IdempotencyRecord, error) {
+func (f *fakeStore) ClaimIdempotencyKey(_ context.Context, rec webhook.IdempotencyRecord) (webhook.IdempotencyRecord, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if prev, ok := f.keys[rec.Key]; ok {
-		return &prev, nil
+		return prev, false, nil
 	}
 	f.keys[rec.Key] = rec
-	return nil, nil
+	return rec, true, nil
 }
 
 func (f *fakeStore) CompleteIdempotencyKey(_ context.Context, key string, n int) error {

@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// deliveryItem is a delivery record in the deliveries table. Attribute names
+// of the attempts are short because DynamoDB bills writes per KB of item,
+// names included, and every retry rewrites the whole list.
+type deliveryItem struct {
+	WebhookID     string        `dynamo:"webhook_id,hash"`
+	ID            string        `dynamo:"id,range"`
+	CreatedDay    string        `dynamo:"created_day"` // by_day GSI hash key: cleanup reads only expired days
+	EventID       string        `dynamo:"event_id,omitempty"`
+	Event         string        `dynamo:"event"`
+	Status        string        `dynamo:"status"`
+	Test          bool          `dynamo:"test,omitempty"`
+	Attempts      []attemptItem `dynamo:"attempts"`
+	SeriesStart   int           `dynamo:"series_start"`
+	NextAttemptAt *time.Time    `dynamo:"next_attempt_at,omitempty"`
+	CreatedAt     time.Time     `dynamo:"created_at"`
+	CompletedAt   *time.Time    `dynamo:"completed_at,omitempty"`
+	ExpiresAt     time.Time     `dynamo:"expires_at,unixtime"`
+	// The event, kept only while the delivery is failed (for a manual retry).
+	EventTime *time.Time `dynamo:"event_time,omitempty"`
+	Data      string     `dynamo:"data,omitempty"`
+	Metadata  string     `dynamo:"metadata,omitempty"`
+}
+
+type attemptItem struct {
+	N         int       `dynamo:"n"`
+	StartedAt time.Time `dynamo:"at"`
+	Code      int       `dynamo:"code,omitempty"`
+	MS        int64     `dynamo:"ms"`
+	Err       string    `dynamo:"err,omitempty"`
+	Body      string    `dynamo:"body,omitempty"`
+}
+
+func toAttemptItem(a webhook.Attempt) attemptItem {
+	return attemptItem{N: a.Attempt, StartedAt: a.StartedAt.UTC(), Code: a.StatusCode, MS: a.DurationMS, Err: a.Error, Body: a.ResponseBody}
+}
+
+func (s *Store) toDeliveryItem(d *webhook.Delivery) deliveryItem {
+	it := deliveryItem{
+		WebhookID: d.WebhookID, ID: d.ID, CreatedDay: createdDay(d),
+		EventID: d.EventID, Event: d.Event, Status: string(d.Status), Test: d.Test,
+		SeriesStart: max(d.SeriesStart, 1), NextAttemptAt: utcPtr(d.NextAttemptAt),
+		CreatedAt: d.CreatedAt.UTC(), CompletedAt: utcPtr(d.CompletedAt),
+		ExpiresAt: d.CreatedAt.Add(s.retention).UTC(),
+		Data:      string(d.Data), Metadata: string(d.Metadata),
+	}
+	if !d.EventTime.IsZero() {
+		t := d.EventTime.UTC()
+		it.EventTime = &t
+	}
+	for _, a := range d.Attempts {
+		it.Attempts = append(it.Attempts, toAttemptItem(a))
+	}
+	return it
+}
+
+func (it *deliveryItem) delivery() *webhook.Delivery {
+	d := &webhook.Delivery{
+		ID: it.ID, WebhookID: it.WebhookID, EventID: it.EventID, Event: it.Event,
+		Status: webhook.DeliveryStatus(it.Status), Test: it.Test, SeriesStart: max(it.SeriesStart, 1),
+		NextAttemptAt: it.NextAttemptAt, CreatedAt: it.CreatedAt, CompletedAt: it.CompletedAt,
+		Attempts: make([]webhook.Attempt, len(it.Attempts)),
+	}
+	if it.EventTime != nil {
+		d.EventTime = *it.EventTime
+	}
+	if it.Data != "" {
+		d.Data = json.RawMessage(it.Data)
+	}
+	if it.Metadata != "" {
+		d.Metadata = json.RawMessage(it.Metadata)
+	}
+	for i, a := range it.Attempts {
+		d.Attempts[i] = webhook.Attempt{Attempt: a.N, StartedAt: a.StartedAt, StatusCode: a.Code, DurationMS: a.MS, Error: a.Err, ResponseBody: a.Body}
+	}
+	return d
+}
+
+// createdDay is the UTC day the delivery's id names (ids are UUIDv7 of the
+// event's time), so cleanup's day partitions and its id ranges agree.
+func createdDay(d *webhook.Delivery) string {
+	t, ok := webhook.IDTime(webhook.DeliveryIDPrefix, d.ID)
+	if !ok {
+		t = d.CreatedAt
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func deliveryNotFound(id string) error {
+	return webhook.Errorf(webhook.ENotFound, "delivery %s not found", id)
+}
+
+// SaveAttempt records d with its newest attempt (the last of d.Attempts),
+// writing the whole record: on the first attempt only if no record exists,
+// on a later one only if the record holds exactly the attempts before it.
+// Either condition failing means a duplicate job recorded the attempt
+// already: EConflict. (A put costs what an update would: DynamoDB bills the
+// larger of the old and new item either way.)
+func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
+	n := len(d.Attempts)
+	if n == 0 {
+		return fmt.Errorf("save delivery %s: no attempt to save", d.ID)
+	}
+	put := s.deliveries.Put(s.toDeliveryItem(d))
+	if n == 1 {
+		put = put.If("attribute_not_exists('id')")
+	} else {
+		put = put.If("size('attempts') = ?", n-1)
+	}
+	err := put.Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return webhook.Errorf(webhook.EConflict, "attempt %d of delivery %s is already recorded", d.Attempts[n-1].Attempt, d.ID)
+	} else if err != nil {
+		return fmt.Errorf("save attempt %d of delivery %s: %w", d.Attempts[n-1].Attempt, d.ID, err)
+	}
+	return nil
+}
+
+// GetDelivery returns one delivery of a webhook with all its attempts
+// (strongly consistent), or ENotFound.
+func (s *Store) GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error) {
+	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) || !webhook.ValidID(webhook.DeliveryIDPrefix, id) {
+		return nil, deliveryNotFound(id)
+	}
+	var it deliveryItem
+	err := s.deliveries.Get(AttrWebhookID, webhookID).Range(AttrID, dynamo.Equal, id).Consistent(true).One(ctx, &it)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return nil, deliveryNotFound(id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get delivery %s: %w", id, err)
+	}
+	return it.delivery(), nil
+}
+
+// ListDeliveries returns one page of a webhook's deliveries, newest first,
+// optionally of one status. It queries the webhook's partition only; limits
+// and cursors behave as in ListWebhooks.
+func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error) {
+	var page webhook.Page[*webhook.Delivery]
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return page, err
+	}
+	switch f.Status {
+	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+	default:
+		return page, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+	}
+	filter := fingerprint("deliveries", webhookID, string(f.Status))
+	before, err := decodeCursor(f.Cursor, filter, webhook.DeliveryIDPrefix)
+	if err != nil {
+		return page, err
+	}
+	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
+		return page, nil
+	}
+	q := s.deliveries.Get(AttrWebhookID, webhookID).Order(dynamo.Descending).Limit(limit + 1)
+	if before != "" {
+		q = q.Range(AttrID, dynamo.Less, before)
+	}
+	if f.Status != "" {
+		q = q.Filter("'status' = ?", string(f.Status))
+	}
+	var items []deliveryItem
+	if err := q.All(ctx, &items); err != nil {
+		return page, fmt.Errorf("list deliveries of %s: %w", webhookID, err)
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		page.NextCursor = encodeCursor(filter, items[limit-1].ID)
+	}
+	for i := range items {
+		page.Items = append(page.Items, items[i].delivery())
+	}
+	return page, nil
+}
+
+func pageLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultListLimit, nil
+	case n < 1 || n > MaxListLimit:
+		return 0, webhook.Invalid("limit", "limit must be between 1 and %d", MaxListLimit)
+	}
+	return n, nil
+}
+
+// RequeueDelivery starts a new attempt series of a failed delivery: status
+// pending, the series starting at the next attempt. It returns the delivery
+// with its kept event, to send again. A delivery that is not failed is
+// EConflict.
+func (s *Store) RequeueDelivery(ctx context.Context, webhookID, id string, now time.Time) (*webhook.Delivery, error) {
+	d, err := s.GetDelivery(ctx, webhookID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Status != webhook.DeliveryFailed {
+		return nil, webhook.Errorf(webhook.EConflict, "delivery %s is %s; only a failed delivery can be retried", id, d.Status)
+	}
+	next := now.UTC()
+	d.Status, d.SeriesStart, d.NextAttemptAt, d.CompletedAt = webhook.DeliveryPending, len(d.Attempts)+1, &next, nil
+	err = s.deliveries.Update(AttrWebhookID, webhookID).Range(AttrID, id).
+		Set("status", string(d.Status)).Set("series_start", d.SeriesStart).Set("next_attempt_at", next).
+		Remove("completed_at").
+		If("'status' = ? AND size('attempts') = ?", string(webhook.DeliveryFailed), len(d.Attempts)).
+		Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return nil, webhook.Errorf(webhook.EConflict, "delivery %s changed while it was being retried", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("requeue delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// UndoRequeue puts a delivery that RequeueDelivery made pending back to
+// failed, when its job could not be sent. It does nothing if an attempt was
+// recorded since.
+func (s *Store) UndoRequeue(ctx context.Context, d *webhook.Delivery, completedAt time.Time) error {
+	err := s.deliveries.Update(AttrWebhookID, d.WebhookID).Range(AttrID, d.ID).
+		Set("status", string(webhook.DeliveryFailed)).Set("completed_at", completedAt.UTC()).
+		Remove("next_attempt_at").
+		If("'status' = ? AND size('attempts') = ?", string(webhook.DeliveryPending), len(d.Attempts)).
+		Run(ctx)
+	if err != nil && !dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("undo requeue of delivery %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// AddStats adds d to a webhook's counters in one update (ADD is atomic, so
+// concurrent batches never lose each other's counts).
+func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error {
+	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
+		return notFound(webhookID)
+	}
+	u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
+		Add("total_deliveries", d.Succeeded+d.Failed).
+		Add("successful", d.Succeeded).
+		Add("failed", d.Failed).
+		Add("attempts", d.Attempts).
+		Add("total_response_ms", d.TotalResponseMS)
+	for path, t := range map[string]time.Time{"last_delivery_at": d.LastDeliveryAt, "last_success_at": d.LastSuccessAt, "last_failure_at": d.LastFailureAt} {
+		if !t.IsZero() {
+			u = u.Set(path, t.UTC())
+		}
+	}
+	if err := u.Run(ctx); err != nil {
+		return fmt.Errorf("add stats of %s: %w", webhookID, err)
+	}
+	return nil
+}
+
+// DeactivateWebhook sets a webhook inactive (an endpoint answered 410 Gone),
+// keeping its subscription index in step. Already inactive is no change.
+func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+	for attempt := 1; ; attempt++ {
+		w, err := s.GetWebhook(ctx, id)
+		if err != nil {
+			return err
+		}
+		if w.Status == webhook.StatusInactive {
+			return nil
+		}
+		w.Status, w.UpdatedAt = webhook.StatusInactive, time.Now().UTC()
+		err = s.UpdateWebhook(ctx, w)
+		if webhook.ErrorCode(err) == webhook.EConflict && attempt < txRetries {
+			continue // changed meanwhile: read again
+		}
+		return err
+	}
+}
