@@ -175,7 +175,7 @@ func TestCommands(t *testing.T) {
 			stdout: "" +
 				"ID                                   NAME        STATUS    EVENTS  URL                          CREATED\n" +
 				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive  custom  https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n" +
-				"\nMore results: webhooks list --cursor xyz\n",
+				"\nMore results: webhooks list --event agent.started --limit 1 --status inactive --cursor xyz\n",
 		},
 		{
 			name:   "list json is the body as is",
@@ -379,6 +379,14 @@ func TestCommands(t *testing.T) {
 				"ID                                    EVENT          STATUS    ATTEMPTS  LAST CODE  LAST DURATION  CREATED\n" +
 				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  agent.started  retrying  2         -          30000ms        1m ago (2026-11-28 16:05:00Z)\n" +
 				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  custom         pending   0         -          -              just now (2026-11-28 16:06:05Z)\n",
+		},
+		{
+			name: "deliveries: the next page keeps the filters", args: []string{"deliveries", whID, "--status", "failed"},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries": {200, `{"items":[],"next_cursor":"n2"}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries", query: "limit=50&status=failed"}},
+			stdout: "" +
+				"ID  EVENT  STATUS  ATTEMPTS  LAST CODE  LAST DURATION  CREATED\n" +
+				"\nMore results: webhooks deliveries " + whID + " --status failed --cursor n2\n",
 		},
 		{
 			name: "deliveries filters and json", args: []string{"deliveries", whID, "--limit", "5", "--status", "failed", "--cursor", "c1", "--format", "json"},

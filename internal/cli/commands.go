@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func (a *app) rootCommand() *cobra.Command {
@@ -110,11 +111,27 @@ func (a *app) showDelivery(cmd *cobra.Command, format string, body []byte) error
 	})
 }
 
-// showNextCursor tells a table reader how to get the next page.
-func showNextCursor(cmd *cobra.Command, cursor string) {
-	if cursor != "" {
-		fmt.Fprintf(cmd.OutOrStdout(), "\nMore results: %s --cursor %s\n", cmd.CommandPath(), cursor)
+// showNextCursor tells a table reader how to get the next page: the same
+// command with the same filters (a cursor is valid only with them).
+func showNextCursor(cmd *cobra.Command, args []string, cursor string) {
+	if cursor == "" {
+		return
 	}
+	line := append([]string{cmd.CommandPath()}, args...)
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "cursor" && f.Name != "format" {
+			line = append(line, "--"+f.Name, shellQuote(f.Value.String()))
+		}
+	})
+	fmt.Fprintf(cmd.OutOrStdout(), "\nMore results: %s --cursor %s\n", strings.Join(line, " "), cursor)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (a *app) listCommand() *cobra.Command {
@@ -156,7 +173,7 @@ func (a *app) listCommand() *cobra.Command {
 			if err := writeWebhookTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
 				return err
 			}
-			showNextCursor(cmd, p.NextCursor)
+			showNextCursor(cmd, nil, p.NextCursor)
 			return nil
 		})
 	}
@@ -445,7 +462,7 @@ func (a *app) deliveriesCommand() *cobra.Command {
 			if err := writeDeliveryTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
 				return err
 			}
-			showNextCursor(cmd, p.NextCursor)
+			showNextCursor(cmd, args, p.NextCursor)
 			return nil
 		})
 	}

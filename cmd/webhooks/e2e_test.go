@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	httpapi "github.com/systemprompt-io/webhooks/internal/api"
+	"github.com/systemprompt-io/webhooks/internal/app"
+	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/testenv"
+)
+
+// localServer serves the real API handler on a free loopback port, backed by
+// the embedded emulator with this test's own tables and key.
+func localServer(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	suffix := hex.EncodeToString(b)
+	stack, err := localaws.Start(context.Background(), localaws.Options{
+		Endpoint: testenv.KumoURL(),
+		Tables:   store.Tables{Webhooks: "cli-webhooks-" + suffix, Deliveries: "cli-deliveries-" + suffix},
+		KeyAlias: "alias/cli-" + suffix,
+	})
+	require.NoError(t, err)
+	t.Cleanup(stack.Close)
+	opts := app.APIOptions(stack.Config(config.Config{AllowPrivate: true, DefaultTimeout: 30 * time.Second}), stack.Clients, nil)
+	h, err := httpapi.New(opts)
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// buildCLI builds this command into a temporary directory.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "webhooks")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+type runner struct {
+	t        *testing.T
+	bin, url string
+}
+
+// run runs the CLI with no terminal on stdin.
+func (c runner) run(args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(os.Environ(), "WEBHOOKS_ENDPOINT="+c.url)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(c.t, err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// ok runs the CLI and requires success.
+func (c runner) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run(args...)
+	require.Equal(c.t, 0, r.code, "webhooks %s: stderr %s", strings.Join(args, " "), r.stderr)
+	assert.Empty(c.t, r.stderr, "webhooks %s", strings.Join(args, " "))
+	return r.stdout
+}
+
+// fails runs the CLI and checks the exit status and the one-line error.
+func (c runner) fails(code int, stderr string, args ...string) {
+	c.t.Helper()
+	r := c.run(args...)
+	assert.Equal(c.t, code, r.code, "webhooks %s: exit status (stderr %s)", strings.Join(args, " "), r.stderr)
+	assert.Regexp(c.t, "^"+stderr+"\n$", r.stderr, "webhooks %s", strings.Join(args, " "))
+	assert.Empty(c.t, r.stdout)
+}
+
+func createdID(t *testing.T, table string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^ID\s+(wh_[0-9a-f]{32})$`).FindStringSubmatch(table)
+	require.NotNil(t, m, "no ID row in:\n%s", table)
+	return m[1]
+}
+
+// row returns the value of one "Key  value" row of a detail table.
+func row(t *testing.T, table, key string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `\s{2,}(.*)$`).FindStringSubmatch(table)
+	require.NotNil(t, m, "no %s row in:\n%s", key, table)
+	return m[1]
+}
+
+const timeRE = `(just now|\d+s ago) \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)`
+
+// TestCLIAgainstLocalServer drives the built binary through the life of
+// webhooks on a real local server.
+func TestCLIAgainstLocalServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI")
+	}
+	c := runner{t: t, bin: buildCLI(t), url: localServer(t)}
+
+	// The event catalogue.
+	events := c.ok("events")
+	assert.Regexp(t, `(?m)^EVENT\s+DESCRIPTION$`, events)
+	assert.Regexp(t, `(?m)^agent\.started\s+Agent has started execution$`, events)
+	assert.Equal(t, 16, strings.Count(events, "\n"), "header and 15 events")
+
+	// Create, one per auth type; secrets never come back in full.
+	plain := c.ok("create", "--name", "Plain", "--url", "http://127.0.0.1:9/hook", "--events", "agent.started,custom")
+	plainID := createdID(t, plain)
+	assert.Equal(t, "none", row(t, plain, "Auth"))
+	assert.Equal(t, "exponential, 3 attempts, initial delay 1s, max delay 1m0s", row(t, plain, "Retry"))
+	assert.Equal(t, "30s", row(t, plain, "Timeout"))
+	assert.Equal(t, "1", row(t, plain, "Version"))
+	assert.Regexp(t, "^"+timeRE+"$", row(t, plain, "Created"))
+
+	basic := c.ok("create", "--name", "Basic", "--url", "https://example.com/b", "--events", "agent.failed",
+		"--method", "PUT", "--auth-type", "basic", "--auth-credentials", `{"username":"user","password":"pass-word-1"}`)
+	assert.Regexp(t, `^basic \(password=\S+, username=\S+\)$`, row(t, basic, "Auth"))
+	assert.NotContains(t, basic, "pass-word-1")
+	assert.Equal(t, "PUT", row(t, basic, "Method"))
+
+	bearer := c.ok("create", "--name", "My Webhook", "--url", "https://example.com/webhook", "--events", "agent.started,agent.failed",
+		"--headers", `{"X-Custom":"value"}`, "--auth-type", "bearer", "--auth-credentials", `{"token":"secret123456"}`,
+		"--retry-strategy", "linear", "--max-attempts", "5", "--initial-delay", "2s", "--max-delay", "600000", "--timeout", "10s")
+	bearerID := createdID(t, bearer)
+	assert.Regexp(t, `^bearer \(token=\S+\)$`, row(t, bearer, "Auth"))
+	assert.NotContains(t, bearer, "secret123456")
+	assert.Equal(t, "X-Custom: value", row(t, bearer, "Headers"))
+	assert.Equal(t, "linear, 5 attempts, initial delay 2s, max delay 10m0s", row(t, bearer, "Retry"))
+	assert.Equal(t, "10s", row(t, bearer, "Timeout"))
+
+	apiKey := c.ok("create", "--name", "Key", "--url", "https://example.com/k", "--events", "task.failed",
+		"--auth-type", "api-key", "--auth-credentials", `{"api_key":"key-abcdef123","header_name":"X-Key"}`, "--format", "json")
+	var keyHook struct {
+		ID              string            `json:"id"`
+		AuthType        string            `json:"auth_type"`
+		AuthCredentials map[string]string `json:"auth_credentials"`
+		Status          string            `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(apiKey), &keyHook), apiKey)
+	assert.Equal(t, "api-key", keyHook.AuthType)
+	assert.Equal(t, "X-Key", keyHook.AuthCredentials["header_name"])
+	assert.NotEqual(t, "key-abcdef123", keyHook.AuthCredentials["api_key"])
+	assert.NotContains(t, apiKey, "key-abcdef123")
+	assert.Equal(t, "active", keyHook.Status)
+
+	hmac := c.ok("create", "--name", "Signed", "--url", "https://example.com/h", "--events", "custom",
+		"--auth-type", "hmac", "--auth-credentials", `{"secret":"shared-secret-value"}`)
+	assert.NotContains(t, hmac, "shared-secret-value")
+	generated := c.ok("create", "--name", "Generated", "--url", "https://example.com/g", "--events", "custom", "--auth-type", "hmac")
+	assert.Regexp(t, `^hmac \(secret=whsec_\S+\)$`, row(t, generated, "Auth"), "a generated secret is shown once")
+	genID := createdID(t, generated)
+	assert.Regexp(t, `^hmac \(secret=\S+\)$`, row(t, c.ok("info", genID), "Auth"))
+	assert.NotEqual(t, row(t, generated, "Auth"), row(t, c.ok("info", genID), "Auth"), "and masked afterwards")
+
+	// List, with filters and pages.
+	list := c.ok("list")
+	assert.Regexp(t, `(?m)^ID\s+NAME\s+STATUS\s+EVENTS\s+URL\s+CREATED$`, list)
+	assert.Equal(t, 7, strings.Count(list, "\n"), "header and 6 webhooks:\n%s", list)
+	assert.Regexp(t, `(?m)^`+bearerID+`\s+My Webhook\s+active\s+agent\.started,agent\.failed\s+https://example\.com/webhook\s+`+timeRE+`$`, list)
+	byEvent := c.ok("list", "--event", "task.failed")
+	assert.Equal(t, 2, strings.Count(byEvent, "\n"), byEvent)
+	assert.Contains(t, byEvent, keyHook.ID)
+	paged := c.ok("list", "--limit", "2")
+	m := regexp.MustCompile(`(?m)^More results: webhooks list --limit 2 --cursor (\S+)$`).FindStringSubmatch(paged)
+	require.NotNil(t, m, paged)
+	seen := map[string]bool{}
+	for _, id := range regexp.MustCompile(`(?m)^wh_[0-9a-f]{32}`).FindAllString(paged, -1) {
+		seen[id] = true
+	}
+	for page := 2; m != nil; page++ {
+		require.LessOrEqual(t, page, 4, "6 webhooks in pages of 2")
+		next := c.ok("list", "--limit", "2", "--cursor", m[1])
+		for _, id := range regexp.MustCompile(`(?m)^wh_[0-9a-f]{32}`).FindAllString(next, -1) {
+			assert.False(t, seen[id], "%s on two pages", id)
+			seen[id] = true
+		}
+		m = regexp.MustCompile(`(?m)^More results: webhooks list --limit 2 --cursor (\S+)$`).FindStringSubmatch(next)
+	}
+	assert.Len(t, seen, 6, "the pages cover every webhook once")
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(c.ok("list", "--format", "json")), &page))
+	assert.Len(t, page.Items, 6)
+
+	// Info.
+	info := c.ok("info", bearerID)
+	assert.Equal(t, "My Webhook", row(t, info, "Name"))
+	assert.Equal(t, "agent.started, agent.failed", row(t, info, "Events"))
+	infoJSON := c.ok("info", bearerID, "--format", "json")
+	var full map[string]any
+	require.NoError(t, json.Unmarshal([]byte(infoJSON), &full))
+	assert.Equal(t, bearerID, full["id"])
+	assert.Equal(t, float64(10000), full["timeout_ms"])
+
+	// Update: only the flags given change; a stale version is refused.
+	updated := c.ok("update", bearerID, "--name", "Renamed", "--max-attempts", "7", "--if-match", "1")
+	assert.Equal(t, "Renamed", row(t, updated, "Name"))
+	assert.Equal(t, "linear, 7 attempts, initial delay 2s, max delay 10m0s", row(t, updated, "Retry"))
+	assert.Equal(t, "X-Custom: value", row(t, updated, "Headers"), "untouched")
+	assert.Equal(t, "2", row(t, updated, "Version"))
+	c.fails(1, `error: conflict: webhook `+bearerID+` is at version 2, not 1; read it again and retry`,
+		"update", bearerID, "--name", "Lost", "--if-match", "1")
+	c.fails(1, `error: validation_failed: .*\(field url\)`, "update", bearerID, "--url", "ftp://example.com/")
+	assert.Equal(t, "inactive", row(t, c.ok("update", bearerID, "--status", "inactive"), "Status"))
+
+	// Pause and resume.
+	assert.Equal(t, "Resumed webhook "+bearerID+" (Renamed): status active\n", c.ok("resume", bearerID))
+	assert.Equal(t, "Paused webhook "+plainID+" (Plain): status inactive\n", c.ok("pause", plainID))
+	inactive := c.ok("list", "--status", "inactive")
+	assert.Equal(t, 2, strings.Count(inactive, "\n"), inactive)
+	assert.Contains(t, inactive, plainID)
+	assert.Equal(t, "Resumed webhook "+plainID+" (Plain): status active\n", c.ok("resume", plainID))
+
+	// Stats of a webhook with no deliveries yet.
+	stats := c.ok("stats", plainID)
+	assert.Equal(t, "0", row(t, stats, "Total deliveries"))
+	assert.Equal(t, "0.0%", row(t, stats, "Success rate"))
+	assert.Equal(t, "never", row(t, stats, "Last delivery"))
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(c.ok("stats", plainID, "--format", "json")), &st))
+	assert.Equal(t, float64(0), st["success_rate"])
+
+	// Delete: refused without a terminal, done with --force, then gone.
+	c.fails(2, `error: refusing to delete `+bearerID+` without --force: stdin is not a terminal`, "delete", bearerID)
+	assert.Equal(t, "Deleted webhook "+bearerID+"\n", c.ok("delete", bearerID, "--force"))
+	c.fails(1, `error: not_found: webhook `+bearerID+` not found`, "info", bearerID)
+	c.fails(1, `error: not_found: webhook `+bearerID+` not found`, "delete", bearerID, "--force")
+	assert.Equal(t, 6, strings.Count(c.ok("list"), "\n"))
+
+	// Bad usage and unknown ids.
+	c.fails(2, `error: required flag\(s\) "events" not set`, "create", "--name", "x", "--url", "https://example.com")
+	c.fails(2, `error: --data: malformed JSON: .*`, "trigger", "--event", "custom", "--data", `{"message":`)
+	c.fails(2, `error: --headers: malformed JSON: .*`, "create", "--name", "x", "--url", "https://example.com", "--events", "custom", "--headers", "{")
+	c.fails(2, `error: unknown flag: --colour \(see webhooks list --help\)`, "list", "--colour")
+	c.fails(2, `error: unknown command "frobnicate" for "webhooks"`, "frobnicate")
+	c.fails(1, `error: not_found: webhook wh_nope not found`, "info", "wh_nope")
+	c.fails(1, `error: validation_failed: unknown event "agent.exploded" \(see GET /events/types\) \(field events\)`,
+		"create", "--name", "x", "--url", "https://example.com", "--events", "agent.exploded")
+	c.fails(1, `error: validation_failed: .*\(field event\)`, "list", "--event", "agent.exploded")
+
+	// Nothing listens: one line, exit 1.
+	down := runner{t: t, bin: c.bin, url: "http://127.0.0.1:1"}
+	down.fails(1, `error: GET http://127\.0\.0\.1:1/webhooks: dial tcp 127\.0\.0\.1:1: connect: connection refused`, "list")
+}
