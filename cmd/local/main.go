@@ -1,0 +1,201 @@
+// Command local is `make run`: the whole service in one process, with an
+// embedded AWS emulator instead of an AWS account. It serves the API on
+// 127.0.0.1:$PORT (default 3000) with private targets allowed, so a receiver
+// on localhost works.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/api"
+	"github.com/systemprompt-io/webhooks/internal/app"
+	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// DefaultPort is where the API listens unless PORT says otherwise.
+const DefaultPort = 3000
+
+// shutdownGrace bounds how long requests in flight may finish on shutdown.
+const shutdownGrace = 10 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+// localEnv is the environment with the local server's own defaults:
+// private targets are allowed unless ALLOW_PRIVATE_TARGETS says otherwise.
+func localEnv(getenv func(string) string) func(string) string {
+	return func(k string) string {
+		if v := getenv(k); v != "" || k != "ALLOW_PRIVATE_TARGETS" {
+			return v
+		}
+		return "true"
+	}
+}
+
+// run listens, starts the local stack, serves the API until ctx ends, then
+// shuts down gracefully. Logs are JSON on stderr; what was started is told
+// on stdout. ready, when set, is called with the API's URL once it serves.
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, ready func(url string)) error {
+	cfg, err := config.Parse(localEnv(getenv))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err != nil {
+		return err
+	}
+	port, err := parsePort(getenv("PORT"))
+	if err != nil {
+		return err
+	}
+
+	// Listen first: a taken port fails at once, and /healthz answers 503
+	// while the stack starts.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", port, err)
+	}
+	var handler atomic.Pointer[http.Handler]
+	starting := http.Handler(http.HandlerFunc(startingHandler))
+	handler.Store(&starting)
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	baseURL := "http://" + ln.Addr().String()
+
+	cfg, err = start(ctx, cfg, log, &handler)
+	if err == nil {
+		printBanner(stdout, baseURL, cfg)
+		log.Info("serving", "url", baseURL, "allow_private_targets", cfg.AllowPrivate)
+		if ready != nil {
+			ready(baseURL)
+		}
+		select {
+		case <-ctx.Done():
+		case err = <-served:
+		}
+	}
+
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
+	}
+	if s := stackOf(&handler); s != nil {
+		s.Close()
+	}
+	if errors.Is(err, http.ErrServerClosed) || ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil // stopped on purpose, even while starting
+	}
+	return err
+}
+
+// stacked is the served handler once the stack is up, keeping the stack so
+// shutdown can close it after the server has stopped.
+type stacked struct {
+	http.Handler
+	stack *localaws.Stack
+}
+
+func stackOf(h *atomic.Pointer[http.Handler]) *localaws.Stack {
+	if s, ok := (*h.Load()).(stacked); ok {
+		return s.stack
+	}
+	return nil
+}
+
+// start brings up the local stack and swaps the API in for the starting
+// handler. Its config (tables, key, endpoints) replaces cfg's.
+//
+// The SQS queues, the event source mapping that feeds the delivery handler
+// and the cleanup schedule start here too, on stack.Clients, once they exist
+// (internal/localaws).
+func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
+	stack, err := localaws.Start(ctx, localaws.Options{
+		Tables: store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable},
+		Logger: log,
+	})
+	if err != nil {
+		return cfg, err
+	}
+	cfg = stack.Config(cfg)
+	opts := app.APIOptions(cfg, stack.Clients, log)
+	opts.Health = stack.Ready
+	h, err := api.New(opts)
+	if err != nil {
+		stack.Close()
+		return cfg, err
+	}
+	var served http.Handler = stacked{Handler: h, stack: stack}
+	handler.Store(&served)
+	return cfg, nil
+}
+
+// startingHandler answers while the stack starts: 503 for everything.
+func startingHandler(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "1")
+	if r.URL.Path == "/healthz" {
+		api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	api.WriteError(w, r, nil, webhook.Errorf(webhook.EUnavailable, "the local stack is starting; retry in a moment"))
+}
+
+func parsePort(s string) (int, error) {
+	if s == "" {
+		return DefaultPort, nil
+	}
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, fmt.Errorf("PORT=%q: want a port number from 0 to 65535", s)
+	}
+	return p, nil
+}
+
+func printBanner(w io.Writer, url string, cfg config.Config) {
+	private := "refused (ALLOW_PRIVATE_TARGETS=false)"
+	if cfg.AllowPrivate {
+		private = "allowed, so a receiver on localhost works"
+	}
+	fmt.Fprintf(w, `webhooks: local server
+  API              %[1]s   (GET %[1]s/healthz)
+  AWS stand-in     %[2]s   (embedded DynamoDB, SQS and KMS; in memory, gone on exit)
+  tables           %[3]s, %[4]s
+  KMS key          %[5]s (%[7]s)
+  private targets  %[6]s
+
+try:
+  curl -s -X POST %[1]s/webhooks -H 'Content-Type: application/json' \
+    -d '{"name":"local","url":"http://127.0.0.1:9000/hook","events":["custom"],"auth_type":"hmac"}'
+  curl -s %[1]s/webhooks
+  curl -s %[1]s/events/types
+
+Ctrl-C stops it.
+`, url, cfg.Endpoints.DynamoDB, cfg.WebhooksTable, cfg.DeliveriesTable, cfg.KMSKeyID, private, localaws.DefaultKeyAlias)
+}
