@@ -1,0 +1,304 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/api"
+	"github.com/systemprompt-io/webhooks/internal/app"
+	"github.com/systemprompt-io/webhooks/internal/awsx"
+	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/testenv"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// backends are the stand-ins every end-to-end test runs on: the embedded
+// emulator, and the reference pair (DynamoDB Local + ElasticMQ) when started.
+func backends(t *testing.T) []testenv.Backend {
+	bs := []testenv.Backend{testenv.Kumo(t)}
+	if testenv.Strict() || haveReference() {
+		bs = append(bs, testenv.Reference(t))
+	}
+	return bs
+}
+
+// forEachBackend runs fn on a fresh stack per backend, in parallel.
+func forEachBackend(t *testing.T, opt stackOptions, fn func(t *testing.T, s *stack)) {
+	t.Helper()
+	for _, b := range backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newStack(t, b, opt))
+		})
+	}
+}
+
+type stackOptions struct {
+	// visibility is the queues' visibility timeout in seconds: how soon a
+	// failed message comes back (default 2, so crash tests are quick).
+	visibility int
+	// allowPrivate lets webhooks target loopback receivers (default true);
+	// the dial-guard tests turn it off.
+	denyPrivate bool
+	// handler wraps the delivery handler, to simulate a crashing Lambda.
+	wrap func(localaws.SQSHandler) localaws.SQSHandler
+	// noESM: the test drives the queues itself.
+	noESM bool
+}
+
+// stack is one isolated deployment on a backend: its own tables, queues and
+// key, the real pipeline and API, and pollers playing the event source
+// mappings.
+type stack struct {
+	t        *testing.T
+	clients  *awsx.Clients
+	cfg      config.Config
+	urls     queue.URLs
+	pipeline *app.Pipeline
+	api      http.Handler
+	store    *store.Store
+}
+
+func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
+	t.Helper()
+	ctx := context.Background()
+	sfx := randHex(t)
+	tables := store.Tables{Webhooks: "wh-" + sfx, Deliveries: "dl-" + sfx}
+	require.NoError(t, store.CreateTables(ctx, b.Clients.DynamoDB, tables))
+	t.Cleanup(func() {
+		for _, n := range []string{tables.Webhooks, tables.Deliveries} {
+			_, _ = b.Clients.DynamoDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(n)})
+		}
+	})
+
+	vis := opt.visibility
+	if vis == 0 {
+		vis = 2
+	}
+	defs := queue.Definitions("t" + sfx + "-")
+	for i := range defs {
+		if defs[i].DeadLetter != "" {
+			defs[i].Attributes["VisibilityTimeout"] = strconv.Itoa(vis)
+			defs[i].Attributes["ReceiveMessageWaitTimeSeconds"] = "1"
+		}
+	}
+	urls, err := queue.EnsureDefinitions(ctx, b.Clients.SQS, defs)
+	require.NoError(t, err)
+
+	key, err := b.Clients.KMS.CreateKey(ctx, &kms.CreateKeyInput{})
+	require.NoError(t, err)
+
+	cfg := config.Config{
+		WebhooksTable: tables.Webhooks, DeliveriesTable: tables.Deliveries,
+		DeliveryQueueURL: urls.DeliveryQueue, EventsQueueURL: urls.EventsQueue,
+		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
+		RetentionDays: 30, AllowPrivate: !opt.denyPrivate,
+	}
+	log := testLogger(t)
+	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
+	require.NoError(t, err)
+	apiOpts := app.APIOptions(cfg, b.Clients, log)
+	apiOpts.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
+	h, err := api.New(apiOpts)
+	require.NoError(t, err)
+
+	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store}
+	if !opt.noESM {
+		handler := localaws.SQSHandler(p.SQSHandler())
+		if opt.wrap != nil {
+			handler = opt.wrap(handler)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for _, u := range []string{urls.DeliveryQueue, urls.EventsQueue} {
+			esm, err := localaws.NewESM(b.Clients.SQS, localaws.ESMConfig{
+				QueueURL: u, Handler: handler, WaitTime: time.Second, Timeout: 30 * time.Second,
+				ShutdownGrace: 5 * time.Second, Logger: log,
+			})
+			require.NoError(t, err)
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = esm.Run(ctx) }()
+		}
+		t.Cleanup(func() { cancel(); wg.Wait() })
+	}
+	return s
+}
+
+func randHex(t *testing.T) string {
+	var b [5]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	return hex.EncodeToString(b[:])
+}
+
+// testLogger writes the stack's logs to the test log (seen on failure).
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// do calls the API handler.
+func (s *stack) do(method, path string, body any, hdr ...string) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.api.ServeHTTP(rec, req)
+	var out map[string]any
+	if rec.Body.Len() > 0 {
+		require.NoError(s.t, json.Unmarshal(rec.Body.Bytes(), &out), rec.Body.String())
+	}
+	return rec.Code, out
+}
+
+// createWebhook creates a webhook through the API and returns its id.
+func (s *stack) createWebhook(spec map[string]any) string {
+	s.t.Helper()
+	code, out := s.do("POST", "/webhooks", spec)
+	require.Equal(s.t, http.StatusCreated, code, "%v", out)
+	return out["id"].(string)
+}
+
+// waitFinal polls a delivery until it is succeeded or failed.
+func (s *stack) waitFinal(webhookID, deliveryID string, within time.Duration) *webhook.Delivery {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		d, err := s.store.GetDelivery(context.Background(), webhookID, deliveryID)
+		if err == nil && d.Status.Final() {
+			return d
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("delivery %s not final within %s (last: %+v, err %v)", deliveryID, within, d, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// queueDepth returns the visible + in-flight + delayed messages of a queue.
+func (s *stack) queueDepth(url string) int {
+	s.t.Helper()
+	out, err := s.clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"},
+	})
+	require.NoError(s.t, err)
+	n := 0
+	for _, v := range out.Attributes {
+		c, _ := strconv.Atoi(v)
+		n += c
+	}
+	return n
+}
+
+// receiver is a subscriber endpoint that records what it gets and answers
+// with a scripted sequence of status codes (the last one repeats).
+type receiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []received
+	answers  []int
+	header   http.Header // added to every answer
+}
+
+type received struct {
+	at     time.Time
+	header http.Header
+	body   []byte
+}
+
+func newReceiver(t *testing.T, answers ...int) *receiver {
+	if len(answers) == 0 {
+		answers = []int{http.StatusOK}
+	}
+	r := &receiver{answers: answers, header: http.Header{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.requests = append(r.requests, received{at: time.Now(), header: req.Header.Clone(), body: body})
+		code := r.answers[min(len(r.requests), len(r.answers))-1]
+		for k, v := range r.header {
+			w.Header()[k] = v
+		}
+		r.mu.Unlock()
+		w.WriteHeader(code)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) got() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.requests...)
+}
+
+// waitRequests waits until the receiver got n requests.
+func (r *receiver) waitRequests(t *testing.T, n int, within time.Duration) []received {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if got := r.got(); len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver got %d requests within %s, want %d", len(r.got()), within, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sqsEvent wraps bodies as an SQS batch, as the event source mapping does.
+func sqsEvent(bodies ...string) events.SQSEvent {
+	var ev events.SQSEvent
+	for i, b := range bodies {
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: "m-" + strconv.Itoa(i), Body: b, EventSource: "aws:sqs",
+			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(time.Now().UnixMilli(), 10)},
+		})
+	}
+	return ev
+}
+
+func haveReference() bool {
+	return os.Getenv("WEBHOOKS_TEST_DYNAMODB_LOCAL") != "" && os.Getenv("WEBHOOKS_TEST_ELASTICMQ") != ""
+}
