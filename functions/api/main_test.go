@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/lambdatest"
+	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/testenv"
+)
+
+// The built bootstrap, under the Lambda runtime interface emulator, answers
+// the sample API Gateway events from the tables and key of the test's
+// emulator.
+func TestBootstrapAnswersSampleEvents(t *testing.T) {
+	s := uuid.NewString()[:8]
+	stack, err := localaws.Start(context.Background(), localaws.Options{
+		Endpoint: testenv.KumoURL(),
+		Tables:   store.Tables{Webhooks: "fn-wh-" + s, Deliveries: "fn-dl-" + s},
+		KeyAlias: "alias/fn-" + s,
+	})
+	require.NoError(t, err)
+
+	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/api"), map[string]string{
+		"TABLE_WEBHOOKS":    stack.Tables.Webhooks,
+		"TABLE_DELIVERIES":  stack.Tables.Deliveries,
+		"KMS_KEY_ID":        stack.KeyAlias,
+		"DYNAMODB_ENDPOINT": stack.Endpoint,
+		"SQS_ENDPOINT":      stack.Endpoint,
+		"KMS_ENDPOINT":      stack.Endpoint,
+	})
+
+	invoke := func(file string) (events.APIGatewayV2HTTPResponse, map[string]any) {
+		t.Helper()
+		out, err := fn.InvokeFile(t, "../../events/"+file)
+		require.NoError(t, err, "%s\n%s", file, fn.Output())
+		var resp events.APIGatewayV2HTTPResponse
+		require.NoError(t, json.Unmarshal(out, &resp), string(out))
+		var body map[string]any
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body), resp.Body)
+		return resp, body
+	}
+
+	resp, body := invoke("api-create-webhook.json")
+	assert.Equal(t, 201, resp.StatusCode, resp.Body)
+	id, _ := body["id"].(string)
+	require.NotEmpty(t, id)
+	assert.Equal(t, "/webhooks/"+id, resp.Headers["Location"])
+	assert.NotContains(t, resp.Body, "secret-token-123", "credentials are masked")
+
+	resp, body = invoke("api-list-webhooks.json")
+	assert.Equal(t, 200, resp.StatusCode, resp.Body)
+	items, _ := body["items"].([]any)
+	require.Len(t, items, 1)
+	assert.Equal(t, id, items[0].(map[string]any)["id"])
+
+	resp, body = invoke("api-create-invalid-json.json")
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "validation_failed", body["error"].(map[string]any)["code"])
+
+	resp, _ = invoke("api-get-missing.json")
+	assert.Equal(t, 404, resp.StatusCode)
+
+	assert.NotContains(t, fn.Output(), "secret-token-123", "credentials are never logged")
+}
+
+// Without its configuration the function stops at start, and says why.
+func TestBootstrapRefusesMissingConfig(t *testing.T) {
+	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/api"), map[string]string{
+		"DYNAMODB_ENDPOINT": testenv.KumoURL(),
+		"KMS_ENDPOINT":      testenv.KumoURL(),
+	})
+	_, err := fn.InvokeFile(t, "../../events/api-healthz.json")
+	require.Error(t, err)
+	assert.Contains(t, fn.Output(), "KMS_KEY_ID")
+}
