@@ -123,6 +123,7 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	wh.Credentials = nil // sealed now; plaintext goes no further
 	wh.CreatedAt = a.now()
 	wh.UpdatedAt = wh.CreatedAt
 	if err := a.Store.CreateWebhook(r.Context(), wh); err != nil {
