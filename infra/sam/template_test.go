@@ -285,24 +285,86 @@ func TestPermissions(t *testing.T) {
 		return map[string]any{"DynamoDBCrudPolicy": map[string]any{"TableName": map[string]any{"Ref": table}}}
 	}
 	send := map[string]any{"SQSSendMessagePolicy": map[string]any{"QueueName": map[string]any{"Fn::GetAtt": []any{"DeliveryQueue", "QueueName"}}}}
-	for _, fn := range []string{"ApiFunction", "DeliveryFunction"} {
-		assert.ElementsMatch(t, []any{crud("WebhooksTable"), crud("DeliveriesTable"), send},
-			tpl.Resources[fn].Properties["Policies"], fn)
+	assert.ElementsMatch(t, []any{crud("WebhooksTable"), crud("DeliveriesTable"), send},
+		tpl.Resources["ApiFunction"].Properties["Policies"])
+
+	// A function with an SQS event source has a role of its own: SAM would
+	// give a generated one AWSLambdaSQSQueueExecutionRole, which reaches
+	// every queue of the account.
+	for _, fn := range tpl.ofType("AWS::Serverless::Function") {
+		for name, e := range asMapOK(tpl.Resources[fn].Properties["Events"]) {
+			if asMapOK(e)["Type"] == "SQS" {
+				assert.NotNil(t, tpl.Resources[fn].Properties["Role"], "%s consumes a queue (event %s) with SAM's generated role", fn, name)
+			}
+		}
 	}
 
-	// Cleanup: Query on the by_day index and BatchWriteItem on the table,
-	// nothing else.
+	// Delivery: its tables without Scan, sends only jobs, consumes only the
+	// two source queues.
+	assert.Equal(t, map[string]any{"Fn::GetAtt": []any{"DeliveryFunctionRole", "Arn"}}, tpl.Resources["DeliveryFunction"].Properties["Role"])
+	assert.Nil(t, tpl.Resources["DeliveryFunction"].Properties["Policies"], "ignored next to Role")
+	role := tpl.Resources["DeliveryFunctionRole"]
+	require.Equal(t, "AWS::IAM::Role", role.Type)
+	arn := func(id string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, "Arn"}} }
+	byAction := map[string][]any{}
+	for _, pol := range asList(role.Properties["Policies"]) {
+		for _, s := range asList(asMap(t, asMap(t, pol)["PolicyDocument"])["Statement"]) {
+			st := asMap(t, s)
+			assert.Equal(t, "Allow", st["Effect"])
+			assert.Nil(t, st["NotAction"])
+			assert.Nil(t, st["NotResource"])
+			res := st["Resource"]
+			if _, ok := res.([]any); !ok {
+				res = []any{res}
+			}
+			actions := st["Action"]
+			if a, ok := actions.(string); ok {
+				actions = []any{a}
+			}
+			for _, a := range asList(actions) {
+				byAction[a.(string)] = append(byAction[a.(string)], res.([]any)...)
+			}
+		}
+	}
+	tables := []any{arn("WebhooksTable"), map[string]any{"Fn::Sub": "${WebhooksTable.Arn}/index/*"},
+		arn("DeliveriesTable"), map[string]any{"Fn::Sub": "${DeliveriesTable.Arn}/index/*"}}
+	for a, res := range byAction {
+		switch {
+		case strings.HasPrefix(a, "dynamodb:"):
+			assert.NotEqual(t, "dynamodb:Scan", a, "fan-out and listings query; nothing scans")
+			assert.ElementsMatch(t, tables, res, a)
+		case a == "sqs:SendMessage":
+			assert.Equal(t, []any{arn("DeliveryQueue")}, res, a)
+		case a == "sqs:ReceiveMessage", a == "sqs:DeleteMessage", a == "sqs:GetQueueAttributes":
+			assert.ElementsMatch(t, []any{arn("DeliveryQueue"), arn("EventsQueue")}, res, a)
+		case a == "logs:CreateLogStream", a == "logs:PutLogEvents":
+			assert.Equal(t, []any{arn("DeliveryLogGroup")}, res, a)
+		case a == "xray:PutTraceSegments", a == "xray:PutTelemetryRecords":
+			// X-Ray has no resources to scope to.
+		default:
+			t.Errorf("delivery role allows %s on %v", a, res)
+		}
+	}
+	for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+		"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "logs:PutLogEvents", "xray:PutTraceSegments"} {
+		assert.Contains(t, byAction, a, "delivery role lacks %s", a)
+	}
+
+	// Cleanup: Query on the by_day index, BatchWriteItem on the table, and
+	// its cursor item only (internal/cleanup.CursorWebhookID); nothing else.
 	policies := asList(tpl.Resources["CleanupFunction"].Properties["Policies"])
 	require.Len(t, policies, 1)
 	var got []string
 	for _, s := range asList(asMap(t, policies[0])["Statement"]) {
 		st := asMap(t, s)
 		assert.Equal(t, "Allow", st["Effect"])
-		got = append(got, fmt.Sprintf("%v on %v", st["Action"], st["Resource"]))
+		got = append(got, fmt.Sprintf("%v on %v if %v", st["Action"], st["Resource"], st["Condition"]))
 	}
 	assert.ElementsMatch(t, []string{
-		fmt.Sprintf("dynamodb:Query on %v", map[string]any{"Fn::Sub": "${DeliveriesTable.Arn}/index/" + store.IndexByDay}),
-		fmt.Sprintf("dynamodb:BatchWriteItem on %v", map[string]any{"Fn::GetAtt": []any{"DeliveriesTable", "Arn"}}),
+		fmt.Sprintf("dynamodb:Query on %v if <nil>", map[string]any{"Fn::Sub": "${DeliveriesTable.Arn}/index/" + store.IndexByDay}),
+		fmt.Sprintf("dynamodb:BatchWriteItem on %v if <nil>", arn("DeliveriesTable")),
+		fmt.Sprintf("[dynamodb:GetItem dynamodb:UpdateItem] on %v if %v", arn("DeliveriesTable"),
+			map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"#cleanup"}}}),
 	}, got)
 
 	// KMS: the API seals and opens, delivery only opens, cleanup nothing.
