@@ -1,0 +1,266 @@
+package cleanup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/guregu/dynamo/v2"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/systemprompt-io/webhooks/internal/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/testenv"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// env is one backend with fresh tables and a client whose calls are counted.
+type env struct {
+	base       *dynamodb.Client // the backend's client, without counters
+	client     *dynamodb.Client
+	db         *dynamo.DB
+	webhooks   string
+	deliveries string
+	calls      *awsmetrics.Calls
+	touched    *tableLog
+}
+
+// forEachBackend runs fn against every DynamoDB stand-in, in parallel.
+func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	for _, b := range testenv.DynamoBackends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newEnv(t, b.Clients.DynamoDB))
+		})
+	}
+}
+
+func newEnv(t testing.TB, base *dynamodb.Client) *env {
+	t.Helper()
+	calls, count := awsmetrics.Counter()
+	touched := &tableLog{seen: map[string]int{}}
+	client := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, count, touched.register)
+	})
+	sfx := randomSuffix(t)
+	e := &env{
+		base:       base,
+		client:     client,
+		db:         dynamo.NewFromIface(client),
+		webhooks:   "webhooks-" + sfx,
+		deliveries: "deliveries-" + sfx,
+		calls:      calls,
+		touched:    touched,
+	}
+	require.NoError(t, store.CreateTables(context.Background(), client, store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries}))
+	t.Cleanup(func() {
+		for _, name := range []string{e.webhooks, e.deliveries} {
+			_ = e.db.Table(name).DeleteTable().Run(context.Background())
+		}
+	})
+	e.reset()
+	return e
+}
+
+// reset zeroes the call counts after setup.
+func (e *env) reset() {
+	e.calls.Reset()
+	e.touched.reset()
+}
+
+func (e *env) sweeper(now time.Time) *Sweeper {
+	s := New(e.db, e.deliveries)
+	s.Now = func() time.Time { return now }
+	s.Sleep = func(context.Context, time.Duration) error { return nil }
+	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return s
+}
+
+func randomSuffix(t testing.TB) string {
+	var b [6]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	return hex.EncodeToString(b[:])
+}
+
+// tableLog records which tables calls named.
+type tableLog struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (l *tableLog) register(s *middleware.Stack) error {
+	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cleanup.tableLog",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			l.mu.Lock()
+			for _, name := range tableNames(in.Parameters) {
+				l.seen[name]++
+			}
+			l.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func (l *tableLog) reset() {
+	l.mu.Lock()
+	clear(l.seen)
+	l.mu.Unlock()
+}
+
+func (l *tableLog) tables() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for n := range l.seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func tableNames(params any) []string {
+	switch in := params.(type) {
+	case *dynamodb.GetItemInput:
+		return []string{*in.TableName}
+	case *dynamodb.QueryInput:
+		return []string{*in.TableName}
+	case *dynamodb.ScanInput:
+		return []string{*in.TableName}
+	case *dynamodb.UpdateItemInput:
+		return []string{*in.TableName}
+	case *dynamodb.PutItemInput:
+		return []string{*in.TableName}
+	case *dynamodb.DeleteItemInput:
+		return []string{*in.TableName}
+	case *dynamodb.BatchWriteItemInput:
+		var out []string
+		for n := range in.RequestItems {
+			out = append(out, n)
+		}
+		return out
+	}
+	return []string{fmt.Sprintf("%T", params)}
+}
+
+// deliveryItem is a delivery record with the attributes internal/store
+// writes (its deliveryItem): key, by_day key (the day the id's time falls
+// on), creation time, TTL in unix seconds, and the record's fields.
+type deliveryItem struct {
+	WebhookID   string        `dynamo:"webhook_id"`
+	ID          string        `dynamo:"id"`
+	CreatedDay  string        `dynamo:"created_day"`
+	EventID     string        `dynamo:"event_id"`
+	Event       string        `dynamo:"event"`
+	Status      string        `dynamo:"status"`
+	Attempts    []attemptItem `dynamo:"attempts"`
+	SeriesStart int           `dynamo:"series_start"`
+	CreatedAt   time.Time     `dynamo:"created_at"`
+	CompletedAt time.Time     `dynamo:"completed_at"`
+	ExpiresAt   int64         `dynamo:"expires_at"`
+}
+
+type attemptItem struct {
+	N         int       `dynamo:"n"`
+	StartedAt time.Time `dynamo:"at"`
+	Code      int       `dynamo:"code"`
+	MS        int64     `dynamo:"ms"`
+}
+
+// newDelivery returns the delivery of event number seq to webhookID, created
+// at created, kept for retentionDays.
+func newDelivery(webhookID string, created time.Time, seq, retentionDays int) deliveryItem {
+	created = created.UTC()
+	evt := webhook.DerivedID(webhook.EventIDPrefix, created, strconv.Itoa(seq))
+	return deliveryItem{
+		WebhookID:   webhookID,
+		ID:          webhook.DeliveryIDFor(evt, webhookID, created),
+		CreatedDay:  created.Format(dayLayout),
+		EventID:     evt,
+		Event:       "agent.completed",
+		Status:      string(webhook.DeliverySucceeded),
+		SeriesStart: 1,
+		Attempts: []attemptItem{
+			{N: 1, StartedAt: created, Code: 500, MS: 120},
+			{N: 2, StartedAt: created.Add(time.Second), Code: 200, MS: 80},
+		},
+		CreatedAt:   created,
+		CompletedAt: created.Add(time.Second),
+		ExpiresAt:   created.Add(time.Duration(retentionDays) * 24 * time.Hour).Unix(),
+	}
+}
+
+// putAll writes items with BatchWriteItem, several batches at once.
+func putAll(ctx context.Context, t testing.TB, db *dynamo.DB, table string, items []deliveryItem) {
+	t.Helper()
+	const chunk = 500
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := 0; i < len(items); i += chunk {
+		part := items[i:min(i+chunk, len(items))]
+		g.Go(func() error {
+			vals := make([]any, len(part))
+			for j := range part {
+				vals[j] = part[j]
+			}
+			_, err := db.Table(table).Batch().Write().Put(vals...).Run(ctx)
+			return err
+		})
+	}
+	require.NoError(t, g.Wait())
+}
+
+// deliveryIDs returns the ids of all deliveries in the table (not the cursor).
+func deliveryIDs(t testing.TB, db *dynamo.DB, table string) []string {
+	t.Helper()
+	var all []deliveryItem
+	require.NoError(t, db.Table(table).Scan().All(context.Background(), &all))
+	var ids []string
+	for _, d := range all {
+		if d.WebhookID != CursorWebhookID {
+			ids = append(ids, d.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func idsOf(items []deliveryItem) []string {
+	ids := make([]string, len(items))
+	for i, d := range items {
+		ids[i] = d.ID
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// cursorDay reads the cursor's swept_through ("" when there is none).
+func cursorDay(t testing.TB, db *dynamo.DB, table string) string {
+	t.Helper()
+	var c cursorItem
+	err := db.Table(table).Get(attrWebhookID, CursorWebhookID).Range(attrID, dynamo.Equal, CursorID).
+		Consistent(true).One(context.Background(), &c)
+	if err == dynamo.ErrNotFound {
+		return ""
+	}
+	require.NoError(t, err)
+	return c.SweptThrough
+}
+
+func setCursor(t testing.TB, db *dynamo.DB, table, day string) {
+	t.Helper()
+	require.NoError(t, db.Table(table).Put(cursorItem{
+		WebhookID: CursorWebhookID, ID: CursorID, SweptThrough: day,
+	}).Run(context.Background()))
+}

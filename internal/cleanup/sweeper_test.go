@@ -1,0 +1,451 @@
+package cleanup
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+const retention = 30
+
+var (
+	now       = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	cutoff    = now.AddDate(0, 0, -retention) // 2026-02-13T12:00Z
+	cutoffDay = "2026-02-13"
+)
+
+var webhookIDs = []string{
+	"wh_0193a1b2c3d47e5f8a9b0c1d2e3f4a01",
+	"wh_0193a1b2c3d47e5f8a9b0c1d2e3f4a02",
+	"wh_0193a1b2c3d47e5f8a9b0c1d2e3f4a03",
+}
+
+// deliveriesAt returns perWebhook deliveries of every webhook at each time.
+func deliveriesAt(times []time.Time, perWebhook int) []deliveryItem {
+	var out []deliveryItem
+	seq := 0
+	for _, at := range times {
+		for _, wh := range webhookIDs {
+			for range perWebhook {
+				seq++
+				out = append(out, newDelivery(wh, at, seq, retention))
+			}
+		}
+	}
+	return out
+}
+
+func offsets(base time.Time, ds ...time.Duration) []time.Time {
+	out := make([]time.Time, len(ds))
+	for i, d := range ds {
+		out[i] = base.Add(d)
+	}
+	return out
+}
+
+const day = 24 * time.Hour
+
+// Expired: before the cutoff, on the cutoff day itself (00:00 to 11:59:59.999),
+// the days before, and far back (still within the default look-back).
+var expiredTimes = offsets(cutoff,
+	-time.Millisecond, -time.Hour, -12*time.Hour, -12*time.Hour-time.Millisecond,
+	-day, -2*day-3*time.Hour, -6*day, -45*day, -390*day)
+
+// Fresh: from the cutoff instant on; the cutoff day's afternoon shares its
+// by_day partition with expired deliveries.
+var freshTimes = offsets(cutoff,
+	0, time.Millisecond, time.Hour, 11*time.Hour+59*time.Minute, day, 10*day, 29*day+23*time.Hour)
+
+// webhookItems are webhooks-table items (config, subscription index, stats)
+// with attributes that look expired, so a sweep that strayed into that table
+// would delete them.
+func putWebhookItems(t *testing.T, e *env) []map[string]any {
+	t.Helper()
+	var items []map[string]any
+	for _, wh := range webhookIDs {
+		items = append(items,
+			map[string]any{"pk": "wh#" + wh, "sk": "config", "kind": "webhook", "id": wh, "wh_status": "active",
+				"created_day": "2025-01-01", "expires_at": int64(1000), "url": "https://example.com/" + wh},
+			map[string]any{"pk": "sub#agent.completed", "sk": wh, "status": "active", "created_day": "2025-01-01"},
+			map[string]any{"pk": "wh#" + wh, "sk": "stats", "total_deliveries": int64(42), "successful": int64(40)},
+		)
+	}
+	for _, it := range items {
+		require.NoError(t, e.db.Table(e.webhooks).Put(it).Run(context.Background()))
+	}
+	return webhookTable(t, e)
+}
+
+func webhookTable(t *testing.T, e *env) []map[string]any {
+	t.Helper()
+	var got []map[string]any
+	require.NoError(t, e.db.Table(e.webhooks).Scan().Consistent(true).All(context.Background(), &got))
+	sort.Slice(got, func(i, j int) bool {
+		a, b := got[i]["pk"].(string)+"|"+got[i]["sk"].(string), got[j]["pk"].(string)+"|"+got[j]["sk"].(string)
+		return a < b
+	})
+	return got
+}
+
+// batchesPerDay is the BatchWriteItem calls that deleting items takes: one
+// per 25 deliveries of the same day.
+func batchesPerDay(items []deliveryItem) int {
+	perDay := map[string]int{}
+	for _, d := range items {
+		perDay[d.CreatedDay]++
+	}
+	n := 0
+	for _, c := range perDay {
+		n += (c + batchSize - 1) / batchSize
+	}
+	return n
+}
+
+func TestSweepDeletesOnlyExpired(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		expired := deliveriesAt(expiredTimes, 4)
+		fresh := deliveriesAt(freshTimes, 4)
+		putAll(ctx, t, e.db, e.deliveries, append(append([]deliveryItem{}, expired...), fresh...))
+		whBefore := putWebhookItems(t, e)
+		require.Len(t, deliveryIDs(t, e.db, e.deliveries), len(expired)+len(fresh))
+		e.reset()
+
+		res, err := e.sweeper(now).Sweep(ctx, retention)
+		require.NoError(t, err)
+		calls := e.calls.Snapshot()
+
+		assert.True(t, res.Complete)
+		assert.Equal(t, len(expired), res.Deleted)
+		assert.Equal(t, idsOf(fresh), deliveryIDs(t, e.db, e.deliveries), "exactly the fresh deliveries are left")
+		assert.Equal(t, cutoff, res.Cutoff)
+		assert.Equal(t, "2026-02-12", res.SweptThrough, "the day before the cutoff day is the last one swept whole")
+		assert.Equal(t, "2026-02-12", cursorDay(t, e.db, e.deliveries))
+
+		// No cursor yet: the first run looks back DefaultLookbackDays.
+		assert.Equal(t, DefaultLookbackDays+1, res.Days)
+		want := Calls{GetItem: 1, Query: DefaultLookbackDays + 1, BatchWriteItem: batchesPerDay(expired), UpdateItem: 1}
+		assert.Equal(t, want, res.Calls)
+		assert.Equal(t, map[string]int{"GetItem": 1, "Query": want.Query, "BatchWriteItem": want.BatchWriteItem, "UpdateItem": 1},
+			calls, "the result counts what was sent")
+
+		assert.Equal(t, []string{e.deliveries}, e.touched.tables(), "only the deliveries table is read or written")
+		assert.Equal(t, whBefore, webhookTable(t, e), "webhook configs, subscription index and stats are untouched")
+
+		// Run again: it reads only the cutoff day, finds nothing and leaves
+		// the cursor as it is.
+		e.reset()
+		res, err = e.sweeper(now).Sweep(ctx, retention)
+		require.NoError(t, err)
+		assert.Equal(t, 2, e.calls.Total())
+		assert.True(t, res.Complete)
+		assert.Equal(t, 0, res.Deleted)
+		assert.Equal(t, 1, res.Days)
+		assert.Equal(t, Calls{GetItem: 1, Query: 1}, res.Calls)
+		assert.Equal(t, idsOf(fresh), deliveryIDs(t, e.db, e.deliveries))
+
+		// A day later the former cutoff day is swept whole.
+		res, err = e.sweeper(now.Add(day)).Sweep(ctx, retention)
+		require.NoError(t, err)
+		assert.Equal(t, 4*len(webhookIDs)*4, res.Deleted, "the fresh deliveries of the old cutoff day's afternoon")
+		assert.Equal(t, cutoffDay, cursorDay(t, e.db, e.deliveries))
+	})
+}
+
+// The calls a sweep makes depend on the expired deliveries, not on how many
+// are kept: ten times the fresh deliveries, the same calls.
+func TestSweepCallsDoNotGrowWithFreshDeliveries(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, base *env) {
+		ctx := context.Background()
+		// A cursor three days before the cutoff day, as a daily schedule
+		// that missed two runs leaves it.
+		expired := append(deliveriesAt(offsets(cutoff, -3*day), 10), // 30 on one day: 2 batches
+			append(deliveriesAt(offsets(cutoff, -2*day), 8), // 24: 1 batch
+				append(deliveriesAt(offsets(cutoff, -day), 1), // 3: 1 batch
+					deliveriesAt(offsets(cutoff, -time.Minute), 9)...)...)...) // 27 on the cutoff day: 2 batches
+		freshOn := offsets(cutoff, 0, time.Minute, 6*time.Hour, day, 5*day, 20*day)
+
+		run := func(t *testing.T, e *env, perTime int) Result {
+			fresh := deliveriesAt(freshOn, perTime)
+			putAll(ctx, t, e.db, e.deliveries, append(append([]deliveryItem{}, expired...), fresh...))
+			setCursor(t, e.db, e.deliveries, "2026-02-09")
+			e.reset()
+			res, err := e.sweeper(now).Sweep(ctx, retention)
+			require.NoError(t, err)
+			assert.Equal(t, res.Calls.Total(), e.calls.Total(), "the result counts what was sent")
+			assert.Equal(t, idsOf(fresh), deliveryIDs(t, e.db, e.deliveries))
+			return res
+		}
+		small := run(t, base, 5)                // 90 fresh
+		big := run(t, newEnv(t, base.base), 50) // 900 fresh
+
+		want := Calls{GetItem: 1, Query: 4, BatchWriteItem: 6, UpdateItem: 1}
+		assert.Equal(t, want, small.Calls)
+		assert.Equal(t, want, big.Calls)
+		assert.Equal(t, len(expired), small.Deleted)
+		assert.Equal(t, len(expired), big.Deleted)
+		assert.Equal(t, 4, big.Days)
+	})
+}
+
+func TestSweepRefusesRetention(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		items := deliveriesAt(expiredTimes, 1)
+		putAll(ctx, t, e.db, e.deliveries, items)
+		e.reset()
+		for _, days := range []int{0, -1, MaxRetentionDays + 1} {
+			res, err := e.sweeper(now).Sweep(ctx, days)
+			require.Error(t, err, days)
+			assert.Equal(t, webhook.EInvalid, webhook.ErrorCode(err), days)
+			assert.Equal(t, "retention_days", webhook.ErrorField(err))
+			assert.Contains(t, webhook.ErrorMessage(err), "retention must be from 1 to")
+			assert.Equal(t, Result{}, res)
+		}
+		assert.Equal(t, 0, e.calls.Total(), "nothing is read or written")
+		assert.Equal(t, idsOf(items), deliveryIDs(t, e.db, e.deliveries))
+	})
+}
+
+// stepClock advances by step at every reading, so a run "takes time" as it
+// works, without timed waits.
+type stepClock struct {
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(c.step)
+	return c.t
+}
+
+func TestSweepStopsBeforeDeadlineAndResumes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		// The context's deadline is real time, so the clock starts now.
+		start := time.Now().UTC().Truncate(time.Millisecond)
+		cut0 := start.AddDate(0, 0, -retention)
+		var times []time.Time
+		for k := range 10 {
+			times = append(times, cut0.Add(-time.Hour-time.Duration(k)*day))
+		}
+		expired := deliveriesAt(times, 10) // 300: 10 days of 30
+		fresh := deliveriesAt(offsets(cut0, time.Hour, 3*day), 2)
+		putAll(context.Background(), t, e.db, e.deliveries, append(append([]deliveryItem{}, expired...), fresh...))
+
+		// Every clock reading takes a second; the sweep must stop 20 s in,
+		// well before its 13 days × (1 + 2 batches) readings are done.
+		clock := &stepClock{t: start, step: time.Second}
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(time.Hour))
+		defer cancel()
+		s := e.sweeper(start)
+		s.Now = clock.Now
+		s.LookbackDays = 12
+		s.Margin = time.Hour - 20*time.Second
+
+		first, err := s.Sweep(ctx, retention)
+		require.NoError(t, err, "stopping for the deadline is no failure")
+		assert.False(t, first.Complete)
+		assert.Greater(t, first.Deleted, 0)
+		assert.Less(t, first.Deleted, len(expired))
+		require.NotEmpty(t, first.SweptThrough, "whole days were swept")
+		assert.Equal(t, first.SweptThrough, cursorDay(t, e.db, e.deliveries), "progress is persisted")
+		assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(expired)+len(fresh)-first.Deleted)
+
+		// The next run starts after the cursor and finishes.
+		later := start.Add(time.Minute)
+		second, err := e.sweeper(later).Sweep(context.Background(), retention)
+		require.NoError(t, err)
+		assert.True(t, second.Complete)
+		assert.Equal(t, len(expired), first.Deleted+second.Deleted, "nothing is deleted twice or missed")
+		assert.Equal(t, idsOf(fresh), deliveryIDs(t, e.db, e.deliveries))
+		swept, err := time.Parse(dayLayout, first.SweptThrough)
+		require.NoError(t, err)
+		lastDay := midnight(later.AddDate(0, 0, -retention))
+		assert.Equal(t, int(lastDay.Sub(swept)/day), second.Days, "swept days are not queried again")
+	})
+}
+
+func TestSweepStopsAtOnceWhenDeadlineIsNear(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		putAll(context.Background(), t, e.db, e.deliveries, deliveriesAt(expiredTimes, 1))
+		e.reset()
+		start := time.Now()
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(time.Hour))
+		defer cancel()
+		s := e.sweeper(start)
+		s.Margin = 2 * time.Hour
+		res, err := s.Sweep(ctx, retention)
+		require.NoError(t, err)
+		assert.False(t, res.Complete)
+		assert.Equal(t, 0, res.Deleted)
+		assert.Equal(t, Calls{GetItem: 1}, res.Calls, "only the cursor is read; no cursor is written without progress")
+		assert.Equal(t, "", cursorDay(t, e.db, e.deliveries))
+	})
+}
+
+// flakyWriter leaves part of each request unprocessed, as a throttled
+// DynamoDB does, for its first `flaky` calls (all calls when flaky < 0).
+type flakyWriter struct {
+	next  BatchWriter
+	flaky int
+	keep  func(n int) int // how many of n requests to process
+	fail  error
+	calls int
+}
+
+func (f *flakyWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	f.calls++
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	if f.flaky >= 0 && f.calls > f.flaky {
+		return f.next.BatchWriteItem(ctx, in, opts...)
+	}
+	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{}}
+	for table, reqs := range in.RequestItems {
+		n := f.keep(len(reqs))
+		if n > 0 {
+			if _, err := f.next.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+				RequestItems: map[string][]types.WriteRequest{table: reqs[:n]},
+			}, opts...); err != nil {
+				return nil, err
+			}
+		}
+		out.UnprocessedItems[table] = reqs[n:]
+	}
+	return out, nil
+}
+
+var _ BatchWriter = (*flakyWriter)(nil)
+
+func TestSweepRetriesUnprocessedItems(t *testing.T) {
+	errBoom := errors.New("boom")
+	half := func(n int) int { return n / 2 }
+	allButOne := func(n int) int { return n - 1 }
+	tests := []struct {
+		name        string
+		writer      flakyWriter
+		wantErr     error  // errors.Is
+		wantErrText string // or a message
+		wantDeleted int
+		wantRetries int
+		wantSleeps  []time.Duration
+		wantCursor  string
+	}{
+		{
+			// 30 deliveries on one day: 25 (12 done, 13 left; 6/7; 3/4; 4) + 5.
+			name:        "retried until processed",
+			writer:      flakyWriter{flaky: 3, keep: half},
+			wantDeleted: 30,
+			wantRetries: 3,
+			wantSleeps:  []time.Duration{75 * time.Millisecond, 150 * time.Millisecond, 225 * time.Millisecond},
+			wantCursor:  "2026-02-12",
+		},
+		{
+			name:        "gives up after MaxRetries",
+			writer:      flakyWriter{flaky: -1, keep: allButOne},
+			wantErrText: "1 still unprocessed after 4 retries",
+			wantDeleted: 24,
+			wantRetries: 4,
+			wantSleeps:  []time.Duration{75 * time.Millisecond, 150 * time.Millisecond, 225 * time.Millisecond, 225 * time.Millisecond},
+			wantCursor:  "2026-02-11", // unchanged
+		},
+		{
+			name:        "write error",
+			writer:      flakyWriter{fail: errBoom},
+			wantErr:     errBoom,
+			wantCursor:  "2026-02-11",
+			wantSleeps:  nil,
+			wantDeleted: 0,
+		},
+	}
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, e.base)
+				ctx := context.Background()
+				items := deliveriesAt(offsets(cutoff, -day), 10)
+				putAll(ctx, t, e.db, e.deliveries, items)
+				setCursor(t, e.db, e.deliveries, "2026-02-11")
+
+				w := tc.writer
+				var sleeps []time.Duration
+				s := e.sweeper(now)
+				w.next = s.Writer
+				s.Writer = &w
+				s.MaxRetries = 4
+				s.BaseDelay, s.MaxDelay = 100*time.Millisecond, 300*time.Millisecond
+				s.Jitter = func() float64 { return 0.5 }
+				s.Sleep = func(_ context.Context, d time.Duration) error { sleeps = append(sleeps, d); return nil }
+
+				res, err := s.Sweep(ctx, retention)
+				switch {
+				case tc.wantErr != nil:
+					require.ErrorIs(t, err, tc.wantErr)
+				case tc.wantErrText != "":
+					require.ErrorContains(t, err, tc.wantErrText)
+				default:
+					require.NoError(t, err)
+				}
+				assert.Equal(t, err == nil, res.Complete)
+				assert.Equal(t, tc.wantDeleted, res.Deleted)
+				assert.Equal(t, tc.wantRetries, res.Retries)
+				assert.Equal(t, tc.wantSleeps, sleeps)
+				assert.Equal(t, w.calls, res.Calls.BatchWriteItem)
+				assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(items)-tc.wantDeleted)
+				assert.Equal(t, tc.wantCursor, cursorDay(t, e.db, e.deliveries))
+			})
+		}
+	})
+}
+
+func TestDelay(t *testing.T) {
+	s := &Sweeper{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}
+	for _, tc := range []struct {
+		attempt int
+		jitter  float64
+		want    time.Duration
+	}{
+		{0, 0, 50 * time.Millisecond},
+		{0, 0.999999, 100 * time.Millisecond},
+		{1, 0, 100 * time.Millisecond},
+		{3, 0.5, 600 * time.Millisecond},
+		{4, 0, 500 * time.Millisecond}, // capped at MaxDelay
+		{200, 0, 500 * time.Millisecond},
+	} {
+		s.Jitter = func() float64 { return tc.jitter }
+		assert.InDelta(t, tc.want, s.delay(tc.attempt), float64(time.Microsecond), "attempt %d jitter %v", tc.attempt, tc.jitter)
+	}
+}
+
+func TestIDBound(t *testing.T) {
+	at := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
+	b := IDBound(at)
+	assert.Equal(t, "dlv_019c56df4a00", b)
+	for _, tc := range []struct {
+		created time.Time
+		below   bool
+	}{
+		{at.Add(-time.Millisecond), true},
+		{at.Add(-day), true},
+		{at, false}, // exactly retention old: kept
+		{at.Add(time.Millisecond), false},
+		{at.Add(day), false},
+	} {
+		id := webhook.DeliveryIDFor("evt_x", "wh_x", tc.created)
+		assert.Equal(t, tc.below, id < b, "%s created %s", id, tc.created)
+	}
+}
