@@ -150,6 +150,14 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	}
 	record(d, job, at, dec, now)
 
+	if dec.MarkInactive {
+		// Before the delivery shows failed, so whoever sees the 410 in its
+		// history also sees the webhook paused.
+		if err := a.store.DeactivateWebhook(ctx, w.ID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+			return webhook.StatsDelta{}, fmt.Errorf("deactivate webhook %s after 410 Gone: %w", w.ID, err)
+		}
+		a.forget(w.ID)
+	}
 	if err := a.store.SaveAttempt(ctx, d); webhook.ErrorCode(err) == webhook.EConflict {
 		// Another copy of this job recorded the attempt first; it schedules
 		// what follows.
@@ -160,12 +168,6 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	}
 	log.InfoContext(ctx, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS, "reason", dec.Reason)
 
-	if dec.MarkInactive {
-		if err := a.store.DeactivateWebhook(ctx, w.ID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
-			log.ErrorContext(ctx, "deactivate webhook after 410 Gone", "error", err)
-		}
-		a.forget(w.ID)
-	}
 	if dec.Status == webhook.DeliveryRetrying {
 		if err := a.scheduleNext(ctx, job, dec.Delay); err != nil {
 			return webhook.StatsDelta{}, err

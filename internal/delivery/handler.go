@@ -109,10 +109,17 @@ func (h *Handler) one(ctx context.Context, msg events.SQSMessage) (string, webho
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
 	}
-	res, err := h.trigger.Trigger(ctx, trigger.Request{
-		Event: t.Event, Data: t.Data, Metadata: t.Metadata,
-		IdempotencyKey: t.IdempotencyKey, Source: trigger.FromQueue, Time: sentAt(msg),
-	})
+	req := trigger.Request{Event: t.Event, Data: t.Data, Metadata: t.Metadata, IdempotencyKey: t.IdempotencyKey,
+		Source: trigger.FromQueue, Time: t.Time}
+	if req.Time.IsZero() {
+		req.Time = sentAt(msg)
+	}
+	if t.ProducerKey {
+		// A key the producer chose may come back in another message (with
+		// another SentTimestamp): remember it, as the API does.
+		req.Source, req.Time = trigger.FromAPI, time.Time{}
+	}
+	res, err := h.trigger.Trigger(ctx, req)
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Trigger is an event read from the events queue: what POST /events takes.
@@ -23,6 +24,13 @@ type Trigger struct {
 	// Via says how the event came, for logs: "sqs", "eventbridge", "sns",
 	// or "sns/eventbridge".
 	Via string
+	// Time is when the producer says the event happened (EventBridge's
+	// "time", else SNS's "Timestamp"); zero for native messages. It is the
+	// same on every redelivery, so ids derived from it are too.
+	Time time.Time
+	// ProducerKey says IdempotencyKey is one the producer chose
+	// ("idempotency_key" of a native message) rather than a message id.
+	ProducerKey bool
 }
 
 // ParseEvent reads the body of a message on the events queue. It takes three
@@ -97,6 +105,7 @@ func parseSNS(body string) (Trigger, error) {
 		MessageID string  `json:"MessageId"`
 		TopicArn  string  `json:"TopicArn"`
 		Message   *string `json:"Message"`
+		Timestamp string  `json:"Timestamp"`
 	}
 	if err := json.Unmarshal([]byte(body), &n); err != nil {
 		return Trigger{}, fmt.Errorf("SNS notification: %w", err)
@@ -122,6 +131,9 @@ func parseSNS(body string) (Trigger, error) {
 	}
 	if t.IdempotencyKey == "" && n.MessageID != "" {
 		t.IdempotencyKey = "sns:" + n.MessageID
+	}
+	if t.Time.IsZero() {
+		t.Time, _ = time.Parse(time.RFC3339Nano, n.Timestamp)
 	}
 	if t.Via == "" {
 		t.Via = "sns"
@@ -166,7 +178,8 @@ func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
 	if strings.TrimSpace(n.Event) == "" {
 		return Trigger{}, errors.New(`event message: "event" is empty`)
 	}
-	return Trigger{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata), IdempotencyKey: n.IdempotencyKey}, nil
+	return Trigger{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata),
+		IdempotencyKey: n.IdempotencyKey, ProducerKey: n.IdempotencyKey != ""}, nil
 }
 
 // eventBridgeMetadata is what an EventBridge envelope contributes as metadata.
@@ -199,6 +212,7 @@ func parseEventBridge(body string) (Trigger, error) {
 		return Trigger{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
 	}
 	t := Trigger{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge"}
+	t.Time, _ = time.Parse(time.RFC3339Nano, e.Time)
 	if e.ID != "" {
 		t.IdempotencyKey = "eventbridge:" + e.ID
 	}

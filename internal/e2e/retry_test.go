@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// trigger fires event and returns the one delivery id it made for webhookID.
+func (s *stack) trigger(event, webhookID string) string {
+	s.t.Helper()
+	res, err := s.pipeline.Trigger.Trigger(context.Background(), trigger.Request{Event: event, Data: json.RawMessage(`{"n":1}`)})
+	require.NoError(s.t, err)
+	require.Equal(s.t, 1, res.Deliveries)
+	return deliveryOf(s, webhookID)
+}
+
+// deliveryOf returns the newest delivery id of a webhook, waiting for it.
+func deliveryOf(s *stack, webhookID string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		page, err := s.store.ListDeliveries(context.Background(), webhookID, webhook.DeliveryFilter{Limit: 1})
+		require.NoError(s.t, err)
+		if len(page.Items) > 0 {
+			return page.Items[0].ID
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatal("no delivery recorded")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// gaps are the scheduled waits between attempts: from each attempt's start
+// to the next one's planned time, as the policy chose them.
+func gaps(rcv []received) []time.Duration {
+	var out []time.Duration
+	for i := 1; i < len(rcv); i++ {
+		out = append(out, rcv[i].at.Sub(rcv[i-1].at))
+	}
+	return out
+}
+
+func TestRetryStrategies(t *testing.T) {
+	for _, tc := range []struct {
+		strategy string
+		check    func(t *testing.T, g []time.Duration)
+	}{
+		{"exponential", func(t *testing.T, g []time.Duration) {
+			assert.Greater(t, g[1], g[0], "the delay doubles: 1 s then 2 s")
+		}},
+		{"linear", func(t *testing.T, g []time.Duration) {
+			assert.Greater(t, g[1], g[0], "the delay grows by the initial delay: 1 s then 2 s")
+		}},
+		{"fixed", func(t *testing.T, g []time.Duration) {
+			assert.InDelta(t, g[0].Seconds(), g[1].Seconds(), 0.9, "the same delay each time")
+		}},
+	} {
+		t.Run(tc.strategy, func(t *testing.T) {
+			t.Parallel()
+			forEachBackend(t, stackOptions{}, func(t *testing.T, s *stack) {
+				rcv := newReceiver(t, 500, 500, 200)
+				id := s.createWebhook(map[string]any{"name": tc.strategy, "url": rcv.URL, "events": []string{"task.failed"},
+					"retry": map[string]any{"strategy": tc.strategy, "max_attempts": 3, "initial_delay_ms": 1000, "max_delay_ms": 60000}})
+				did := s.trigger("task.failed", id)
+				d := s.waitFinal(id, did, 30*time.Second)
+
+				assert.Equal(t, webhook.DeliverySucceeded, d.Status)
+				require.Len(t, d.Attempts, 3)
+				for i, a := range d.Attempts {
+					assert.Equal(t, i+1, a.Attempt)
+					assert.Equal(t, []int{500, 500, 200}[i], a.StatusCode)
+				}
+				assert.Contains(t, d.Attempts[0].Error, "500")
+				got := rcv.got()
+				require.Len(t, got, 3)
+				for i, r := range got {
+					assert.Equal(t, did, r.header.Get("X-Webhook-Delivery"), "retries keep the delivery id")
+					assert.Equal(t, []string{"1", "2", "3"}[i], r.header.Get("X-Webhook-Attempt"))
+				}
+				g := gaps(got)
+				for _, x := range g {
+					assert.GreaterOrEqual(t, x, 700*time.Millisecond, "no attempt before its backoff")
+				}
+				tc.check(t, g)
+
+				st, err := s.store.GetStats(context.Background(), id)
+				require.NoError(t, err)
+				assert.Equal(t, int64(1), st.TotalDeliveries)
+				assert.Equal(t, int64(1), st.Successful)
+				assert.Equal(t, int64(3), st.Attempts)
+			})
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	forEachBackend(t, stackOptions{}, func(t *testing.T, s *stack) {
+		rcv := newReceiver(t, 429, 200)
+		rcv.header.Set("Retry-After", "3")
+		id := s.createWebhook(map[string]any{"name": "ra", "url": rcv.URL, "events": []string{"custom"}})
+		did := s.trigger("custom", id)
+		d := s.waitFinal(id, did, 30*time.Second)
+		assert.Equal(t, webhook.DeliverySucceeded, d.Status)
+		got := rcv.got()
+		require.Len(t, got, 2)
+		assert.GreaterOrEqual(t, got[1].at.Sub(got[0].at), 3*time.Second, "Retry-After: 3 over the 1 s backoff")
+	})
+}
+
+func TestGoneDeactivatesWebhook(t *testing.T) {
+	forEachBackend(t, stackOptions{}, func(t *testing.T, s *stack) {
+		rcv := newReceiver(t, 410)
+		id := s.createWebhook(map[string]any{"name": "gone", "url": rcv.URL, "events": []string{"custom"}})
+		did := s.trigger("custom", id)
+		d := s.waitFinal(id, did, 20*time.Second)
+		assert.Equal(t, webhook.DeliveryFailed, d.Status)
+		assert.Len(t, d.Attempts, 1, "410 is not retried")
+		assert.Contains(t, d.Attempts[0].Error, "410")
+
+		code, w := s.do("GET", "/webhooks/"+id, nil)
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, "inactive", w["status"])
+		res, err := s.pipeline.Trigger.Trigger(context.Background(), trigger.Request{Event: "custom"})
+		require.NoError(t, err)
+		assert.Zero(t, res.Deliveries, "an inactive webhook gets nothing")
+	})
+}
+
+func TestExhaustionThenManualRetry(t *testing.T) {
+	forEachBackend(t, stackOptions{}, func(t *testing.T, s *stack) {
+		rcv := newReceiver(t, 503, 503, 200)
+		id := s.createWebhook(map[string]any{"name": "exhaust", "url": rcv.URL, "events": []string{"custom"},
+			"retry": map[string]any{"strategy": "fixed", "max_attempts": 2, "initial_delay_ms": 1000, "max_delay_ms": 1000}})
+		did := s.trigger("custom", id)
+		d := s.waitFinal(id, did, 20*time.Second)
+		require.Equal(t, webhook.DeliveryFailed, d.Status)
+		require.Len(t, d.Attempts, 2)
+		assert.Contains(t, d.Attempts[1].Error, "attempts exhausted")
+
+		st, err := s.store.GetStats(context.Background(), id)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.Failed)
+
+		code, out := s.do("POST", "/webhooks/"+id+"/deliveries/"+did+"/retry", nil)
+		require.Equal(t, http.StatusAccepted, code, "%v", out)
+		code, out = s.do("POST", "/webhooks/"+id+"/deliveries/"+did+"/retry", nil)
+		assert.Equal(t, http.StatusConflict, code, "only a failed delivery can be retried: %v", out)
+
+		d = s.waitFinal(id, did, 20*time.Second)
+		assert.Equal(t, webhook.DeliverySucceeded, d.Status)
+		require.Len(t, d.Attempts, 3, "the new series continues the numbering")
+		assert.Equal(t, 3, d.SeriesStart)
+		got := rcv.got()
+		require.Len(t, got, 3)
+		assert.Equal(t, did, got[2].header.Get("X-Webhook-Delivery"))
+		assert.JSONEq(t, string(got[0].body), string(got[2].body), "the same event is sent again")
+	})
+}
