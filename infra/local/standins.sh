@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The reference stand-ins `make test` runs the store, queue and end-to-end
 # suites against, besides the embedded emulator:
-#   - DynamoDB: moto's server (PyPI, Apache-2.0), pinned in requirements.txt.
+#   - DynamoDB: moto's server (PyPI, Apache-2.0), pinned in requirements.txt,
+#     started by moto_server.py (which lists the few places it patches moto).
 #     AWS's own DynamoDB Local is not used: it ships under AWS's own licence
 #     terms, not an open-source licence, which this project does not take on.
 #   - SQS: ElasticMQ (Maven Central, Apache-2.0), pinned in pom.xml; it speaks
@@ -173,9 +174,9 @@ start() {
 	echo $! >"$RUN/elasticmq.pid"
 	echo "$RUN/elasticmq.conf" >"$RUN/elasticmq.mark"
 
-	"$VENV/bin/moto_server" -H 127.0.0.1 -p "$dport" </dev/null >"$RUN/dynamodb.log" 2>&1 &
+	"$VENV/bin/python" "$HERE/moto_server.py" -H 127.0.0.1 -p "$dport" </dev/null >"$RUN/dynamodb.log" 2>&1 &
 	echo $! >"$RUN/dynamodb.pid"
-	echo "$VENV/bin/moto_server -H 127.0.0.1 -p $dport " >"$RUN/dynamodb.mark"
+	echo "$HERE/moto_server.py -H 127.0.0.1 -p $dport " >"$RUN/dynamodb.mark"
 
 	local durl=http://127.0.0.1:$dport qurl=http://127.0.0.1:$qport name
 	local deadline=$((SECONDS + TIMEOUT))
