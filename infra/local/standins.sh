@@ -20,7 +20,8 @@
 # STANDINS_RUN (default .cache/standins) is where one set of running stand-ins
 # keeps its PIDs, logs, config and standins.env; `make test` gives each run
 # its own, so runs in one work tree don't stop each other's stand-ins.
-# STANDINS_TIMEOUT (default 120) bounds the wait, in seconds.
+# STANDINS_TIMEOUT (default 120) bounds the wait, in seconds. STANDINS_QUIET=1
+# keeps `stop` silent when it succeeds.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -145,7 +146,8 @@ answers() {
 
 start() {
 	need java curl flock
-	fetch
+	# with-standins.sh has fetched already.
+	[[ -n ${STANDINS_FETCHED:-} ]] || fetch
 	mkdir -p "$RUN"
 	if ours dynamodb && ours elasticmq && [[ -f $ENV_FILE ]]; then
 		say "already running ($ENV_FILE)"
@@ -231,7 +233,7 @@ stop() {
 	local was=no
 	{ ours dynamodb || ours elasticmq; } && was=yes
 	stop_quiet
-	[[ $was == yes ]] && say "stopped"
+	[[ $was == yes && -z ${STANDINS_QUIET:-} ]] && say "stopped"
 	return 0
 }
 

@@ -16,6 +16,7 @@ CACHE=${STANDINS_CACHE:-$ROOT/.cache/standins}
 }
 
 "$STANDINS" fetch
+export STANDINS_FETCHED=1
 mkdir -p "$CACHE"
 STANDINS_RUN=$(mktemp -d "$CACHE/run.XXXXXX")
 export STANDINS_RUN
@@ -23,7 +24,9 @@ export STANDINS_RUN
 finish() {
 	local rc=$?
 	trap - EXIT INT TERM
-	"$STANDINS" stop || rc=1
+	# Quiet, so that on success the command's own last line (make test's
+	# closing count) stays the last line of the output.
+	STANDINS_QUIET=1 "$STANDINS" stop || rc=1
 	if ((rc == 0)); then
 		rm -rf "$STANDINS_RUN"
 	else
