@@ -53,12 +53,14 @@ func server(t *testing.T) http.Handler {
 	stack, err := localaws.Start(ctx, localaws.Options{
 		Endpoint: testenv.KumoURL(),
 		Tables:   store.Tables{Webhooks: "conf-webhooks-" + suffix, Deliveries: "conf-deliveries-" + suffix},
-		KeyAlias: "alias/conf-" + suffix,
+		KeyAlias: "alias/conf-" + suffix, QueuePrefix: "conf-" + suffix + "-",
 	})
 	require.NoError(t, err)
 	t.Cleanup(stack.Close)
 	cfg := stack.Config(config.Config{AllowPrivate: true, DefaultTimeout: 30 * time.Second})
-	opts := app.APIOptions(cfg, stack.Clients, nil)
+	p, err := app.NewPipeline(cfg, stack.Clients, nil, nil)
+	require.NoError(t, err)
+	opts := app.APIOptions(cfg, p, nil)
 	opts.Health = stack.Ready
 	h, err := httpapi.New(opts)
 	require.NoError(t, err)

@@ -15,12 +15,17 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/guregu/dynamo/v2"
+
 	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
+	"github.com/systemprompt-io/webhooks/internal/cleanup"
 	"github.com/systemprompt-io/webhooks/internal/config"
 	"github.com/systemprompt-io/webhooks/internal/localaws"
 	"github.com/systemprompt-io/webhooks/internal/store"
@@ -108,7 +113,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
 	}
 	if s := stackOf(&handler); s != nil {
-		s.Close()
+		s.background.Stop() // in-flight batches finish; the rest stays queued
+		s.stack.Close()
 	}
 	if errors.Is(err, http.ErrServerClosed) || ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil // stopped on purpose, even while starting
@@ -116,26 +122,24 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	return err
 }
 
-// stacked is the served handler once the stack is up, keeping the stack so
-// shutdown can close it after the server has stopped.
+// stacked is the served handler once the stack is up, keeping the stack and
+// its background work so shutdown can stop them after the server.
 type stacked struct {
 	http.Handler
-	stack *localaws.Stack
+	stack      *localaws.Stack
+	background *localaws.Background
 }
 
-func stackOf(h *atomic.Pointer[http.Handler]) *localaws.Stack {
+func stackOf(h *atomic.Pointer[http.Handler]) *stacked {
 	if s, ok := (*h.Load()).(stacked); ok {
-		return s.stack
+		return &s
 	}
 	return nil
 }
 
-// start brings up the local stack and swaps the API in for the starting
-// handler. Its config (tables, key, endpoints) replaces cfg's.
-//
-// The SQS queues, the event source mapping that feeds the delivery handler
-// and the cleanup schedule start here too, on stack.Clients, once they exist
-// (internal/localaws).
+// start brings up the local stack (emulator, tables, queues, key), the
+// pipeline with its event source mappings and cleanup schedule, and swaps
+// the API in for the starting handler. Its config replaces cfg's.
 func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
 	stack, err := localaws.Start(ctx, localaws.Options{
 		Tables: store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable},
@@ -145,14 +149,36 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 		return cfg, err
 	}
 	cfg = stack.Config(cfg)
-	opts := app.APIOptions(cfg, stack.Clients, log)
-	opts.Health = stack.Ready
-	h, err := api.New(opts)
+	p, err := app.NewPipeline(cfg, stack.Clients, log, nil)
 	if err != nil {
 		stack.Close()
 		return cfg, err
 	}
-	var served http.Handler = stacked{Handler: h, stack: stack}
+	sweeper := cleanup.New(dynamo.NewFromIface(stack.Clients.DynamoDB), cfg.DeliveriesTable)
+	sweeper.Logger = log
+	sweep := cleanup.Handler(sweeper, cfg.RetentionDays)
+	bg, err := stack.StartBackground(localaws.Functions{
+		Delivery: p.SQSHandler(),
+		Cleanup: func(ctx context.Context, ev events.EventBridgeEvent) error {
+			_, err := sweep(ctx, ev)
+			return err
+		},
+		CleanupEvery: cfg.CleanupInterval,
+		Logger:       log,
+	})
+	if err != nil {
+		stack.Close()
+		return cfg, err
+	}
+	opts := app.APIOptions(cfg, p, log)
+	opts.Health = stack.Ready
+	h, err := api.New(opts)
+	if err != nil {
+		bg.Stop()
+		stack.Close()
+		return cfg, err
+	}
+	var served http.Handler = stacked{Handler: h, stack: stack, background: bg}
 	handler.Store(&served)
 	return cfg, nil
 }
@@ -187,15 +213,28 @@ func printBanner(w io.Writer, url string, cfg config.Config) {
   API              %[1]s   (GET %[1]s/healthz)
   AWS stand-in     %[2]s   (embedded DynamoDB, SQS and KMS; in memory, gone on exit)
   tables           %[3]s, %[4]s
+  queues           %[8]s, %[9]s (polled here, as Lambda's SQS triggers would)
   KMS key          %[5]s (%[7]s)
   private targets  %[6]s
+  cleanup          every %[10]s, keeping %[11]d days
 
 try:
   curl -s -X POST %[1]s/webhooks -H 'Content-Type: application/json' \
     -d '{"name":"local","url":"http://127.0.0.1:9000/hook","events":["custom"],"auth_type":"hmac"}'
   curl -s %[1]s/webhooks
+  curl -s -X POST %[1]s/events -H 'Content-Type: application/json' \
+    -d '{"event":"custom","data":{"message":"hello"}}'
   curl -s %[1]s/events/types
 
 Ctrl-C stops it.
-`, url, cfg.Endpoints.DynamoDB, cfg.WebhooksTable, cfg.DeliveriesTable, cfg.KMSKeyID, private, localaws.DefaultKeyAlias)
+`, url, cfg.Endpoints.DynamoDB, cfg.WebhooksTable, cfg.DeliveriesTable, cfg.KMSKeyID, private, localaws.DefaultKeyAlias,
+		queueName(cfg.DeliveryQueueURL), queueName(cfg.EventsQueueURL), cfg.CleanupInterval, cfg.RetentionDays)
+}
+
+// queueName is the last path element of a queue URL.
+func queueName(u string) string {
+	if i := strings.LastIndexByte(u, '/'); i >= 0 {
+		return u[i+1:]
+	}
+	return u
 }

@@ -37,11 +37,14 @@ func localServer(t *testing.T) string {
 	stack, err := localaws.Start(context.Background(), localaws.Options{
 		Endpoint: testenv.KumoURL(),
 		Tables:   store.Tables{Webhooks: "cli-webhooks-" + suffix, Deliveries: "cli-deliveries-" + suffix},
-		KeyAlias: "alias/cli-" + suffix,
+		KeyAlias: "alias/cli-" + suffix, QueuePrefix: "cli-" + suffix + "-",
 	})
 	require.NoError(t, err)
 	t.Cleanup(stack.Close)
-	opts := app.APIOptions(stack.Config(config.Config{AllowPrivate: true, DefaultTimeout: 30 * time.Second}), stack.Clients, nil)
+	cfg := stack.Config(config.Config{AllowPrivate: true, DefaultTimeout: 30 * time.Second, RetentionDays: 30})
+	p, err := app.NewPipeline(cfg, stack.Clients, nil, nil)
+	require.NoError(t, err)
+	opts := app.APIOptions(cfg, p, nil)
 	h, err := httpapi.New(opts)
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)

@@ -24,17 +24,19 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 	stack, err := localaws.Start(context.Background(), localaws.Options{
 		Endpoint: testenv.KumoURL(),
 		Tables:   store.Tables{Webhooks: "fn-wh-" + s, Deliveries: "fn-dl-" + s},
-		KeyAlias: "alias/fn-" + s,
+		KeyAlias: "alias/fn-" + s, QueuePrefix: "fn-" + s + "-",
 	})
 	require.NoError(t, err)
 
 	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/api"), map[string]string{
-		"TABLE_WEBHOOKS":    stack.Tables.Webhooks,
-		"TABLE_DELIVERIES":  stack.Tables.Deliveries,
-		"KMS_KEY_ID":        stack.KeyAlias,
-		"DYNAMODB_ENDPOINT": stack.Endpoint,
-		"SQS_ENDPOINT":      stack.Endpoint,
-		"KMS_ENDPOINT":      stack.Endpoint,
+		"TABLE_WEBHOOKS":     stack.Tables.Webhooks,
+		"TABLE_DELIVERIES":   stack.Tables.Deliveries,
+		"KMS_KEY_ID":         stack.KeyAlias,
+		"DELIVERY_QUEUE_URL": stack.Queues.DeliveryQueue,
+		"EVENTS_QUEUE_URL":   stack.Queues.EventsQueue,
+		"DYNAMODB_ENDPOINT":  stack.Endpoint,
+		"SQS_ENDPOINT":       stack.Endpoint,
+		"KMS_ENDPOINT":       stack.Endpoint,
 	})
 
 	invoke := func(file string) (events.APIGatewayV2HTTPResponse, map[string]any) {

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -35,21 +37,23 @@ type Secrets interface {
 	Open(ctx context.Context, webhookID string, sealed []byte) (map[string]string, error)
 }
 
-// Trigger is the event side of the API: POST /events, POST
-// /webhooks/{id}/test, the deliveries of a webhook and their retry. It is
-// implemented by the trigger service; while Options.Trigger is nil those
-// routes are not served (404).
-type Trigger interface {
-	// Routes registers the trigger side's routes on mux. Handlers answer
-	// errors with the package's error JSON through WriteError.
-	Routes(mux *http.ServeMux)
+// Events is the event side of the API: triggering, delivery history, manual
+// retries and test sends (implemented by app.Pipeline over the trigger
+// service, the store and the delivery attempter). While Options.Events is
+// nil those routes answer 404.
+type Events interface {
+	Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error)
+	ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error)
+	GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error)
+	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
+	Test(ctx context.Context, webhookID string) (*delivery.TestResult, error)
 }
 
 // Options are the API's dependencies and settings.
 type Options struct {
 	Store   Store   // required
 	Secrets Secrets // required
-	Trigger Trigger // optional: the trigger side's routes
+	Events  Events  // optional: the event side's routes
 
 	// Mask returns the shown form of credentials (secrets.Mask); required.
 	Mask func(creds map[string]string) map[string]string
@@ -117,14 +121,19 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/{id}/pause", a.setStatus(webhook.StatusInactive))
 	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(webhook.StatusActive))
 	mux.HandleFunc("GET /webhooks/{id}/stats", a.stats)
-	if o.Trigger != nil {
-		o.Trigger.Routes(mux)
+	mux.HandleFunc("GET /openapi.json", a.openAPI)
+	if o.Events != nil {
+		mux.HandleFunc("POST /events", a.triggerEvent)
+		mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
+		mux.HandleFunc("GET /webhooks/{id}/deliveries", a.listDeliveries)
+		mux.HandleFunc("GET /webhooks/{id}/deliveries/{delivery_id}", a.getDelivery)
+		mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
 	}
 	return a.middleware(mux), nil
 }
 
-// WriteError answers with err as the API's error JSON; for the trigger side's
-// handlers, which live elsewhere.
+// WriteError answers with err as the API's error JSON, for handlers outside
+// the API that must answer the same way (the local server while it starts).
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if log == nil {
 		log = discardLogger()
@@ -135,10 +144,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // WriteJSON answers with v as JSON and the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
-// DecodeJSON reads the request body into v with the API's rules: one JSON
+// decodeJSON reads the request body into v with the API's rules: one JSON
 // object of at most webhook.MaxBodyBytes (ETooLarge beyond), no unknown
 // fields, nothing after it, type errors naming their field.
-func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	raw, err := readBody(w, r)
 	if err != nil {
 		return err

@@ -815,31 +815,6 @@ func TestRoutingErrors(t *testing.T) {
 	assertError(t, e.do("POST", "/events", `{"event":"custom"}`), 404, "not_found", "")
 }
 
-type triggerRoutes struct{}
-
-func (triggerRoutes) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Event string `json:"event"`
-		}
-		if err := DecodeJSON(w, r, &in); err != nil {
-			WriteError(w, r, nil, err)
-			return
-		}
-		WriteJSON(w, http.StatusAccepted, map[string]any{"event": in.Event})
-	})
-}
-
-func TestTriggerSeam(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Trigger = triggerRoutes{} })
-	rec := e.do("POST", "/events", `{"event":"custom"}`)
-	assert.Equal(t, 202, rec.Code)
-	assert.JSONEq(t, `{"event":"custom"}`, rec.Body.String())
-	assertError(t, e.do("POST", "/events", `{"event":"custom","x":1}`), 400, webhook.EInvalid, "x")
-	assertError(t, e.do("POST", "/events", `{"event":1}`), 400, webhook.EInvalid, "event")
-	assertError(t, e.do("POST", "/events", `{"event":"custom"} 1`), 400, webhook.EInvalid, "")
-}
-
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	e := newEnv(t)
 	got := e.create(`{"name":"n","url":"https://example.com/","events":["custom"]}`)

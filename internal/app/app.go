@@ -23,19 +23,22 @@ import (
 // Compile-time checks that the concrete types satisfy the API's interfaces.
 var (
 	_ api.Store   = (*store.Store)(nil)
+	_ api.Events  = (*Pipeline)(nil)
 	_ api.Secrets = (*secrets.KMS)(nil)
 )
 
-// APIRequires lists the settings the API needs.
-var APIRequires = []string{"TABLE_WEBHOOKS", "TABLE_DELIVERIES", "KMS_KEY_ID"}
+// APIRequires lists the settings the API needs: the trigger enqueues jobs,
+// and the test route opens credentials.
+var APIRequires = DeliveryRequires
 
-// APIOptions returns the API options for cfg backed by the given clients:
-// the DynamoDB store, KMS secrets, and cfg's private-target and timeout
-// settings. Callers may add to them (Trigger, Health) before api.New.
-func APIOptions(cfg config.Config, clients *awsx.Clients, log *slog.Logger) api.Options {
+// APIOptions returns the API options for cfg over the pipeline p: its store,
+// KMS secrets and event side, and cfg's private-target and timeout settings.
+// Callers may add to them (Health) before api.New.
+func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) api.Options {
 	return api.Options{
-		Store:          store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}),
-		Secrets:        secrets.NewKMS(clients.KMS, cfg.KMSKeyID),
+		Store:          p.Store,
+		Secrets:        p.Secrets,
+		Events:         p,
 		Mask:           secrets.Mask,
 		GenerateSecret: secrets.GenerateHMACSecret,
 		Logger:         log,
@@ -46,10 +49,11 @@ func APIOptions(cfg config.Config, clients *awsx.Clients, log *slog.Logger) api.
 
 // NewAPI checks cfg and returns the API handler.
 func NewAPI(cfg config.Config, clients *awsx.Clients, log *slog.Logger) (http.Handler, error) {
-	if err := cfg.Require(APIRequires...); err != nil {
+	p, err := NewPipeline(cfg, clients, log, nil)
+	if err != nil {
 		return nil, err
 	}
-	h, err := api.New(APIOptions(cfg, clients, log))
+	h, err := api.New(APIOptions(cfg, p, log))
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

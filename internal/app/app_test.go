@@ -30,16 +30,18 @@ func lambdaEnv(t *testing.T, env map[string]string) func(context.Context, events
 	stack, err := localaws.Start(context.Background(), localaws.Options{
 		Endpoint: testenv.KumoURL(),
 		Tables:   store.Tables{Webhooks: "wh-" + s, Deliveries: "dl-" + s},
-		KeyAlias: "alias/app-" + s,
+		KeyAlias: "alias/app-" + s, QueuePrefix: "app-" + s + "-",
 	})
 	require.NoError(t, err)
 	vars := map[string]string{
-		"TABLE_WEBHOOKS":    stack.Tables.Webhooks,
-		"TABLE_DELIVERIES":  stack.Tables.Deliveries,
-		"KMS_KEY_ID":        stack.KeyAlias,
-		"DYNAMODB_ENDPOINT": stack.Endpoint,
-		"KMS_ENDPOINT":      stack.Endpoint,
-		"SQS_ENDPOINT":      stack.Endpoint,
+		"TABLE_WEBHOOKS":     stack.Tables.Webhooks,
+		"TABLE_DELIVERIES":   stack.Tables.Deliveries,
+		"KMS_KEY_ID":         stack.KeyAlias,
+		"DELIVERY_QUEUE_URL": stack.Queues.DeliveryQueue,
+		"EVENTS_QUEUE_URL":   stack.Queues.EventsQueue,
+		"DYNAMODB_ENDPOINT":  stack.Endpoint,
+		"KMS_ENDPOINT":       stack.Endpoint,
+		"SQS_ENDPOINT":       stack.Endpoint,
 	}
 	for k, v := range env {
 		vars[k] = v

@@ -16,6 +16,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // Compile-time checks that the concrete types satisfy the pipeline's
@@ -39,7 +40,7 @@ type Pipeline struct {
 	Store     *store.Store
 	Secrets   *secrets.KMS
 	Jobs      *queue.Queue
-	Trigger   *trigger.Service
+	Triggers  *trigger.Service
 	Attempter *delivery.Attempter
 	Handler   *delivery.Handler
 }
@@ -58,7 +59,7 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		Secrets: secrets.NewKMS(clients.KMS, cfg.KMSKeyID),
 		Jobs:    queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now)),
 	}
-	p.Trigger = trigger.New(p.Store, p.Jobs, p.Store, now, log)
+	p.Triggers = trigger.New(p.Store, p.Jobs, p.Store, now, log)
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
 		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivate}),
 		Now:    now,
@@ -68,8 +69,33 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Trigger, p.Store, 0)
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, 0)
 	return p, nil
+}
+
+// Trigger fans an event out (api.Events).
+func (p *Pipeline) Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error) {
+	return p.Triggers.Trigger(ctx, r)
+}
+
+// ListDeliveries returns a page of a webhook's deliveries (api.Events).
+func (p *Pipeline) ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error) {
+	return p.Store.ListDeliveries(ctx, webhookID, f)
+}
+
+// GetDelivery returns one delivery (api.Events).
+func (p *Pipeline) GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error) {
+	return p.Store.GetDelivery(ctx, webhookID, id)
+}
+
+// Retry re-queues a failed delivery (api.Events).
+func (p *Pipeline) Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error) {
+	return p.Attempter.Retry(ctx, webhookID, deliveryID)
+}
+
+// Test sends a test delivery now (api.Events).
+func (p *Pipeline) Test(ctx context.Context, webhookID string) (*delivery.TestResult, error) {
+	return p.Attempter.Test(ctx, webhookID)
 }
 
 // SQSHandler is the delivery function's Lambda handler.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,11 @@ type Store interface {
 	// EConflict when that attempt is already recorded (a duplicate job).
 	SaveAttempt(ctx context.Context, d *webhook.Delivery) error
 	DeactivateWebhook(ctx context.Context, id string) error
+	// RequeueDelivery makes a failed delivery pending again, its next
+	// attempt starting a new series; EConflict unless it is failed.
+	RequeueDelivery(ctx context.Context, webhookID, id string, now time.Time) (*webhook.Delivery, error)
+	// UndoRequeue puts a requeued delivery back to failed.
+	UndoRequeue(ctx context.Context, d *webhook.Delivery, completedAt time.Time) error
 }
 
 // Opener decrypts a webhook's sealed credentials.
@@ -286,6 +292,11 @@ func (a *Attempter) webhook(ctx context.Context, id string) (*webhook.Webhook, e
 	if ok && now.Sub(c.fetched) < a.opt.CacheTTL {
 		return c.w, nil
 	}
+	return a.fetch(ctx, id, now)
+}
+
+// fetch reads a webhook and opens its credentials, refreshing the cache.
+func (a *Attempter) fetch(ctx context.Context, id string, now time.Time) (*webhook.Webhook, error) {
 	w, err := a.store.GetWebhook(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("get webhook %s: %w", id, err)
@@ -305,4 +316,108 @@ func (a *Attempter) forget(id string) {
 	a.mu.Lock()
 	delete(a.hooks, id)
 	a.mu.Unlock()
+}
+
+// Retry starts a new attempt series of a failed delivery under the same
+// delivery id, with the event it kept, and returns the delivery as it now
+// stands (pending). A delivery that is not failed is EConflict. If the job
+// cannot be sent, the delivery is put back to failed and the error is
+// EUnavailable: the caller may simply retry again.
+func (a *Attempter) Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error) {
+	prev, err := a.store.GetDelivery(ctx, webhookID, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	d, err := a.store.RequeueDelivery(ctx, webhookID, deliveryID, a.opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	at := d.EventTime
+	if at.IsZero() {
+		at = d.CreatedAt
+	}
+	job := queue.Job{
+		DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.Event,
+		Attempt: len(d.Attempts) + 1, CreatedAt: d.CreatedAt, Timestamp: at,
+		Data: d.Data, Metadata: d.Metadata, Test: d.Test,
+	}
+	if err := a.jobs.SendJobs(ctx, []queue.Job{job}, nil); err != nil {
+		done := a.opt.Now()
+		if prev.CompletedAt != nil {
+			done = *prev.CompletedAt
+		}
+		if uerr := a.store.UndoRequeue(ctx, d, done); uerr != nil {
+			a.opt.Log.ErrorContext(ctx, "undo requeue", "delivery_id", d.ID, "error", uerr)
+		}
+		a.opt.Log.ErrorContext(ctx, "retry: enqueue", "delivery_id", d.ID, "error", err)
+		return nil, webhook.Errorf(webhook.EUnavailable, "the retry could not be queued; the delivery stays failed, try again")
+	}
+	d.Data, d.Metadata = nil, nil
+	return d, nil
+}
+
+// TestData and TestMetadata are the sample payload of a test delivery (the
+// seed's webhooks:test sends the custom event).
+var (
+	TestData     = json.RawMessage(`{"message":"This is a test webhook delivery","test":true}`)
+	TestMetadata = json.RawMessage(`{"source":"webhooks:test"}`)
+)
+
+// TestResult is the answer to a test delivery.
+type TestResult struct {
+	Delivery *webhook.Delivery
+	Result   Result // the response (Body is the kept excerpt)
+	Success  bool
+	Error    string
+}
+
+// Test sends the sample custom event to a webhook now, whatever its status
+// and events, waits for the answer and records it as a test delivery (not
+// retried, not counted in the statistics). It reads the webhook afresh, so a
+// test right after an update uses the update.
+func (a *Attempter) Test(ctx context.Context, webhookID string) (*TestResult, error) {
+	now := a.opt.Now()
+	w, err := a.fetch(ctx, webhookID, now)
+	if err != nil {
+		return nil, err
+	}
+	eventID := webhook.NewID(webhook.EventIDPrefix)
+	at := now.UTC().Truncate(time.Millisecond)
+	job := queue.Job{
+		DeliveryID: webhook.DeliveryIDFor(eventID, w.ID, at), WebhookID: w.ID, EventID: eventID,
+		Event: webhook.EventCustom, Attempt: 1, CreatedAt: at, Timestamp: at,
+		Data: TestData, Metadata: TestMetadata, Test: true,
+	}
+	timeout := time.Duration(w.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = webhook.DefaultTimeoutMS * time.Millisecond
+	}
+	res, started := a.send(ctx, w, job, timeout)
+	dec := retry.Decision{Status: webhook.DeliverySucceeded}
+	att := webhook.Attempt{Attempt: 1, StartedAt: started.UTC(), StatusCode: res.StatusCode,
+		DurationMS: res.Duration.Milliseconds(), ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt)}
+	if retry.Classify(res.StatusCode, res.Err) != retry.Success {
+		// A test is one attempt: it fails without a retry.
+		dec.Status = webhook.DeliveryFailed
+		att.Error = describeFailure(res)
+	}
+	d := &webhook.Delivery{ID: job.DeliveryID, WebhookID: w.ID, EventID: eventID, Event: job.Event,
+		CreatedAt: at, SeriesStart: 1, Test: true}
+	record(d, job, att, dec, a.opt.Now())
+	if err := a.store.SaveAttempt(ctx, d); err != nil {
+		return nil, fmt.Errorf("record test delivery of %s: %w", w.ID, err)
+	}
+	d.Data, d.Metadata = nil, nil
+	return &TestResult{Delivery: d, Result: res, Success: dec.Status == webhook.DeliverySucceeded, Error: att.Error}, nil
+}
+
+// describeFailure names a failed send in a few words.
+func describeFailure(res Result) string {
+	if res.StatusCode != 0 {
+		return fmt.Sprintf("endpoint answered %d %s", res.StatusCode, http.StatusText(res.StatusCode))
+	}
+	if res.Err != nil {
+		return res.Err.Error()
+	}
+	return "no response"
 }

@@ -79,6 +79,33 @@ func (s *memStore) DeactivateWebhook(_ context.Context, id string) error {
 	return nil
 }
 
+func (s *memStore) RequeueDelivery(_ context.Context, _, id string, now time.Time) (*webhook.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.deliveries[id]
+	if !ok {
+		return nil, webhook.Errorf(webhook.ENotFound, "no delivery %s", id)
+	}
+	if d.Status != webhook.DeliveryFailed {
+		return nil, webhook.Errorf(webhook.EConflict, "not failed")
+	}
+	d.Status, d.SeriesStart, d.NextAttemptAt, d.CompletedAt = webhook.DeliveryPending, len(d.Attempts)+1, &now, nil
+	s.deliveries[id] = d
+	c := d
+	return &c, nil
+}
+
+func (s *memStore) UndoRequeue(_ context.Context, d *webhook.Delivery, completedAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.deliveries[d.ID]
+	if cur.Status == webhook.DeliveryPending && len(cur.Attempts) == len(d.Attempts) {
+		cur.Status, cur.CompletedAt, cur.NextAttemptAt = webhook.DeliveryFailed, &completedAt, nil
+		s.deliveries[d.ID] = cur
+	}
+	return nil
+}
+
 type plainOpener struct{}
 
 func (plainOpener) Open(_ context.Context, _ string, sealed []byte) (map[string]string, error) {
@@ -298,4 +325,66 @@ func TestRunRetryAfter(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, f.queue.delays, 1)
 	assert.Equal(t, 30*time.Second, f.queue.delays[0], "Retry-After: 30 is honoured over the 1 s backoff")
+}
+
+func TestRetryStartsNewSeries(t *testing.T) {
+	f := newFixture(t, 500, 500, 500, 200)
+	job := f.job(1)
+	for range 3 {
+		_, err := f.a.Run(context.Background(), job, false)
+		require.NoError(t, err)
+		if n := len(f.queue.sent); n > 0 {
+			job = f.queue.sent[n-1]
+		}
+	}
+	rec := f.store.deliveries[job.DeliveryID]
+	require.Equal(t, webhook.DeliveryFailed, rec.Status)
+
+	_, err := f.a.Retry(context.Background(), f.hook.ID, job.DeliveryID)
+	require.NoError(t, err)
+	next := f.queue.sent[len(f.queue.sent)-1]
+	assert.Equal(t, 4, next.Attempt)
+	assert.JSONEq(t, `{"a":1}`, string(next.Data), "the kept event is sent again")
+	_, err = f.a.Retry(context.Background(), f.hook.ID, job.DeliveryID)
+	assert.Equal(t, webhook.EConflict, webhook.ErrorCode(err), "pending now, not failed")
+
+	_, err = f.a.Run(context.Background(), next, false)
+	require.NoError(t, err)
+	rec = f.store.deliveries[job.DeliveryID]
+	assert.Equal(t, webhook.DeliverySucceeded, rec.Status)
+	assert.Len(t, rec.Attempts, 4)
+}
+
+func TestRetryUndoneWhenQueueFails(t *testing.T) {
+	f := newFixture(t, 500)
+	f.hook.Retry.MaxAttempts = 1
+	_, err := f.a.Run(context.Background(), f.job(1), false)
+	require.NoError(t, err)
+	f.queue.sendErr = assert.AnError
+	_, err = f.a.Retry(context.Background(), f.hook.ID, f.job(1).DeliveryID)
+	assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(err))
+	assert.Equal(t, webhook.DeliveryFailed, f.store.deliveries[f.job(1).DeliveryID].Status, "still failed, retryable again")
+}
+
+func TestTestDelivery(t *testing.T) {
+	f := newFixture(t, 201)
+	f.hook.Status = webhook.StatusInactive
+	res, err := f.a.Test(context.Background(), f.hook.ID)
+	require.NoError(t, err)
+	assert.True(t, res.Success)
+	assert.Equal(t, 201, res.Result.StatusCode)
+	assert.True(t, res.Delivery.Test)
+	assert.Equal(t, webhook.DeliverySucceeded, res.Delivery.Status)
+	assert.Equal(t, "custom", res.Delivery.Event)
+	rec := f.store.deliveries[res.Delivery.ID]
+	assert.True(t, rec.Test)
+	assert.Empty(t, f.queue.sent, "a test is not retried")
+
+	f2 := newFixture(t, 500)
+	res, err = f2.a.Test(context.Background(), f2.hook.ID)
+	require.NoError(t, err)
+	assert.False(t, res.Success)
+	assert.Equal(t, webhook.DeliveryFailed, res.Delivery.Status)
+	assert.Empty(t, f2.queue.sent, "a failed test is not retried")
+	assert.Contains(t, res.Error, "500")
 }

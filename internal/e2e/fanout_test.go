@@ -55,7 +55,7 @@ func TestFanOutWithEveryAuthType(t *testing.T) {
 		code, _ := s.do("POST", "/webhooks/"+pid+"/pause", nil)
 		require.Equal(t, http.StatusOK, code)
 
-		res, err := s.pipeline.Trigger.Trigger(context.Background(), trigger.Request{
+		res, err := s.pipeline.Trigger(context.Background(), trigger.Request{
 			Event: "agent.started", Data: json.RawMessage(`{"agent_id":"agent_123","agent_name":"Data Processor"}`),
 			Metadata: json.RawMessage(`{"triggered_by":"scheduler"}`),
 		})

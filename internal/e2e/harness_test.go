@@ -120,7 +120,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	log := testLogger(t)
 	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
 	require.NoError(t, err)
-	apiOpts := app.APIOptions(cfg, b.Clients, log)
+	apiOpts := app.APIOptions(cfg, p, log)
 	apiOpts.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
 	h, err := api.New(apiOpts)
 	require.NoError(t, err)

@@ -17,7 +17,7 @@ import (
 // trigger fires event and returns the one delivery id it made for webhookID.
 func (s *stack) trigger(event, webhookID string) string {
 	s.t.Helper()
-	res, err := s.pipeline.Trigger.Trigger(context.Background(), trigger.Request{Event: event, Data: json.RawMessage(`{"n":1}`)})
+	res, err := s.pipeline.Trigger(context.Background(), trigger.Request{Event: event, Data: json.RawMessage(`{"n":1}`)})
 	require.NoError(s.t, err)
 	require.Equal(s.t, 1, res.Deliveries)
 	return deliveryOf(s, webhookID)
@@ -130,7 +130,7 @@ func TestGoneDeactivatesWebhook(t *testing.T) {
 		code, w := s.do("GET", "/webhooks/"+id, nil)
 		require.Equal(t, http.StatusOK, code)
 		assert.Equal(t, "inactive", w["status"])
-		res, err := s.pipeline.Trigger.Trigger(context.Background(), trigger.Request{Event: "custom"})
+		res, err := s.pipeline.Trigger(context.Background(), trigger.Request{Event: "custom"})
 		require.NoError(t, err)
 		assert.Zero(t, res.Deliveries, "an inactive webhook gets nothing")
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/store"
 )
 
@@ -35,7 +36,10 @@ type Options struct {
 	// Endpoint, when set, is an emulator already running (a test's shared
 	// kumo) to use instead of embedding a new one.
 	Endpoint string
-	Logger   *slog.Logger // default: discard
+	// QueuePrefix is put before every queue name (queue.Definitions); tests
+	// sharing an emulator give each stack its own.
+	QueuePrefix string
+	Logger      *slog.Logger // default: discard
 }
 
 // Stack is a running local AWS: the emulator, SDK clients pointing at it and
@@ -50,6 +54,7 @@ type Stack struct {
 	Tables   store.Tables  // created tables
 	KeyID    string        // id of the credentials key
 	KeyAlias string        // its alias
+	Queues   queue.URLs    // created queues and their DLQs
 
 	srv *kumo.Server // nil when Options.Endpoint was given
 }
@@ -92,6 +97,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.KeyID, err = ensureKey(ctx, s.Clients.KMS, s.KeyAlias); err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
+	if s.Queues, err = queue.Ensure(ctx, s.Clients.SQS, o.QueuePrefix); err != nil {
+		return nil, fmt.Errorf("local stack: create queues: %w", err)
+	}
 	log.Info("local aws stack up", "endpoint", s.Endpoint,
 		"webhooks_table", s.Tables.Webhooks, "deliveries_table", s.Tables.Deliveries, "kms_key", s.KeyAlias)
 	return s, nil
@@ -122,11 +130,13 @@ func ensureKey(ctx context.Context, client *kms.Client, alias string) (string, e
 	return id, nil
 }
 
-// Config returns base pointed at the stack: its endpoints, tables and key.
-// Queue URLs are left as in base.
+// Config returns base pointed at the stack: its endpoints, tables, queues
+// and key.
 func (s *Stack) Config(base config.Config) config.Config {
 	base.WebhooksTable = s.Tables.Webhooks
 	base.DeliveriesTable = s.Tables.Deliveries
+	base.DeliveryQueueURL = s.Queues.DeliveryQueue
+	base.EventsQueueURL = s.Queues.EventsQueue
 	base.KMSKeyID = s.KeyID
 	base.Endpoints = awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint}
 	return base

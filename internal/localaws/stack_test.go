@@ -104,8 +104,9 @@ func TestStackConfig(t *testing.T) {
 	assert.Equal(t, s.Endpoint, c.Endpoints.SQS)
 	assert.Equal(t, s.Endpoint, c.Endpoints.KMS)
 	assert.True(t, c.AllowPrivate, "other settings are kept")
-	assert.Equal(t, "http://queue", c.DeliveryQueueURL)
-	assert.NoError(t, c.Require("TABLE_WEBHOOKS", "TABLE_DELIVERIES", "KMS_KEY_ID"))
+	assert.Equal(t, s.Queues.DeliveryQueue, c.DeliveryQueueURL, "the stack's queues replace base's")
+	assert.Equal(t, s.Queues.EventsQueue, c.EventsQueueURL)
+	assert.NoError(t, c.Require("TABLE_WEBHOOKS", "TABLE_DELIVERIES", "KMS_KEY_ID", "DELIVERY_QUEUE_URL", "EVENTS_QUEUE_URL"))
 }
 
 func TestStackReadyFailsWithoutTables(t *testing.T) {

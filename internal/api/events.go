@@ -1,0 +1,195 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	apispec "github.com/systemprompt-io/webhooks/api"
+	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// triggerRequest is the body of POST /events.
+type triggerRequest struct {
+	Event    string          `json:"event"`
+	Data     json.RawMessage `json:"data"`
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+func (a *api) triggerEvent(w http.ResponseWriter, r *http.Request) {
+	var in triggerRequest
+	if err := decodeJSON(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.Events.Trigger(r.Context(), trigger.Request{
+		Event: in.Event, Data: in.Data, Metadata: in.Metadata,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: trigger.FromAPI,
+	})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// deliveryJSON is a delivery as the API shows it.
+type deliveryJSON struct {
+	ID            string            `json:"id"`
+	WebhookID     string            `json:"webhook_id"`
+	EventID       string            `json:"event_id,omitempty"`
+	Event         string            `json:"event"`
+	Status        string            `json:"status"`
+	Test          bool              `json:"test,omitempty"`
+	Attempts      []webhook.Attempt `json:"attempts"`
+	NextAttemptAt *time.Time        `json:"next_attempt_at"`
+	CreatedAt     time.Time         `json:"created_at"`
+	CompletedAt   *time.Time        `json:"completed_at"`
+}
+
+func toDeliveryJSON(d *webhook.Delivery) deliveryJSON {
+	out := deliveryJSON{
+		ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.Event, Status: string(d.Status),
+		Test: d.Test, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt,
+		CompletedAt: d.CompletedAt,
+	}
+	if out.Attempts == nil {
+		out.Attempts = []webhook.Attempt{}
+	}
+	return out
+}
+
+func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	f, err := deliveryFilter(r.URL.Query())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if _, err := a.load(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	page, err := a.Events.ListDeliveries(r.Context(), id, f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Items      []deliveryJSON `json:"items"`
+		NextCursor string         `json:"next_cursor,omitempty"`
+	}{Items: make([]deliveryJSON, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, d := range page.Items {
+		out.Items = append(out.Items, toDeliveryJSON(d))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// deliveryFilter validates the deliveries query: known parameters, once each.
+func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
+	f := webhook.DeliveryFilter{Limit: DefaultListLimit}
+	for k, vs := range q {
+		if !slices.Contains([]string{"status", "limit", "cursor"}, k) {
+			return f, webhook.Invalid(k, "unknown query parameter %q; use status, limit or cursor", truncate(k, 64))
+		}
+		if len(vs) > 1 {
+			return f, webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
+		}
+	}
+	switch s := webhook.DeliveryStatus(q.Get("status")); s {
+	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+		f.Status = s
+	default:
+		return f, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxListLimit {
+			return f, webhook.Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
+		}
+		f.Limit = n
+	}
+	f.Cursor = q.Get("cursor")
+	return f, nil
+}
+
+func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) {
+	id, did := r.PathValue("id"), r.PathValue("delivery_id")
+	if _, err := a.load(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	d, err := a.Events.GetDelivery(r.Context(), id, did)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toDeliveryJSON(d))
+}
+
+func (a *api) retryDelivery(w http.ResponseWriter, r *http.Request) {
+	id, did := r.PathValue("id"), r.PathValue("delivery_id")
+	if _, err := a.load(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	d, err := a.Events.Retry(r.Context(), id, did)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, toDeliveryJSON(d))
+}
+
+// testJSON is the answer to POST /webhooks/{id}/test.
+type testJSON struct {
+	Success         bool              `json:"success"`
+	StatusCode      int               `json:"status_code,omitempty"`
+	DurationMS      int64             `json:"duration_ms"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"`
+	Error           string            `json:"error,omitempty"`
+	Delivery        deliveryJSON      `json:"delivery"`
+}
+
+func (a *api) testWebhook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.load(r.Context(), id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.Events.Test(r.Context(), id)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, testAnswer(res))
+}
+
+func testAnswer(res *delivery.TestResult) testJSON {
+	out := testJSON{
+		Success: res.Success, StatusCode: res.Result.StatusCode, DurationMS: res.Result.Duration.Milliseconds(),
+		ResponseHeaders: map[string]string{}, Error: res.Error, Delivery: toDeliveryJSON(res.Delivery),
+		ResponseBody: res.Result.Excerpt(webhook.MaxResponseExcerpt),
+	}
+	for k := range res.Result.Header {
+		out.ResponseHeaders[k] = res.Result.Header.Get(k)
+	}
+	return out
+}
+
+func (a *api) openAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := apispec.OpenAPIJSON()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(doc)
+}
