@@ -63,8 +63,9 @@ type stackOptions struct {
 	// allowPrivate lets webhooks target loopback receivers (default true);
 	// the dial-guard tests turn it off.
 	denyPrivate bool
-	// handler wraps the delivery handler, to simulate a crashing Lambda.
-	wrap func(localaws.SQSHandler) localaws.SQSHandler
+	// wrap wraps the delivery handler of the stack that t runs on, to
+	// simulate a crashing Lambda.
+	wrap func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler
 	// noESM: the test drives the queues itself.
 	noESM bool
 }
@@ -129,7 +130,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	if !opt.noESM {
 		handler := localaws.SQSHandler(p.SQSHandler())
 		if opt.wrap != nil {
-			handler = opt.wrap(handler)
+			handler = opt.wrap(t, handler)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
