@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,6 +71,28 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 
 	resp, _ = invoke("api-get-missing.json")
 	assert.Equal(t, 404, resp.StatusCode)
+
+	// The webhook created above subscribes to agent.started: the trigger
+	// enqueues one job, and the same Idempotency-Key again answers the same.
+	resp, body = invoke("api-trigger-event.json")
+	assert.Equal(t, 202, resp.StatusCode, resp.Body)
+	assert.EqualValues(t, 1, body["deliveries"])
+	eventID := body["event_id"]
+	resp, body = invoke("api-trigger-event.json")
+	assert.Equal(t, 202, resp.StatusCode, resp.Body)
+	assert.Equal(t, eventID, body["event_id"], "the same Idempotency-Key, the first answer")
+	jobs, err := stack.Clients.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(stack.Queues.DeliveryQueue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	require.NoError(t, err)
+	require.Len(t, jobs.Messages, 1, "one job for one subscriber, none for the repeat")
+	assert.Contains(t, aws.ToString(jobs.Messages[0].Body), id)
+
+	resp, body = invoke("api-trigger-unknown-event.json")
+	assert.Equal(t, 400, resp.StatusCode, resp.Body)
+	assert.Equal(t, "event", body["error"].(map[string]any)["field"])
+
+	resp, _ = invoke("api-list-deliveries.json")
+	assert.Equal(t, 404, resp.StatusCode, "the sample's webhook does not exist here")
 
 	assert.NotContains(t, fn.Output(), "secret-token-123", "credentials are never logged")
 }
