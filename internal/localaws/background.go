@@ -43,7 +43,10 @@ func (s *Stack) StartBackground(f Functions) (*Background, error) {
 	}
 	var esms []*ESM
 	for _, u := range []string{s.Queues.DeliveryQueue, s.Queues.EventsQueue} {
-		m, err := NewESM(s.Clients.SQS, ESMConfig{QueueURL: u, Handler: f.Delivery, Pollers: 2, Logger: log})
+		// A short long-poll: the embedded emulator does not end a long poll
+		// when a delayed message becomes visible (AWS does), so a 20 s wait
+		// would hold every retry up to 20 s. Receives cost nothing here.
+		m, err := NewESM(s.Clients.SQS, ESMConfig{QueueURL: u, Handler: f.Delivery, Pollers: 2, WaitTime: time.Second, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("local stack: %w", err)
 		}
