@@ -36,8 +36,11 @@ TEST_EXTRA :=
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
+# Built, then exec'd (not `go run`), so Ctrl-C reaches the server alone and its
+# graceful exit is make's exit too.
 run: ## serve the whole service locally on 127.0.0.1:3000 (PORT=... to change), only Go needed
-	$(GO) run ./cmd/local
+	@$(GO) build -o $(CACHE)/bin/local ./cmd/local
+	exec $(CACHE)/bin/local
 
 test: ## fetch + start the stand-ins, then lint and all tests in strict mode; stand-ins always stopped
 	@infra/local/with-standins.sh $(MAKE) test-run
