@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -143,6 +144,15 @@ func TestRulesMatchTheDomain(t *testing.T) {
 	assert.EqualValues(t, def.InitialDelayMS, p["initial_delay_ms"].Value.Default)
 	assert.EqualValues(t, def.MaxDelayMS, p["max_delay_ms"].Value.Default)
 	assert.EqualValues(t, webhook.MaxResponseExcerpt, *s["Attempt"].Value.Properties["response_body"].Value.MaxLength)
+	assert.EqualValues(t, webhook.MaxResponseExcerpt, *s["TestResult"].Value.Properties["response_body"].Value.MaxLength)
+	var keyLen *uint64
+	for _, p := range doc.Paths.Value("/events").Post.Parameters {
+		if p.Value.Name == "Idempotency-Key" {
+			keyLen = p.Value.Schema.Value.MaxLength
+		}
+	}
+	require.NotNil(t, keyLen, "POST /events takes an Idempotency-Key")
+	assert.EqualValues(t, trigger.MaxKeyLen, *keyLen)
 
 	for _, name := range []string{"WebhookCreate", "WebhookPatch", "RetryPolicyInput", "TriggerRequest"} {
 		ap := s[name].Value.AdditionalProperties.Has

@@ -21,9 +21,11 @@ import (
 var now = time.Date(2026, 11, 28, 16, 6, 5, 0, time.UTC)
 
 const (
-	whID  = "wh_0192f0c4a1b27c3d8e9f001122334455"
-	dlvID = "dlv_0192f0c4a1b27c3d8e9f00112233aaaa"
-	evtID = "evt_0192f0c4a1b27c3d8e9f00112233bbbb"
+	whID    = "wh_0192f0c4a1b27c3d8e9f001122334455"
+	dlvID   = "dlv_0192f0c4a1b27c3d8e9f00112233aaaa"
+	evtID   = "evt_0192f0c4a1b27c3d8e9f00112233bbbb"
+	testID  = "dlv_0192f0c4a1b27c3d8e9f00112233cccc"
+	testEvt = "evt_0192f0c4a1b27c3d8e9f00112233dddd"
 )
 
 const webhookJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://example.com/webhook",` +
@@ -41,10 +43,33 @@ const deliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_i
 	`"event":"agent.started","status":"retrying","attempts":[` +
 	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"response_body":"Service\nUnavailable"},` +
 	`{"attempt":2,"started_at":"2026-11-28T16:05:02Z","duration_ms":30000,"error":"timeout"}],` +
-	`"next_attempt_at":"2026-11-28T16:07:05Z","created_at":"2026-11-28T16:05:00Z"}`
+	`"next_attempt_at":"2026-11-28T16:07:05Z","created_at":"2026-11-28T16:05:00Z","completed_at":null}`
 
-const testDeliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event":"custom","status":"pending",` +
-	`"test":true,"attempts":[],"created_at":"2026-11-28T16:06:05Z"}`
+// testDeliveryJSON is a test delivery as POST /webhooks/{id}/test records
+// it: final, one attempt.
+const testDeliveryJSON = `{"id":"` + testID + `","webhook_id":"` + whID + `","event_id":"` + testEvt + `",` +
+	`"event":"custom","status":"succeeded","test":true,"attempts":[` +
+	`{"attempt":1,"started_at":"2026-11-28T16:06:05Z","status_code":200,"duration_ms":42,"response_body":"{\"ok\":true}"}],` +
+	`"next_attempt_at":null,"created_at":"2026-11-28T16:06:05Z","completed_at":"2026-11-28T16:06:05Z"}`
+
+const testOKJSON = `{"success":true,"status_code":200,"duration_ms":42,` +
+	`"response_headers":{"Content-Type":"application/json"},"response_body":"{\"ok\":true}","delivery":` + testDeliveryJSON + `}`
+
+const testFailedJSON = `{"success":false,"status_code":500,"duration_ms":3,"response_headers":{"Content-Type":"text/plain"},` +
+	`"response_body":"upstream exploded\nat line 3","error":"endpoint answered 500 Internal Server Error",` +
+	`"delivery":{"id":"` + testID + `","webhook_id":"` + whID + `","event":"custom","status":"failed","test":true,"attempts":[],` +
+	`"next_attempt_at":null,"created_at":"2026-11-28T16:06:05Z","completed_at":"2026-11-28T16:06:05Z"}}`
+
+const testRefusedJSON = `{"success":false,"duration_ms":0,"response_headers":{},"response_body":"",` +
+	`"error":"connection refused (127.0.0.1:9)","delivery":{"id":"` + testID + `","webhook_id":"` + whID + `",` +
+	`"event":"custom","status":"failed","test":true,"attempts":[],"next_attempt_at":null,` +
+	`"created_at":"2026-11-28T16:06:05Z","completed_at":"2026-11-28T16:06:05Z"}}`
+
+// retriedJSON is the answer of a retry: pending, the next attempt due now.
+const retriedJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_id":"` + evtID + `",` +
+	`"event":"agent.started","status":"pending","attempts":[` +
+	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"error":"attempts exhausted (1 of 1)"}],` +
+	`"next_attempt_at":"2026-11-28T16:06:05Z","created_at":"2026-11-28T16:05:00Z","completed_at":null}`
 
 const statsJSON = `{"total_deliveries":10,"successful":3,"failed":7,"success_rate":0.3,"avg_response_ms":241.6,` +
 	`"last_delivery_at":"2026-11-28T15:06:05Z","last_success_at":"2026-11-25T16:06:05Z"}`
@@ -240,7 +265,7 @@ func TestCommands(t *testing.T) {
 				"Events   custom\n" +
 				"Auth     none\n" +
 				"Headers  -\n" +
-				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
+				"Retry    fixed, 1 attempt, initial delay 0s, max delay 0s\n" +
 				"Timeout  5s\n" +
 				"Version  1\n" +
 				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
@@ -281,7 +306,7 @@ func TestCommands(t *testing.T) {
 				"Events   custom\n" +
 				"Auth     none\n" +
 				"Headers  -\n" +
-				"Retry    fixed, 1 attempts, initial delay 0s, max delay 0s\n" +
+				"Retry    fixed, 1 attempt, initial delay 0s, max delay 0s\n" +
 				"Timeout  5s\n" +
 				"Version  1\n" +
 				"Created  3d ago (2026-11-25 16:04:05Z)\n" +
@@ -360,25 +385,58 @@ func TestCommands(t *testing.T) {
 			code: ExitAPIError, stderr: "error: not_found: no such route in the fake\n",
 		},
 		{
-			name: "test", args: []string{"test", whID},
-			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {202, testDeliveryJSON}},
+			name: "test: the endpoint accepted it", args: []string{"test", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {200, testOKJSON}},
 			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/test"}},
 			stdout: "" +
-				"ID        dlv_0192f0c4a1b27c3d8e9f00112233aaaa\n" +
-				"Webhook   wh_0192f0c4a1b27c3d8e9f001122334455\n" +
-				"Event     custom (test)\n" +
-				"Status    pending\n" +
-				"Attempts  0\n" +
-				"Created   just now (2026-11-28 16:06:05Z)\n",
+				"Success   yes\n" +
+				"Status    200\n" +
+				"Duration  42ms\n" +
+				`Response  {"ok":true}` + "\n" +
+				"Delivery  " + testID + "\n",
+		},
+		{
+			name: "test: the endpoint failed, the command did not", args: []string{"test", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {200, testFailedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/test"}},
+			stdout: "" +
+				"Success   no: endpoint answered 500 Internal Server Error\n" +
+				"Status    500\n" +
+				"Duration  3ms\n" +
+				"Response  upstream exploded at line 3\n" +
+				"Delivery  " + testID + "\n",
+		},
+		{
+			name: "test: no response", args: []string{"test", whID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {200, testRefusedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/test"}},
+			stdout: "" +
+				"Success   no: connection refused (127.0.0.1:9)\n" +
+				"Status    -\n" +
+				"Duration  0ms\n" +
+				"Response  -\n" +
+				"Delivery  " + testID + "\n",
+		},
+		{
+			name: "test json is the body as is", args: []string{"test", whID, "--format", "json"},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/test": {200, testFailedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/test"}},
+			stdout: testFailedJSON + "\n",
+		},
+		{
+			name: "test of an unknown webhook", args: []string{"test", "wh_nope"},
+			reqs:   []want{{method: "POST", path: "/webhooks/wh_nope/test"}},
+			code:   ExitAPIError,
+			stderr: "error: not_found: no such route in the fake\n",
 		},
 		{
 			name: "deliveries table with the default limit", args: []string{"deliveries", whID},
 			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries": {200, `{"items":[` + deliveryJSON + `,` + testDeliveryJSON + `]}`}},
 			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries", query: "limit=50"}},
 			stdout: "" +
-				"ID                                    EVENT          STATUS    ATTEMPTS  LAST CODE  LAST DURATION  CREATED\n" +
-				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  agent.started  retrying  2         -          30000ms        1m ago (2026-11-28 16:05:00Z)\n" +
-				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  custom         pending   0         -          -              just now (2026-11-28 16:06:05Z)\n",
+				"ID                                    EVENT          STATUS     ATTEMPTS  LAST CODE  LAST DURATION  CREATED\n" +
+				"dlv_0192f0c4a1b27c3d8e9f00112233aaaa  agent.started  retrying   2         -          30000ms        1m ago (2026-11-28 16:05:00Z)\n" +
+				"dlv_0192f0c4a1b27c3d8e9f00112233cccc  custom (test)  succeeded  1         200        42ms           just now (2026-11-28 16:06:05Z)\n",
 		},
 		{
 			name: "deliveries: the next page keeps the filters", args: []string{"deliveries", whID, "--status", "failed"},
@@ -448,10 +506,16 @@ func TestCommands(t *testing.T) {
 			stdout: `{"event_id":"` + evtID + `","deliveries":0}` + "\n",
 		},
 		{
-			name: "retry", args: []string{"retry", "--webhook", whID, "--delivery", dlvID, "--format", "json"},
-			routes: map[string]reply{"POST /webhooks/" + whID + "/deliveries/" + dlvID + "/retry": {202, deliveryJSON}},
+			name: "retry", args: []string{"retry", "--webhook", whID, "--delivery", dlvID},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/deliveries/" + dlvID + "/retry": {202, retriedJSON}},
 			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/deliveries/" + dlvID + "/retry"}},
-			stdout: deliveryJSON + "\n",
+			stdout: "Queued delivery " + dlvID + " of webhook " + whID + " again: attempt 2 next, status pending\n",
+		},
+		{
+			name: "retry json", args: []string{"retry", "--webhook", whID, "--delivery", dlvID, "--format", "json"},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/deliveries/" + dlvID + "/retry": {202, retriedJSON}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/deliveries/" + dlvID + "/retry"}},
+			stdout: retriedJSON + "\n",
 		},
 		{
 			name: "retry of a delivery that is not final", args: []string{"retry", "--webhook", whID, "--delivery", dlvID},

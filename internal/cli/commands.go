@@ -399,9 +399,12 @@ func (a *app) deleteCommand() *cobra.Command {
 func (a *app) testCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "test ID",
-		Short: "Send a test event to a webhook",
-		Long: "Send a test delivery with a sample payload to the webhook's endpoint (even if it is paused).\n" +
-			"The delivery is queued; follow it with `webhooks delivery ID DELIVERY_ID`.",
+		Short: "Send a test event to a webhook now and show the endpoint's answer",
+		Long: "Send the custom event with a sample payload to the webhook's endpoint now (even if the\n" +
+			"webhook is paused), wait for the answer and show it. The test is recorded as a delivery\n" +
+			"(see `webhooks delivery ID DELIVERY_ID`); it is not retried and not counted in the stats.\n\n" +
+			"The exit status is 0 whenever the test was made, also when the endpoint failed: the Success\n" +
+			"row says which (\"no: ...\" with the reason). Scripts can read .success of --format json.",
 		Args: idArgs,
 	}
 	addFormatFlag(cmd)
@@ -418,7 +421,13 @@ func (a *app) testCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return a.showDelivery(cmd, format, resp.Body)
+		return a.print(cmd, format, resp.Body, func() error {
+			var r testResultDTO
+			if err := decode(resp.Body, &r); err != nil {
+				return err
+			}
+			return writeTestResult(cmd.OutOrStdout(), r)
+		})
 	}
 	return cmd
 }
@@ -593,7 +602,10 @@ func (a *app) retryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "retry --webhook ID --delivery DELIVERY_ID",
 		Short: "Retry a failed delivery",
-		Args:  cobra.NoArgs,
+		Long: "Send a failed delivery again, under the same delivery id, with a new series of attempts\n" +
+			"(the webhook's retry policy). Follow it with `webhooks delivery ID DELIVERY_ID`. A delivery\n" +
+			"that has not failed (pending, retrying or succeeded) is refused: exit 1.",
+		Args: cobra.NoArgs,
 	}
 	cmd.Flags().String("webhook", "", "webhook id")
 	cmd.Flags().String("delivery", "", "delivery id")
@@ -615,7 +627,15 @@ func (a *app) retryCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return a.showDelivery(cmd, format, resp.Body)
+		return a.print(cmd, format, resp.Body, func() error {
+			var d deliveryDTO
+			if err := decode(resp.Body, &d); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Queued delivery %s of webhook %s again: attempt %d next, status %s\n",
+				d.ID, d.WebhookID, len(d.Attempts)+1, d.Status)
+			return err
+		})
 	}
 	return cmd
 }

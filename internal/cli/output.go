@@ -116,8 +116,12 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 	}
 	t.row("Auth", auth)
 	t.row("Headers", pairs(h.Headers, ": "))
-	t.row("Retry", fmt.Sprintf("%s, %d attempts, initial delay %s, max delay %s",
-		h.Retry.Strategy, h.Retry.MaxAttempts, millis(h.Retry.InitialDelayMS), millis(h.Retry.MaxDelayMS)))
+	attempts := "attempts"
+	if h.Retry.MaxAttempts == 1 {
+		attempts = "attempt"
+	}
+	t.row("Retry", fmt.Sprintf("%s, %d %s, initial delay %s, max delay %s",
+		h.Retry.Strategy, h.Retry.MaxAttempts, attempts, millis(h.Retry.InitialDelayMS), millis(h.Retry.MaxDelayMS)))
 	t.row("Timeout", millis(h.TimeoutMS))
 	if h.Version != 0 {
 		t.row("Version", strconv.FormatInt(h.Version, 10))
@@ -146,7 +150,11 @@ func writeDeliveryTable(w io.Writer, now time.Time, items []deliveryDTO) error {
 			}
 			dur = strconv.FormatInt(a.DurationMS, 10) + "ms"
 		}
-		t.row(d.ID, d.Event, d.Status, strconv.Itoa(len(d.Attempts)), code, dur, when(now, d.CreatedAt))
+		event := d.Event
+		if d.Test {
+			event += " (test)"
+		}
+		t.row(d.ID, event, d.Status, strconv.Itoa(len(d.Attempts)), code, dur, when(now, d.CreatedAt))
 	}
 	return t.flush()
 }
@@ -189,6 +197,26 @@ func writeDelivery(w io.Writer, now time.Time, d deliveryDTO) error {
 		t.row(strconv.Itoa(a.Attempt), when(now, a.StartedAt), code, strconv.FormatInt(a.DurationMS, 10)+"ms",
 			orDash(oneLine(a.Error)), orDash(excerpt(a.ResponseBody, 60)))
 	}
+	return t.flush()
+}
+
+// writeTestResult shows the endpoint's answer to a test delivery. A failed
+// endpoint is not an error of the command: the Success row says it.
+func writeTestResult(w io.Writer, r testResultDTO) error {
+	t := newTable(w)
+	success := "yes"
+	if !r.Success {
+		success = "no: " + orDash(oneLine(r.Error))
+	}
+	t.row("Success", success)
+	status := "-"
+	if r.StatusCode != 0 {
+		status = strconv.Itoa(r.StatusCode)
+	}
+	t.row("Status", status)
+	t.row("Duration", strconv.FormatInt(r.DurationMS, 10)+"ms")
+	t.row("Response", orDash(excerpt(r.ResponseBody, 100)))
+	t.row("Delivery", r.Delivery.ID)
 	return t.flush()
 }
 

@@ -52,6 +52,17 @@ type deliveryDTO struct {
 	CompletedAt   *time.Time   `json:"completed_at"`
 }
 
+// testResultDTO is the answer of POST /webhooks/{id}/test.
+type testResultDTO struct {
+	Success         bool              `json:"success"`
+	StatusCode      int               `json:"status_code"`
+	DurationMS      int64             `json:"duration_ms"`
+	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseBody    string            `json:"response_body"`
+	Error           string            `json:"error"`
+	Delivery        deliveryDTO       `json:"delivery"`
+}
+
 type statsDTO struct {
 	TotalDeliveries int64      `json:"total_deliveries"`
 	Successful      int64      `json:"successful"`
