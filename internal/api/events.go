@@ -27,6 +27,10 @@ func (a *api) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
+	if keys := r.Header.Values("Idempotency-Key"); len(keys) > 1 || len(keys) == 1 && keys[0] == "" {
+		a.writeError(w, r, webhook.Invalid("Idempotency-Key", "give one non-empty Idempotency-Key, or none"))
+		return
+	}
 	res, err := a.Events.Trigger(r.Context(), trigger.Request{
 		Event: in.Event, Data: in.Data, Metadata: in.Metadata,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: trigger.FromAPI,

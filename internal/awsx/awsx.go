@@ -1,5 +1,5 @@
 // Package awsx builds the AWS SDK clients the service uses, for AWS itself or
-// for a local stand-in (the embedded emulator, DynamoDB Local, ElasticMQ).
+// for a local stand-in (the embedded emulator, moto's DynamoDB, ElasticMQ).
 package awsx
 
 import (

@@ -142,7 +142,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	}
 
 	res, started := a.send(ctx, w, job, timeout)
-	now := a.opt.Now()
+	now := a.opt.Now().UTC().Truncate(time.Millisecond)
 	dec := retry.Decide(w.Retry, job.Attempt-d.SeriesStart+1, res.StatusCode, res.Header, res.Err, now, a.opt.Rand)
 	at := webhook.Attempt{
 		Attempt:      job.Attempt,
@@ -237,7 +237,7 @@ func (a *Attempter) scheduleNext(ctx context.Context, job queue.Job, wait time.D
 // send builds and sends the request. A request that cannot be built (a bad
 // credential, say) is an attempt that failed permanently.
 func (a *Attempter) send(ctx context.Context, w *webhook.Webhook, job queue.Job, timeout time.Duration) (Result, time.Time) {
-	started := a.opt.Now()
+	started := a.opt.Now().UTC().Truncate(time.Millisecond) // the API's times have ms precision
 	body, err := Payload{WebhookID: w.ID, Event: job.Event, Timestamp: job.Timestamp, Data: job.Data, Metadata: job.Metadata}.Body()
 	if err != nil {
 		return Result{Err: err}, started
@@ -257,7 +257,7 @@ func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.De
 	d.EventTime, d.Data, d.Metadata = time.Time{}, nil, nil
 	switch dec.Status {
 	case webhook.DeliveryRetrying:
-		next := dec.NextAttemptAt.UTC()
+		next := dec.NextAttemptAt.UTC().Truncate(time.Millisecond)
 		d.NextAttemptAt = &next
 	case webhook.DeliveryFailed:
 		// Keep the event, so a manual retry can send it again.
@@ -270,14 +270,24 @@ func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.De
 }
 
 // delta is what an attempt adds to the statistics: every attempt counts
-// towards the response time, a delivery counts once, when it ends.
+// towards the response time, a delivery counts once, when it ends. A
+// manually retried delivery (a later series) was counted failed already: if
+// it now succeeds it moves from failed to successful, if it fails again the
+// counts stay.
 func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time) webhook.StatsDelta {
 	s := webhook.StatsDelta{Attempts: 1, TotalResponseMS: at.DurationMS, LastDeliveryAt: now}
+	again := d.SeriesStart > 1
 	switch d.Status {
 	case webhook.DeliverySucceeded:
 		s.Succeeded, s.LastSuccessAt = 1, now
+		if again {
+			s.Failed = -1
+		}
 	case webhook.DeliveryFailed:
-		s.Failed, s.LastFailureAt = 1, now
+		s.LastFailureAt = now
+		if !again {
+			s.Failed = 1
+		}
 	}
 	return s
 }
@@ -403,7 +413,7 @@ func (a *Attempter) Test(ctx context.Context, webhookID string) (*TestResult, er
 	}
 	d := &webhook.Delivery{ID: job.DeliveryID, WebhookID: w.ID, EventID: eventID, Event: job.Event,
 		CreatedAt: at, SeriesStart: 1, Test: true}
-	record(d, job, att, dec, a.opt.Now())
+	record(d, job, att, dec, a.opt.Now().UTC().Truncate(time.Millisecond))
 	if err := a.store.SaveAttempt(ctx, d); err != nil {
 		return nil, fmt.Errorf("record test delivery of %s: %w", w.ID, err)
 	}

@@ -348,11 +348,13 @@ func TestRetryStartsNewSeries(t *testing.T) {
 	_, err = f.a.Retry(context.Background(), f.hook.ID, job.DeliveryID)
 	assert.Equal(t, webhook.EConflict, webhook.ErrorCode(err), "pending now, not failed")
 
-	_, err = f.a.Run(context.Background(), next, false)
+	d, err := f.a.Run(context.Background(), next, false)
 	require.NoError(t, err)
 	rec = f.store.deliveries[job.DeliveryID]
 	assert.Equal(t, webhook.DeliverySucceeded, rec.Status)
 	assert.Len(t, rec.Attempts, 4)
+	assert.Equal(t, int64(1), d.Succeeded, "counted failed before: it moves to successful")
+	assert.Equal(t, int64(-1), d.Failed)
 }
 
 func TestRetryUndoneWhenQueueFails(t *testing.T) {

@@ -36,7 +36,7 @@ import (
 )
 
 // backends are the stand-ins every end-to-end test runs on: the embedded
-// emulator, and the reference pair (DynamoDB Local + ElasticMQ) when started.
+// emulator, and the reference pair (moto's DynamoDB + ElasticMQ) when started.
 func backends(t *testing.T) []testenv.Backend {
 	bs := []testenv.Backend{testenv.Kumo(t)}
 	if testenv.Strict() || haveReference() {

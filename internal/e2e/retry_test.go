@@ -164,5 +164,12 @@ func TestExhaustionThenManualRetry(t *testing.T) {
 		require.Len(t, got, 3)
 		assert.Equal(t, did, got[2].header.Get("X-Webhook-Delivery"))
 		assert.JSONEq(t, string(got[0].body), string(got[2].body), "the same event is sent again")
+
+		st, err = s.store.GetStats(context.Background(), id)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), st.TotalDeliveries, "one delivery, counted once")
+		assert.Equal(t, int64(1), st.Successful)
+		assert.Zero(t, st.Failed)
+		assert.Equal(t, int64(3), st.Attempts)
 	})
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // recent is the time delivery tests use: deliveries expire (TTL) a retention
-// period after creation, and DynamoDB Local does delete expired items.
+// period after creation, and stand-ins may delete expired items at once.
 var recent = time.Now().UTC().Truncate(time.Millisecond)
 
 func newDelivery(webhookID string, at time.Time) *webhook.Delivery {

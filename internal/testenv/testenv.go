@@ -1,7 +1,9 @@
 // Package testenv gives tests the AWS stand-ins to run against.
 //
-// The embedded emulator (kumo) is always there. DynamoDB Local and ElasticMQ
-// are there when `make test` started them and exported their endpoints:
+// The embedded emulator (kumo) is always there. The reference stand-ins, a
+// second DynamoDB (moto's server: AWS's own DynamoDB Local may not be used
+// on this project's machines, see README) and ElasticMQ for SQS, are there
+// when `make test` started them and exported their endpoints:
 //
 //	WEBHOOKS_TEST_DYNAMODB_LOCAL=http://127.0.0.1:PORT
 //	WEBHOOKS_TEST_ELASTICMQ=http://127.0.0.1:PORT
@@ -49,16 +51,16 @@ func Kumo(t testing.TB) Backend {
 func Strict() bool { return os.Getenv("WEBHOOKS_TEST_STRICT") == "1" }
 
 // DynamoBackends returns every backend a DynamoDB suite must run against: the
-// embedded emulator and, when started, DynamoDB Local (KMS and SQS of that
+// embedded emulator and, when started, the reference DynamoDB (KMS and SQS of that
 // backend still point at the emulator).
 func DynamoBackends(t testing.TB) []Backend {
 	t.Helper()
 	bs := []Backend{Kumo(t)}
 	if u := os.Getenv("WEBHOOKS_TEST_DYNAMODB_LOCAL"); u != "" {
 		k := KumoURL()
-		bs = append(bs, Backend{Name: "dynamodb-local", Clients: clients(t, awsx.Endpoints{DynamoDB: u, SQS: k, KMS: k})})
+		bs = append(bs, Backend{Name: "moto", Clients: clients(t, awsx.Endpoints{DynamoDB: u, SQS: k, KMS: k})})
 	} else {
-		missing(t, "DynamoDB Local (WEBHOOKS_TEST_DYNAMODB_LOCAL)")
+		missing(t, "the reference DynamoDB (WEBHOOKS_TEST_DYNAMODB_LOCAL)")
 	}
 	return bs
 }
@@ -77,14 +79,14 @@ func SQSBackends(t testing.TB) []Backend {
 	return bs
 }
 
-// Reference returns the reference stand-ins together (DynamoDB Local and
+// Reference returns the reference stand-ins together (DynamoDB on moto and
 // ElasticMQ, KMS on the emulator), for end-to-end suites; it skips, or fails
 // in strict mode, when they were not started.
 func Reference(t testing.TB) Backend {
 	t.Helper()
 	d, q := os.Getenv("WEBHOOKS_TEST_DYNAMODB_LOCAL"), os.Getenv("WEBHOOKS_TEST_ELASTICMQ")
 	if d == "" || q == "" {
-		missing(t, "DynamoDB Local and ElasticMQ")
+		missing(t, "the reference DynamoDB and ElasticMQ")
 		t.SkipNow()
 	}
 	return Backend{Name: "reference", Clients: clients(t, awsx.Endpoints{DynamoDB: d, SQS: q, KMS: KumoURL()})}
