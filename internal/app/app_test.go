@@ -116,14 +116,25 @@ func TestSampleEvents(t *testing.T) {
 			assert.NotNil(t, l.Items)
 		}},
 		"api-list-invalid-limit.json": {status: 400, code: webhook.EInvalid, field: "limit"},
-		"api-get-missing.json":        {status: 404, code: webhook.ENotFound},
-		"api-get-malformed-id.json":   {status: 404, code: webhook.ENotFound},
-		"api-patch-missing.json":      {status: 404, code: webhook.ENotFound},
-		"api-delete-missing.json":     {status: 404, code: webhook.ENotFound},
-		"api-pause-missing.json":      {status: 404, code: webhook.ENotFound},
-		"api-method-not-allowed.json": {status: 405, code: "method_not_allowed"},
-		"api-unknown-route.json":      {status: 404, code: "not_found"},
-		"api-healthz.json":            {status: 200, check: func(t *testing.T, body string) { assert.JSONEq(t, `{"status":"ok"}`, body) }},
+		"api-trigger-event.json": {status: 202, check: func(t *testing.T, body string) {
+			var r struct {
+				EventID    string `json:"event_id"`
+				Deliveries *int   `json:"deliveries"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(body), &r))
+			assert.True(t, webhook.ValidID(webhook.EventIDPrefix, r.EventID))
+			require.NotNil(t, r.Deliveries)
+		}},
+		"api-trigger-unknown-event.json": {status: 400, code: webhook.EInvalid, field: "event"},
+		"api-list-deliveries.json":       {status: 404, code: webhook.ENotFound},
+		"api-get-missing.json":           {status: 404, code: webhook.ENotFound},
+		"api-get-malformed-id.json":      {status: 404, code: webhook.ENotFound},
+		"api-patch-missing.json":         {status: 404, code: webhook.ENotFound},
+		"api-delete-missing.json":        {status: 404, code: webhook.ENotFound},
+		"api-pause-missing.json":         {status: 404, code: webhook.ENotFound},
+		"api-method-not-allowed.json":    {status: 405, code: "method_not_allowed"},
+		"api-unknown-route.json":         {status: 404, code: "not_found"},
+		"api-healthz.json":               {status: 200, check: func(t *testing.T, body string) { assert.JSONEq(t, `{"status":"ok"}`, body) }},
 		"api-event-types.json": {status: 200, check: func(t *testing.T, body string) {
 			var l struct {
 				Items []webhook.EventType `json:"items"`
