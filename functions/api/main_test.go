@@ -95,6 +95,9 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 	assert.Equal(t, 404, resp.StatusCode, "the sample's webhook does not exist here")
 
 	assert.NotContains(t, fn.Output(), "secret-token-123", "credentials are never logged")
+	if r := fn.Reports(); len(r) > 0 {
+		t.Logf("init %s, first invoke %s", r[0].Init, r[0].Duration)
+	}
 }
 
 // Without its configuration the function stops at start, and says why.

@@ -56,6 +56,9 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 		"LOG_LEVEL":         "info",
 	})
 	out, err := fn.InvokeFile(t, "../../events/cleanup-schedule.json")
+	if r := fn.Reports(); len(r) > 0 {
+		t.Logf("init %s, first invoke %s", r[0].Init, r[0].Duration)
+	}
 	require.NoError(t, err, fn.Output())
 
 	var res cleanup.Result
