@@ -67,6 +67,54 @@ func webhookPath(id string, rest ...string) string {
 	return p
 }
 
+// request is one call of the API.
+type request struct {
+	method string
+	path   string
+	query  url.Values
+	body   any
+	header http.Header
+}
+
+// call sends req to the chosen endpoint.
+func (a *app) call(cmd *cobra.Command, req request) (*response, error) {
+	c, err := a.api(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	return c.do(cmd.Context(), req.method, req.path, req.query, req.body, req.header)
+}
+
+// callAndShow is the RunE of a command that sends one request and shows the
+// answer. --format is checked first; then build turns the flags and arguments
+// into the request (its errors are usage errors: nothing is sent). The answer
+// is printed as is for --format json, else decoded as a T for show to write
+// as a table.
+func callAndShow[T any](a *app, build func(cmd *cobra.Command, args []string) (request, error),
+	show func(cmd *cobra.Command, args []string, v T) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		format, err := outputFormat(cmd)
+		if err != nil {
+			return err
+		}
+		req, err := build(cmd, args)
+		if err != nil {
+			return err
+		}
+		resp, err := a.call(cmd, req)
+		if err != nil {
+			return err
+		}
+		return a.print(cmd, format, resp.Body, func() error {
+			var v T
+			if err := decode(resp.Body, &v); err != nil {
+				return err
+			}
+			return show(cmd, args, v)
+		})
+	}
+}
+
 // print writes the API's body as is for --format json, else the table.
 func (a *app) print(cmd *cobra.Command, format string, body []byte, table func() error) error {
 	if format == formatJSON {
@@ -90,25 +138,20 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// showWebhook prints a webhook answer (create, info, update, pause, resume).
-func (a *app) showWebhook(cmd *cobra.Command, format string, body []byte) error {
-	return a.print(cmd, format, body, func() error {
-		var h webhookDTO
-		if err := decode(body, &h); err != nil {
-			return err
-		}
-		return writeWebhook(cmd.OutOrStdout(), a.env.Now(), h)
-	})
+// showWebhook writes a webhook answer (create, info, update) as a table.
+func (a *app) showWebhook(cmd *cobra.Command, _ []string, h webhookDTO) error {
+	return writeWebhook(cmd.OutOrStdout(), a.env.Now(), h)
 }
 
-func (a *app) showDelivery(cmd *cobra.Command, format string, body []byte) error {
-	return a.print(cmd, format, body, func() error {
-		var d deliveryDTO
-		if err := decode(body, &d); err != nil {
-			return err
+// flagQuery sets in q the flags among names that were given, as the query
+// parameters of the same names.
+func flagQuery(cmd *cobra.Command, q url.Values, names ...string) url.Values {
+	for _, name := range names {
+		if cmd.Flags().Changed(name) {
+			q.Set(name, cmd.Flags().Lookup(name).Value.String())
 		}
-		return writeDelivery(cmd.OutOrStdout(), a.env.Now(), d)
-	})
+	}
+	return q
 }
 
 // showNextCursor tells a table reader how to get the next page: the same
@@ -146,37 +189,16 @@ func (a *app) listCommand() *cobra.Command {
 	f.Int("limit", 0, "at most this many webhooks (default: the API's page size)")
 	f.String("cursor", "", "continue after a previous page")
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
+		q := flagQuery(cmd, url.Values{}, "status", "event", "limit", "cursor")
+		return request{method: http.MethodGet, path: "/webhooks", query: q}, nil
+	}, func(cmd *cobra.Command, args []string, p pageDTO[webhookDTO]) error {
+		if err := writeWebhookTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
 			return err
 		}
-		q := url.Values{}
-		for _, name := range []string{"status", "event", "limit", "cursor"} {
-			if cmd.Flags().Changed(name) {
-				q.Set(name, cmd.Flags().Lookup(name).Value.String())
-			}
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, "/webhooks", q, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var p pageDTO[webhookDTO]
-			if err := decode(resp.Body, &p); err != nil {
-				return err
-			}
-			if err := writeWebhookTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
-				return err
-			}
-			showNextCursor(cmd, nil, p.NextCursor)
-			return nil
-		})
-	}
+		showNextCursor(cmd, args, p.NextCursor)
+		return nil
+	})
 	return cmd
 }
 
@@ -268,25 +290,13 @@ func (a *app) createCommand() *cobra.Command {
 	for _, name := range []string{"name", "url", "events"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
 		body, err := webhookBody(cmd)
 		if err != nil {
-			return err
+			return request{}, err
 		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodPost, "/webhooks", nil, body, nil)
-		if err != nil {
-			return err
-		}
-		return a.showWebhook(cmd, format, resp.Body)
-	}
+		return request{method: http.MethodPost, path: "/webhooks", body: body}, nil
+	}, a.showWebhook)
 	return cmd
 }
 
@@ -297,21 +307,9 @@ func (a *app) infoCommand() *cobra.Command {
 		Args:  idArgs,
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0]), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.showWebhook(cmd, format, resp.Body)
-	}
+	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
+		return request{method: http.MethodGet, path: webhookPath(args[0])}, nil
+	}, a.showWebhook)
 	return cmd
 }
 
@@ -325,33 +323,21 @@ func (a *app) updateCommand() *cobra.Command {
 	cmd.Flags().String("status", "", "active or inactive")
 	cmd.Flags().String("if-match", "", "update only if the webhook is still at this version (its ETag, e.g. 3 or '\"3\"')")
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, args []string) (request, error) {
 		body, err := webhookBody(cmd)
 		if err != nil {
-			return err
+			return request{}, err
 		}
 		if len(body) == 0 {
-			return usageError("update: nothing to change; give at least one flag (see %s --help)", cmd.CommandPath())
+			return request{}, usageError("update: nothing to change; give at least one flag (see %s --help)", cmd.CommandPath())
 		}
 		var hdr http.Header
 		if cmd.Flags().Changed("if-match") {
 			v, _ := cmd.Flags().GetString("if-match")
 			hdr = http.Header{"If-Match": {etag(v)}}
 		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodPatch, webhookPath(args[0]), nil, body, hdr)
-		if err != nil {
-			return err
-		}
-		return a.showWebhook(cmd, format, resp.Body)
-	}
+		return request{method: http.MethodPatch, path: webhookPath(args[0]), body: body, header: hdr}, nil
+	}, a.showWebhook)
 	return cmd
 }
 
@@ -368,12 +354,8 @@ func (a *app) deleteCommand() *cobra.Command {
 		if !force && !a.env.IsTerminal() {
 			return usageError("refusing to delete %s without --force: stdin is not a terminal", id)
 		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
 		if !force {
-			resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(id), nil, nil, nil)
+			resp, err := a.call(cmd, request{method: http.MethodGet, path: webhookPath(id)})
 			if err != nil {
 				return err
 			}
@@ -387,7 +369,7 @@ func (a *app) deleteCommand() *cobra.Command {
 				return &abortError{msg: "aborted: webhook " + id + " not deleted"}
 			}
 		}
-		if _, err := c.do(cmd.Context(), http.MethodDelete, webhookPath(id), nil, nil, nil); err != nil {
+		if _, err := a.call(cmd, request{method: http.MethodDelete, path: webhookPath(id)}); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "Deleted webhook %s\n", id)
@@ -408,27 +390,11 @@ func (a *app) testCommand() *cobra.Command {
 		Args: idArgs,
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(args[0], "test"), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var r testResultDTO
-			if err := decode(resp.Body, &r); err != nil {
-				return err
-			}
-			return writeTestResult(cmd.OutOrStdout(), r)
-		})
-	}
+	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
+		return request{method: http.MethodPost, path: webhookPath(args[0], "test")}, nil
+	}, func(cmd *cobra.Command, _ []string, r testResultDTO) error {
+		return writeTestResult(cmd.OutOrStdout(), r)
+	})
 	return cmd
 }
 
@@ -443,38 +409,17 @@ func (a *app) deliveriesCommand() *cobra.Command {
 	f.String("status", "", "only deliveries with this status: pending, retrying, succeeded or failed")
 	f.String("cursor", "", "continue after a previous page")
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, args []string) (request, error) {
 		limit, _ := cmd.Flags().GetInt("limit")
-		q := url.Values{"limit": {strconv.Itoa(limit)}}
-		for _, name := range []string{"status", "cursor"} {
-			if cmd.Flags().Changed(name) {
-				q.Set(name, cmd.Flags().Lookup(name).Value.String())
-			}
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
+		q := flagQuery(cmd, url.Values{"limit": {strconv.Itoa(limit)}}, "status", "cursor")
+		return request{method: http.MethodGet, path: webhookPath(args[0], "deliveries"), query: q}, nil
+	}, func(cmd *cobra.Command, args []string, p pageDTO[deliveryDTO]) error {
+		if err := writeDeliveryTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
 			return err
 		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "deliveries"), q, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var p pageDTO[deliveryDTO]
-			if err := decode(resp.Body, &p); err != nil {
-				return err
-			}
-			if err := writeDeliveryTable(cmd.OutOrStdout(), a.env.Now(), p.Items); err != nil {
-				return err
-			}
-			showNextCursor(cmd, args, p.NextCursor)
-			return nil
-		})
-	}
+		showNextCursor(cmd, args, p.NextCursor)
+		return nil
+	})
 	return cmd
 }
 
@@ -490,21 +435,11 @@ func (a *app) deliveryCommand() *cobra.Command {
 		},
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "deliveries", url.PathEscape(args[1])), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.showDelivery(cmd, format, resp.Body)
-	}
+	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
+		return request{method: http.MethodGet, path: webhookPath(args[0], "deliveries", url.PathEscape(args[1]))}, nil
+	}, func(cmd *cobra.Command, _ []string, d deliveryDTO) error {
+		return writeDelivery(cmd.OutOrStdout(), a.env.Now(), d)
+	})
 	return cmd
 }
 
@@ -515,27 +450,11 @@ func (a *app) statsCommand() *cobra.Command {
 		Args:  idArgs,
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, webhookPath(args[0], "stats"), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var s statsDTO
-			if err := decode(resp.Body, &s); err != nil {
-				return err
-			}
-			return writeStats(cmd.OutOrStdout(), a.env.Now(), s)
-		})
-	}
+	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
+		return request{method: http.MethodGet, path: webhookPath(args[0], "stats")}, nil
+	}, func(cmd *cobra.Command, _ []string, s statsDTO) error {
+		return writeStats(cmd.OutOrStdout(), a.env.Now(), s)
+	})
 	return cmd
 }
 
@@ -552,11 +471,7 @@ func (a *app) triggerCommand() *cobra.Command {
 	f.String("idempotency-key", "", "the same key again returns the first answer and triggers nothing")
 	addFormatFlag(cmd)
 	_ = cmd.MarkFlagRequired("event")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
 		event, _ := cmd.Flags().GetString("event")
 		body := map[string]any{"event": event}
 		for _, name := range []string{"data", "metadata"} {
@@ -564,7 +479,7 @@ func (a *app) triggerCommand() *cobra.Command {
 				v, _ := cmd.Flags().GetString(name)
 				raw, err := jsonFlag(name, v)
 				if err != nil {
-					return err
+					return request{}, err
 				}
 				body[name] = raw
 			}
@@ -574,27 +489,16 @@ func (a *app) triggerCommand() *cobra.Command {
 			v, _ := cmd.Flags().GetString("idempotency-key")
 			hdr = http.Header{"Idempotency-Key": {v}}
 		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
+		return request{method: http.MethodPost, path: "/events", body: body, header: hdr}, nil
+	}, func(cmd *cobra.Command, _ []string, r triggerDTO) error {
+		event, _ := cmd.Flags().GetString("event")
+		noun := "deliveries"
+		if r.Deliveries == 1 {
+			noun = "delivery"
 		}
-		resp, err := c.do(cmd.Context(), http.MethodPost, "/events", nil, body, hdr)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var r triggerDTO
-			if err := decode(resp.Body, &r); err != nil {
-				return err
-			}
-			noun := "deliveries"
-			if r.Deliveries == 1 {
-				noun = "delivery"
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Triggered %s as %s: %d %s queued\n", event, r.EventID, r.Deliveries, noun)
-			return err
-		})
-	}
+		_, err := fmt.Fprintf(cmd.OutOrStdout(), "Triggered %s as %s: %d %s queued\n", event, r.EventID, r.Deliveries, noun)
+		return err
+	})
 	return cmd
 }
 
@@ -612,31 +516,15 @@ func (a *app) retryCommand() *cobra.Command {
 	addFormatFlag(cmd)
 	_ = cmd.MarkFlagRequired("webhook")
 	_ = cmd.MarkFlagRequired("delivery")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
 		wh, _ := cmd.Flags().GetString("webhook")
 		dlv, _ := cmd.Flags().GetString("delivery")
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(wh, "deliveries", url.PathEscape(dlv), "retry"), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var d deliveryDTO
-			if err := decode(resp.Body, &d); err != nil {
-				return err
-			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "Queued delivery %s of webhook %s again: attempt %d next, status %s\n",
-				d.ID, d.WebhookID, len(d.Attempts)+1, d.Status)
-			return err
-		})
-	}
+		return request{method: http.MethodPost, path: webhookPath(wh, "deliveries", url.PathEscape(dlv), "retry")}, nil
+	}, func(cmd *cobra.Command, _ []string, d deliveryDTO) error {
+		_, err := fmt.Fprintf(cmd.OutOrStdout(), "Queued delivery %s of webhook %s again: attempt %d next, status %s\n",
+			d.ID, d.WebhookID, len(d.Attempts)+1, d.Status)
+		return err
+	})
 	return cmd
 }
 
@@ -652,29 +540,13 @@ func (a *app) pauseCommand(verb string) *cobra.Command {
 		Args:  idArgs,
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodPost, webhookPath(args[0], verb), nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var h webhookDTO
-			if err := decode(resp.Body, &h); err != nil {
-				return err
-			}
-			past := map[string]string{"pause": "Paused", "resume": "Resumed"}[verb]
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s webhook %s (%s): status %s\n", past, h.ID, h.Name, h.Status)
-			return err
-		})
-	}
+	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
+		return request{method: http.MethodPost, path: webhookPath(args[0], verb)}, nil
+	}, func(cmd *cobra.Command, _ []string, h webhookDTO) error {
+		past := map[string]string{"pause": "Paused", "resume": "Resumed"}[verb]
+		_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s webhook %s (%s): status %s\n", past, h.ID, h.Name, h.Status)
+		return err
+	})
 	return cmd
 }
 
@@ -685,27 +557,11 @@ func (a *app) eventsCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	addFormatFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		format, err := outputFormat(cmd)
-		if err != nil {
-			return err
-		}
-		c, err := a.api(cmd.Context())
-		if err != nil {
-			return err
-		}
-		resp, err := c.do(cmd.Context(), http.MethodGet, "/events/types", nil, nil, nil)
-		if err != nil {
-			return err
-		}
-		return a.print(cmd, format, resp.Body, func() error {
-			var p pageDTO[eventTypeDTO]
-			if err := decode(resp.Body, &p); err != nil {
-				return err
-			}
-			return writeEventTypes(cmd.OutOrStdout(), p.Items)
-		})
-	}
+	cmd.RunE = callAndShow(a, func(*cobra.Command, []string) (request, error) {
+		return request{method: http.MethodGet, path: "/events/types"}, nil
+	}, func(cmd *cobra.Command, _ []string, p pageDTO[eventTypeDTO]) error {
+		return writeEventTypes(cmd.OutOrStdout(), p.Items)
+	})
 	return cmd
 }
 
