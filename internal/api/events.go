@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"time"
 
 	apispec "github.com/systemprompt-io/webhooks/api"
@@ -84,26 +82,14 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Items      []deliveryJSON `json:"items"`
-		NextCursor string         `json:"next_cursor,omitempty"`
-	}{Items: make([]deliveryJSON, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, d := range page.Items {
-		out.Items = append(out.Items, toDeliveryJSON(d))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toPageJSON(page, toDeliveryJSON))
 }
 
 // deliveryFilter validates the deliveries query: known parameters, once each.
 func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
 	f := webhook.DeliveryFilter{Limit: DefaultListLimit}
-	for k, vs := range q {
-		if !slices.Contains([]string{"status", "limit", "cursor"}, k) {
-			return f, webhook.Invalid(k, "unknown query parameter %q; use status, limit or cursor", truncate(k, 64))
-		}
-		if len(vs) > 1 {
-			return f, webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
-		}
+	if err := queryParams(q, "status", "limit", "cursor"); err != nil {
+		return f, err
 	}
 	switch s := webhook.DeliveryStatus(q.Get("status")); s {
 	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
@@ -111,13 +97,11 @@ func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
 	default:
 		return f, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxListLimit {
-			return f, webhook.Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
-		}
-		f.Limit = n
+	n, err := limitParam(q)
+	if err != nil {
+		return f, err
 	}
+	f.Limit = n
 	f.Cursor = q.Get("cursor")
 	return f, nil
 }

@@ -522,27 +522,15 @@ func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Items      []webhookJSON `json:"items"`
-		NextCursor string        `json:"next_cursor,omitempty"`
-	}{Items: make([]webhookJSON, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, wh := range page.Items {
-		out.Items = append(out.Items, toJSON(wh, nil))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, toPageJSON(page, func(wh *webhook.Webhook) webhookJSON { return toJSON(wh, nil) }))
 }
 
 // listFilter validates the list query: known parameters only, each at most
 // once.
 func listFilter(q url.Values) (webhook.ListFilter, error) {
 	f := webhook.ListFilter{Limit: DefaultListLimit}
-	for k, vs := range q {
-		if !slices.Contains([]string{"status", "event", "limit", "cursor"}, k) {
-			return f, webhook.Invalid(k, "unknown query parameter %q; use status, event, limit or cursor", truncate(k, 64))
-		}
-		if len(vs) > 1 {
-			return f, webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
-		}
+	if err := queryParams(q, "status", "event", "limit", "cursor"); err != nil {
+		return f, err
 	}
 	if s := q.Get("status"); s != "" {
 		if f.Status = webhook.Status(s); f.Status != webhook.StatusActive && f.Status != webhook.StatusInactive {
@@ -555,15 +543,64 @@ func listFilter(q url.Values) (webhook.ListFilter, error) {
 		}
 		f.Event = e
 	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxListLimit {
-			return f, webhook.Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
-		}
-		f.Limit = n
+	n, err := limitParam(q)
+	if err != nil {
+		return f, err
 	}
+	f.Limit = n
 	f.Cursor = q.Get("cursor")
 	return f, nil
+}
+
+// queryParams refuses a query parameter that is not among allowed or that is
+// given more than once.
+func queryParams(q url.Values, allowed ...string) error {
+	for k, vs := range q {
+		if !slices.Contains(allowed, k) {
+			return webhook.Invalid(k, "unknown query parameter %q; use %s", truncate(k, 64), orList(allowed))
+		}
+		if len(vs) > 1 {
+			return webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
+		}
+	}
+	return nil
+}
+
+// orList writes names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// limitParam is the page size the query asks for: DefaultListLimit when it
+// gives no limit.
+func limitParam(q url.Values) (int, error) {
+	l := q.Get("limit")
+	if l == "" {
+		return DefaultListLimit, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > MaxListLimit {
+		return 0, webhook.Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
+	}
+	return n, nil
+}
+
+// pageJSON is one page of a listing as the API shows it.
+type pageJSON[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// toPageJSON shows each item of page with show; items is [] on an empty page.
+func toPageJSON[S, T any](page webhook.Page[S], show func(S) T) pageJSON[T] {
+	out := pageJSON[T]{Items: make([]T, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, it := range page.Items {
+		out.Items = append(out.Items, show(it))
+	}
+	return out
 }
 
 // statsJSON is a webhook's delivery statistics.
