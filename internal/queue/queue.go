@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +31,7 @@ type Queue struct {
 	sleep   func(context.Context, time.Duration) error
 	retries int
 	backoff time.Duration
+	workers int
 }
 
 // Option changes a Queue's defaults.
@@ -44,6 +47,14 @@ func WithRetries(n int, base time.Duration) Option {
 	return func(q *Queue) { q.retries, q.backoff = n, base }
 }
 
+// WithConcurrency lets SendJobs have up to n SendMessageBatch calls in
+// flight at once (default 1: one after the other). A fan-out to many
+// subscribers then takes about ⌈batches / n⌉ round trips instead of one per
+// batch of 10.
+func WithConcurrency(n int) Option {
+	return func(q *Queue) { q.workers = max(n, 1) }
+}
+
 // withSleep replaces the wait between retries (tests).
 func withSleep(f func(context.Context, time.Duration) error) Option {
 	return func(q *Queue) { q.sleep = f }
@@ -51,7 +62,7 @@ func withSleep(f func(context.Context, time.Duration) error) Option {
 
 // New returns a Queue that sends to url.
 func New(client SQS, url string, opts ...Option) *Queue {
-	q := &Queue{client: client, url: url, now: time.Now, sleep: sleepCtx, retries: 3, backoff: 50 * time.Millisecond}
+	q := &Queue{client: client, url: url, now: time.Now, sleep: sleepCtx, retries: 3, backoff: 50 * time.Millisecond, workers: 1}
 	for _, o := range opts {
 		o(q)
 	}
@@ -96,7 +107,8 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // A job that cannot be encoded (too large, invalid) fails the call before
 // anything is sent. Entries SQS fails on its side are retried a few times;
 // entries it refuses as the sender's fault are not. When some jobs were not
-// sent, the error is a *PartialError naming them.
+// sent, the error is a *PartialError naming them. Batches go out up to
+// WithConcurrency at a time.
 func (q *Queue) SendJobs(ctx context.Context, jobs []Job, delays []time.Duration) error {
 	if delays != nil && len(delays) != len(jobs) {
 		return fmt.Errorf("send jobs: %d delays for %d jobs", len(delays), len(jobs))
@@ -149,43 +161,23 @@ func (q *Queue) sendEntries(ctx context.Context, entries []types.SendMessageBatc
 	failed := map[int]error{}
 	for try := 0; len(pending) > 0; try++ {
 		retry := map[int]error{}
+		var (
+			mu  sync.Mutex
+			wg  sync.WaitGroup
+			sem = make(chan struct{}, q.workers)
+		)
 		for _, chunk := range chunks(entries, pending) {
-			batch := make([]types.SendMessageBatchRequestEntry, len(chunk))
-			for k, i := range chunk {
-				batch[k] = entries[i]
-			}
-			out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: batch})
-			if err != nil {
-				// The SDK's retryer has retried the call already.
-				for _, i := range chunk {
-					failed[i] = fmt.Errorf("message %d (%s): %w", i, name(i), err)
-				}
-				continue
-			}
-			answered := map[string]bool{}
-			for _, ok := range out.Successful {
-				answered[aws.ToString(ok.Id)] = true
-			}
-			for _, f := range out.Failed {
-				id := aws.ToString(f.Id)
-				i, convErr := strconv.Atoi(id)
-				if convErr != nil || !slices.Contains(chunk, i) {
-					continue // not ours; the entry it should have named is caught below
-				}
-				answered[id] = true
-				err := fmt.Errorf("message %d (%s): %s: %s", i, name(i), aws.ToString(f.Code), aws.ToString(f.Message))
-				if f.SenderFault || try >= q.retries {
-					failed[i] = err
-				} else {
-					retry[i] = err
-				}
-			}
-			for _, i := range chunk {
-				if !answered[strconv.Itoa(i)] {
-					failed[i] = fmt.Errorf("message %d (%s): SQS answered neither success nor failure", i, name(i))
-				}
-			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				f, r := q.sendChunk(ctx, entries, chunk, try, name)
+				mu.Lock()
+				defer mu.Unlock()
+				maps.Copy(failed, f)
+				maps.Copy(retry, r)
+			})
 		}
+		wg.Wait()
 		pending = pending[:0]
 		for i := range retry {
 			pending = append(pending, i)
@@ -214,6 +206,48 @@ func (q *Queue) sendEntries(ctx context.Context, entries []types.SendMessageBatc
 		errs[k] = failed[i]
 	}
 	return &PartialError{Failed: idx, Err: errors.Join(errs...)}
+}
+
+// sendChunk sends one batch and sorts its entries into those that failed for
+// good and those to send again.
+func (q *Queue) sendChunk(ctx context.Context, entries []types.SendMessageBatchRequestEntry, chunk []int, try int, name func(int) string) (failed, retry map[int]error) {
+	failed, retry = map[int]error{}, map[int]error{}
+	batch := make([]types.SendMessageBatchRequestEntry, len(chunk))
+	for k, i := range chunk {
+		batch[k] = entries[i]
+	}
+	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: batch})
+	if err != nil {
+		// The SDK's retryer has retried the call already.
+		for _, i := range chunk {
+			failed[i] = fmt.Errorf("message %d (%s): %w", i, name(i), err)
+		}
+		return failed, retry
+	}
+	answered := map[string]bool{}
+	for _, ok := range out.Successful {
+		answered[aws.ToString(ok.Id)] = true
+	}
+	for _, f := range out.Failed {
+		id := aws.ToString(f.Id)
+		i, convErr := strconv.Atoi(id)
+		if convErr != nil || !slices.Contains(chunk, i) {
+			continue // not ours; the entry it should have named is caught below
+		}
+		answered[id] = true
+		err := fmt.Errorf("message %d (%s): %s: %s", i, name(i), aws.ToString(f.Code), aws.ToString(f.Message))
+		if f.SenderFault || try >= q.retries {
+			failed[i] = err
+		} else {
+			retry[i] = err
+		}
+	}
+	for _, i := range chunk {
+		if !answered[strconv.Itoa(i)] {
+			failed[i] = fmt.Errorf("message %d (%s): SQS answered neither success nor failure", i, name(i))
+		}
+	}
+	return failed, retry
 }
 
 // chunks splits the pending entries into batches of at most MaxBatchEntries
