@@ -1,0 +1,259 @@
+package cost
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/testenv"
+)
+
+func item(b Bill, name string) LineItem {
+	for _, it := range b.Items {
+		if it.Name == name {
+			return it
+		}
+	}
+	return LineItem{}
+}
+
+func TestEstimate(t *testing.T) {
+	const M = 1_000_000
+	busy := Usage{
+		Deliveries: M, APIRequests: M,
+		Functions: []Function{
+			{Name: "api", MemoryMB: 256, Invocations: M, BilledMS: 10 * M},                         // 10 ms each: 2,500 GB-s
+			{Name: "jobs", MemoryMB: 256, Invocations: M / 10, BilledMS: 50 * M / 10, Sends: true}, // 50 ms each: 1,250 GB-s
+		},
+		SQSRequests: 1.2 * M, ReadUnits: M, WriteUnits: 2.1 * M, LogBytes: 1 << 30,
+	}
+	for _, c := range []struct {
+		name      string
+		u         Usage
+		latency   time.Duration
+		core, all float64
+		items     map[string]float64
+	}{
+		{
+			name: "API path, as measured", u: busy,
+			core: 1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125,
+			all:  1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 1.1*0.05*5,
+			items: map[string]float64{
+				"API Gateway requests": 1, "Lambda requests": 0.22, "Lambda duration, api": 2500 * 0.0000133334,
+				"Lambda duration, jobs": 1250 * 0.0000133334, "SQS requests (64 KB chunks)": 0.48,
+				"DynamoDB write units": 1.3125, "DynamoDB read units": 0.125, "KMS requests": 0,
+				"CloudWatch Logs ingestion": 0.5, "X-Ray traces": 0.275,
+			},
+		},
+		{
+			// 100 ms more per job batch: 100,000 × 0.1 s × 0.25 GB = 2,500 GB-s
+			// more, on the sending function only.
+			name: "API path, 100 ms endpoint", u: busy, latency: 100 * time.Millisecond,
+			core: 1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125,
+			all:  1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 0.275,
+			items: map[string]float64{
+				"Lambda duration, api": 2500 * 0.0000133334, "Lambda duration, jobs": 3750 * 0.0000133334,
+			},
+		},
+		{
+			name: "queue path, small run",
+			u: Usage{Deliveries: 1000, Functions: []Function{{Name: "jobs", MemoryMB: 256, Invocations: 100, BilledMS: 1000}},
+				SQSRequests: 300, WriteUnits: 1000, KMSRequests: 2},
+			core: 0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006,
+			all:  0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006 + 0.1*0.05*5,
+			items: map[string]float64{
+				"Lambda requests": 0.02, "SQS requests (64 KB chunks)": 0.12, "DynamoDB write units": 0.625,
+				"KMS requests": 0.006, "X-Ray traces": 0.025,
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := Estimate(c.u, ListPrices, c.latency)
+			assert.InDelta(t, c.core, b.Core, 1e-9)
+			assert.InDelta(t, c.all, b.Total, 1e-9)
+			for name, want := range c.items {
+				assert.InDelta(t, want, item(b, name).DollarsM, 1e-9, name)
+			}
+		})
+	}
+	t.Run("no API Gateway line without API requests", func(t *testing.T) {
+		b := Estimate(Usage{Deliveries: 1, Functions: []Function{{Name: "jobs", MemoryMB: 128, Invocations: 1}}}, ListPrices, 0)
+		assert.Empty(t, item(b, "API Gateway requests").Name)
+	})
+	t.Run("nothing delivered costs nothing", func(t *testing.T) {
+		assert.Equal(t, Bill{}, Estimate(Usage{}, ListPrices, time.Second))
+	})
+}
+
+func TestBilledMS(t *testing.T) {
+	for d, want := range map[time.Duration]float64{
+		0: 0, time.Nanosecond: 1, time.Millisecond: 1, 1001 * time.Microsecond: 2, 52*time.Millisecond + 300*time.Microsecond: 53,
+	} {
+		assert.Equal(t, want, BilledMS(d), d.String())
+	}
+}
+
+func TestMemoryFromTemplate(t *testing.T) {
+	m, err := MemoryFromTemplate("../../../template.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, Memory{API: 256, Delivery: 256}, m, "template.yaml's sizes")
+
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "t.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o600))
+		return p
+	}
+	m, err = MemoryFromTemplate(write(`
+Globals:
+  Function:
+    MemorySize: 512
+Resources:
+  ApiFunction:
+    Properties: {CodeUri: ., Role: !GetAtt R.Arn}
+  DeliveryFunction:
+    Properties: {MemorySize: 1024}
+`))
+	require.NoError(t, err)
+	assert.Equal(t, Memory{API: 512, Delivery: 1024}, m, "a function's own size wins over Globals")
+
+	m, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}, DeliveryFunction: {}}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, Memory{API: 128, Delivery: 128}, m, "Lambda's default")
+
+	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}}\n"))
+	assert.ErrorContains(t, err, "no DeliveryFunction")
+	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {Properties: {MemorySize: big}}, DeliveryFunction: {}}\n"))
+	assert.ErrorContains(t, err, "not a number")
+}
+
+// TestRun runs every path with a few deliveries through the real handlers
+// and checks the counts that make the bill. On the emulator the computed
+// capacity is checked too (it needs only ReturnValues); on the reference
+// stand-ins also that the backend's own figures are collected.
+func TestRun(t *testing.T) {
+	bs := []testenv.Backend{testenv.Kumo(t)}
+	if testenv.Strict() || (os.Getenv(EnvDynamoDB) != "" && os.Getenv(EnvSQS) != "") {
+		bs = append(bs, testenv.Reference(t))
+	}
+	const n = 30
+	for _, b := range bs {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var progress bytes.Buffer
+			results, err := Run(context.Background(), Config{N: n, Clients: b.Clients, Memory: Memory{API: 256, Delivery: 256}, Progress: &progress})
+			require.NoError(t, err, progress.String())
+			require.Len(t, results, len(Paths))
+			for _, r := range results {
+				t.Run(r.Path.Name, func(t *testing.T) {
+					checkRun(t, b.Name, r)
+				})
+			}
+			var out bytes.Buffer
+			Write(&out, Setup{N: n, Backend: b.Name, Memory: Memory{API: 256, Delivery: 256}, Latency: 100 * time.Millisecond}, results, ListPrices)
+			for _, p := range Paths {
+				assert.Contains(t, out.String(), "== "+p.Name+": ")
+			}
+			assert.Contains(t, out.String(), "== summary")
+		})
+	}
+}
+
+func checkRun(t *testing.T, backend string, r Result) {
+	u, calls, subs := r.Usage, r.Calls, r.Path.Subscribers
+	events := (30 + subs - 1) / subs
+	require.Equal(t, events*subs, u.Deliveries)
+	assert.Equal(t, events, r.Events)
+
+	var jobs, evs Function
+	for _, f := range u.Functions {
+		switch f.Name {
+		case "delivery (job batches)":
+			jobs = f
+		case "delivery (event batches)":
+			evs = f
+		}
+		assert.Positive(t, f.BilledMS, f.Name)
+	}
+	// Batches of at most 10; on the emulator a receive returns 10 whenever
+	// 10 are there.
+	assert.GreaterOrEqual(t, jobs.Invocations, u.Deliveries/10)
+	if backend == "kumo" {
+		assert.Equal(t, u.Deliveries/10, jobs.Invocations)
+	}
+	assert.True(t, jobs.Sends)
+	assert.Equal(t, u.Deliveries, calls["DynamoDB.PutItem"]-idempotencyPuts(r), "one delivery record per delivery")
+	assert.Equal(t, jobs.Invocations+evs.Invocations, calls["SQS.DeleteMessageBatch"], "one delete per batch")
+	assert.Equal(t, jobs.Invocations+evs.Invocations+r.EmptyReceives, calls["SQS.ReceiveMessage"])
+
+	switch r.Path.Ingest {
+	case ViaAPI, ViaAPIIdempotent:
+		assert.Equal(t, events, u.APIRequests)
+		assert.Equal(t, events, calls["DynamoDB.Query"], "one subscriber query per trigger")
+		assert.Equal(t, events, calls["SQS.SendMessageBatch"], "one SendMessageBatch per trigger of ≤ 10 subscribers")
+		assert.Zero(t, evs.Invocations)
+	case ViaQueueBatch:
+		assert.Zero(t, u.APIRequests)
+		assert.Equal(t, events/10, r.ProducerSQS)
+		assert.Equal(t, events+events/10, calls["SQS.SendMessageBatch"], "the producer's batches + one per event's jobs")
+		assert.Equal(t, events, calls["DynamoDB.Query"])
+	case ViaQueueSingle:
+		assert.Equal(t, events, calls["SQS.SendMessage"])
+		assert.Equal(t, events, calls["SQS.SendMessageBatch"])
+	}
+	// One stats update per webhook and job batch.
+	statsUpdates := calls["DynamoDB.UpdateItem"]
+	if r.Path.Ingest == ViaAPIIdempotent {
+		statsUpdates -= events // the keys' completion
+	}
+	if subs == 1 {
+		assert.Equal(t, jobs.Invocations, statsUpdates)
+	} else {
+		assert.Equal(t, u.Deliveries, statsUpdates, "a batch holds one event's jobs for 10 webhooks")
+	}
+
+	// SQS: every call billed at least once; 1 KB messages never need a
+	// second chunk; idle receives left out.
+	sqsCalls := 0
+	for k, v := range calls {
+		if strings.HasPrefix(k, "SQS.") {
+			sqsCalls += v
+		}
+	}
+	assert.Equal(t, sqsCalls-r.EmptyReceives, u.SQSRequests)
+
+	// DynamoDB, by DynamoDB's rules: a delivery record (< 1 KB) is 1 unit
+	// and its by_day entry 1; a stats update 1; a key claim and completion 1
+	// each. Reads: a subscriber query 1 (strongly consistent, < 4 KB), and
+	// the webhook reads of the attempter's cache.
+	w := r.Capacity.Writes
+	assert.InDelta(t, float64(u.Deliveries), w["deliveries"], 1e-9)
+	assert.InDelta(t, float64(u.Deliveries), w["deliveries/by_day"], 1e-9)
+	assert.InDelta(t, float64(statsUpdates+2*idempotencyPuts(r)), w["webhooks"], 1e-9)
+	assert.InDelta(t, float64(2*u.Deliveries+statsUpdates+2*idempotencyPuts(r)), u.WriteUnits, 1e-9)
+	assert.InDelta(t, float64(calls["DynamoDB.Query"]+calls["DynamoDB.GetItem"]), u.ReadUnits, 1e-9)
+	if backend != "kumo" {
+		rep := r.Capacity.Reported
+		assert.Positive(t, rep["PutItem"].Write, "the reference stand-in reports PutItem capacity")
+		assert.Positive(t, rep["Query"].Read, "and Query capacity")
+	}
+	// One Decrypt per webhook fetch (the webhooks are HMAC-signed).
+	assert.Equal(t, calls["DynamoDB.GetItem"], calls["KMS.Decrypt"])
+	assert.Equal(t, calls["KMS.Decrypt"], u.KMSRequests)
+	assert.Positive(t, u.LogBytes)
+}
+
+// idempotencyPuts is the key claims of a path (one PutItem per request).
+func idempotencyPuts(r Result) int {
+	if r.Path.Ingest == ViaAPIIdempotent {
+		return r.Usage.APIRequests
+	}
+	return 0
+}

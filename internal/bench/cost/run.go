@@ -1,0 +1,326 @@
+package cost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/systemprompt-io/webhooks/internal/awsx"
+	"github.com/systemprompt-io/webhooks/internal/bench"
+	"github.com/systemprompt-io/webhooks/internal/localaws"
+)
+
+// Assumed log volume Lambda and API Gateway add per invocation or request,
+// which the run cannot measure: with LogFormat JSON, Lambda writes a
+// platform.start and a platform.report record per invocation (~600 bytes
+// together); the HTTP API's access log line (template.yaml's format, filled
+// in) is ~330 bytes. CloudWatch Logs bills each event's size + 26 bytes.
+const (
+	PlatformLogBytes = 600
+	AccessLogBytes   = 330
+	LogEventOverhead = 26
+)
+
+// PayloadBytes is the size of each event's data: "a 1 KB payload".
+const PayloadBytes = 1024
+
+// Event is the event every path triggers.
+const Event = "agent.started"
+
+// Path is one way of getting events delivered.
+type Path struct {
+	Name        string
+	Description string
+	Subscribers int // webhooks subscribed to the event: deliveries per event
+	Ingest      Ingest
+}
+
+// Ingest is how events enter the service.
+type Ingest int
+
+const (
+	ViaAPI           Ingest = iota // POST /events, one event per request
+	ViaAPIIdempotent               // POST /events with an Idempotency-Key
+	ViaQueueBatch                  // EventsQueue, SendMessageBatch of 10 by the producer
+	ViaQueueSingle                 // EventsQueue, one SendMessage per event
+)
+
+// Paths are the ways the model measures, in the order printed.
+var Paths = []Path{
+	{"http", "POST /events (API Gateway + API Lambda), 1 subscriber", 1, ViaAPI},
+	{"http-idempotent", "POST /events with Idempotency-Key, 1 subscriber", 1, ViaAPIIdempotent},
+	{"queue-batch", "EventsQueue, producer SendMessageBatch of 10, 1 subscriber", 1, ViaQueueBatch},
+	{"queue-single", "EventsQueue, producer SendMessage per event, 1 subscriber", 1, ViaQueueSingle},
+	{"http-fanout10", "POST /events, 1 event to 10 subscribers", 10, ViaAPI},
+}
+
+// Config says what to run.
+type Config struct {
+	// N is the number of deliveries per path (rounded up to a whole number of
+	// events).
+	N int
+	// Clients reach the backend; they stay unmeasured (setup), the run
+	// measures copies of them.
+	Clients *awsx.Clients
+	// Memory is the functions' memory size (MemoryFromTemplate).
+	Memory Memory
+	// Paths to run (default: all of Paths).
+	Paths []Path
+	// Progress receives a line per step (nil: quiet).
+	Progress io.Writer
+}
+
+// Result is what one path used, with the raw counts behind it.
+type Result struct {
+	Path     Path
+	Events   int
+	Usage    Usage
+	Calls    map[string]int          // AWS calls by "Service.Operation"
+	SQS      map[string]bench.SQSUse // SQS payloads by operation
+	Capacity bench.CapacityReport    // DynamoDB units, reported and computed
+	// EmptyReceives are receives that found nothing while draining; they
+	// are left out of Usage (an event source mapping's idle polling is a
+	// fixed cost, not a per-delivery one).
+	EmptyReceives int
+	// ProducerSQS are the producer's own SQS requests (billed, in Usage).
+	ProducerSQS int
+	Elapsed     time.Duration
+}
+
+// Run measures every path of cfg on a fresh stack each (own tables, queues
+// and key), against one local receiver.
+func Run(ctx context.Context, cfg Config) ([]Result, error) {
+	if cfg.N <= 0 {
+		return nil, errors.New("cost: N must be positive")
+	}
+	if cfg.Memory.API == 0 || cfg.Memory.Delivery == 0 {
+		return nil, errors.New("cost: the functions' memory sizes are required")
+	}
+	paths := cfg.Paths
+	if paths == nil {
+		paths = Paths
+	}
+	recv := bench.NewReceiver(0)
+	defer recv.Close()
+	var out []Result
+	for _, p := range paths {
+		r, err := runPath(ctx, cfg, p, recv)
+		if err != nil {
+			return out, fmt.Errorf("path %s: %w", p.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func progress(cfg Config, format string, args ...any) {
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, format+"\n", args...)
+	}
+}
+
+// lineCounter counts the bytes and lines (log events) written to it.
+type lineCounter struct {
+	mu           sync.Mutex
+	bytes, lines int64
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.bytes += int64(len(p))
+	c.lines += int64(bytes.Count(p, []byte{'\n'}))
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+func (c *lineCounter) reset() {
+	c.mu.Lock()
+	c.bytes, c.lines = 0, 0
+	c.mu.Unlock()
+}
+
+// ingested is what CloudWatch Logs bills for what was written.
+func (c *lineCounter) ingested() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes + c.lines*LogEventOverhead
+}
+
+func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Result, error) {
+	res := Result{Path: p}
+	logs := &lineCounter{}
+	// What the functions log in AWS: JSON lines at the template's level.
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := bench.NewStack(ctx, cfg.Clients, bench.StackOptions{Log: log})
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = s.Close(context.WithoutCancel(ctx)) }()
+	if _, err := s.CreateWebhooks(ctx, p.Subscribers, map[string]any{
+		"name": "cost", "url": recv.URL + "/hook", "events": []string{Event},
+		"auth_type": "hmac", "auth_credentials": map[string]any{"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+	}); err != nil {
+		return res, err
+	}
+	res.Events = (cfg.N + p.Subscribers - 1) / p.Subscribers
+	deliveries := res.Events * p.Subscribers
+	progress(cfg, "%s: %d events -> %d deliveries", p.Name, res.Events, deliveries)
+
+	s.Meters.Reset()
+	logs.reset()
+	received0 := recv.Requests()
+	t0 := time.Now()
+	data := bench.Payload(PayloadBytes)
+	api := Function{Name: "api", MemoryMB: cfg.Memory.API}
+	eventBatches := Function{Name: "delivery (event batches)", MemoryMB: cfg.Memory.Delivery}
+	jobBatches := Function{Name: "delivery (job batches)", MemoryMB: cfg.Memory.Delivery, Sends: true}
+
+	switch p.Ingest {
+	case ViaAPI, ViaAPIIdempotent:
+		for i := range res.Events {
+			var hdr []string
+			if p.Ingest == ViaAPIIdempotent {
+				hdr = []string{"Idempotency-Key", "cost-" + strconv.Itoa(i) + "-" + strconv.FormatInt(t0.UnixNano(), 36)}
+			}
+			var ans struct {
+				Deliveries int `json:"deliveries"`
+			}
+			side0 := s.Meters.Capacity.SideTime()
+			t := time.Now()
+			code, err := s.Do(ctx, http.MethodPost, "/events", map[string]any{"event": Event, "data": data}, &ans, hdr...)
+			d := time.Since(t) - (s.Meters.Capacity.SideTime() - side0)
+			if err != nil {
+				return res, err
+			}
+			if code != http.StatusAccepted || ans.Deliveries != p.Subscribers {
+				return res, fmt.Errorf("POST /events: %d, %d deliveries", code, ans.Deliveries)
+			}
+			api.Invocations++
+			api.BilledMS += BilledMS(d)
+		}
+		res.Usage.APIRequests = res.Events
+	case ViaQueueBatch, ViaQueueSingle:
+		body, err := json.Marshal(map[string]any{"event": Event, "data": data})
+		if err != nil {
+			return res, err
+		}
+		if res.ProducerSQS, err = produce(ctx, s, res.Events, string(body), p.Ingest == ViaQueueBatch); err != nil {
+			return res, err
+		}
+		dr, err := s.Drain(ctx, s.URLs.EventsQueue, res.Events, localaws.SQSHandler(s.Pipeline.SQSHandler()), 30*time.Second)
+		if err != nil {
+			return res, fmt.Errorf("events queue: %w", err)
+		}
+		res.EmptyReceives += dr.EmptyReceives
+		eventBatches.add(dr)
+	}
+	progress(cfg, "%s: ingested in %s", p.Name, time.Since(t0).Round(time.Millisecond))
+
+	dr, err := s.Drain(ctx, s.URLs.DeliveryQueue, deliveries, localaws.SQSHandler(s.Pipeline.SQSHandler()), 30*time.Second)
+	if err != nil {
+		return res, fmt.Errorf("delivery queue: %w", err)
+	}
+	res.EmptyReceives += dr.EmptyReceives
+	jobBatches.add(dr)
+	res.Elapsed = time.Since(t0)
+	if got := recv.Requests() - received0; got != int64(deliveries) {
+		return res, fmt.Errorf("the receiver got %d requests, want %d", got, deliveries)
+	}
+
+	if res.Capacity, err = s.Meters.Capacity.Report(ctx); err != nil {
+		return res, err
+	}
+	// Name the tables as the template does, and drop indexes never written.
+	writes := map[string]float64{}
+	for k, v := range res.Capacity.Writes {
+		k = strings.Replace(k, s.Config.WebhooksTable, "webhooks", 1)
+		k = strings.Replace(k, s.Config.DeliveriesTable, "deliveries", 1)
+		if v > 0 {
+			writes[k] = v
+		}
+	}
+	res.Capacity.Writes = writes
+	res.Calls = map[string]int{}
+	for svc, c := range map[string]map[string]int{"DynamoDB": s.Meters.DynamoDB.Snapshot(), "SQS": s.Meters.SQS.Snapshot(), "KMS": s.Meters.KMS.Snapshot()} {
+		for op, n := range c {
+			res.Calls[svc+"."+op] = n
+		}
+	}
+	res.SQS = s.Meters.Queue.Snapshot()
+
+	u := &res.Usage
+	u.Deliveries = deliveries
+	for _, f := range []Function{api, eventBatches, jobBatches} {
+		if f.Invocations > 0 {
+			u.Functions = append(u.Functions, f)
+		}
+	}
+	for _, use := range res.SQS {
+		u.SQSRequests += use.Chunks
+	}
+	u.SQSRequests -= res.EmptyReceives
+	computed := res.Capacity.ComputedTotal()
+	u.ReadUnits, u.WriteUnits = computed.Read, computed.Write
+	u.KMSRequests = s.Meters.KMS.Total()
+	u.LogBytes = logs.ingested() +
+		int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead) +
+		int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead)
+	progress(cfg, "%s: done in %s", p.Name, res.Elapsed.Round(time.Millisecond))
+	return res, nil
+}
+
+func (f *Function) add(dr bench.DrainResult) {
+	for _, inv := range dr.Invocations {
+		f.Invocations++
+		f.BilledMS += BilledMS(inv.Duration)
+	}
+}
+
+// produce posts n event messages to the stack's events queue as a producer
+// would: batches of 10, or one message each. It returns its requests.
+func produce(ctx context.Context, s *bench.Stack, n int, body string, batch bool) (int, error) {
+	client, url := s.Clients.SQS, aws.String(s.URLs.EventsQueue)
+	calls := 0
+	if !batch {
+		for range n {
+			if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: url, MessageBody: aws.String(body)}); err != nil {
+				return calls, fmt.Errorf("send event: %w", err)
+			}
+			calls++
+		}
+		return calls, nil
+	}
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i
+	}
+	for chunk := range slices.Chunk(ids, 10) {
+		entries := make([]sqstypes.SendMessageBatchRequestEntry, len(chunk))
+		for k, i := range chunk {
+			entries[k] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(body)}
+		}
+		out, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: url, Entries: entries})
+		if err != nil {
+			return calls, fmt.Errorf("send events: %w", err)
+		}
+		calls++
+		if len(out.Failed) > 0 {
+			return calls, fmt.Errorf("send events: %d failed", len(out.Failed))
+		}
+	}
+	return calls, nil
+}
