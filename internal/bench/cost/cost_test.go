@@ -83,6 +83,17 @@ func TestEstimate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("retention sweep lines", func(t *testing.T) {
+		// 2 WRU per delivery deleted (the item and its by_day entry), a
+		// cleanup run's duration but no per-delivery request.
+		u := Usage{Deliveries: 1000, SweepWriteUnits: 2001, SweepReadUnits: 40,
+			Functions: []Function{{Name: "cleanup", MemoryMB: 256, BilledMS: 4000}}}
+		b := Estimate(u, ListPrices, time.Second)
+		assert.InDelta(t, 2.001*0.625, item(b, "DynamoDB write units, retention sweep").DollarsM, 1e-9)
+		assert.InDelta(t, 0.04*0.125, item(b, "DynamoDB read units, retention sweep").DollarsM, 1e-9)
+		assert.InDelta(t, 0.001*13.3334, item(b, "Lambda duration, cleanup").DollarsM, 1e-9, "1 GB-s for 1,000 deliveries")
+		assert.Zero(t, item(b, "Lambda requests").DollarsM)
+	})
 	t.Run("no API Gateway line without API requests", func(t *testing.T) {
 		b := Estimate(Usage{Deliveries: 1, Functions: []Function{{Name: "jobs", MemoryMB: 128, Invocations: 1}}}, ListPrices, 0)
 		assert.Empty(t, item(b, "API Gateway requests").Name)
@@ -103,7 +114,7 @@ func TestBilledMS(t *testing.T) {
 func TestMemoryFromTemplate(t *testing.T) {
 	m, err := MemoryFromTemplate("../../../template.yaml")
 	require.NoError(t, err)
-	assert.Equal(t, Memory{API: 256, Delivery: 256}, m, "template.yaml's sizes")
+	assert.Equal(t, Memory{API: 256, Delivery: 256, Cleanup: 256}, m, "template.yaml's sizes")
 
 	dir := t.TempDir()
 	write := func(body string) string {
@@ -120,17 +131,19 @@ Resources:
     Properties: {CodeUri: ., Role: !GetAtt R.Arn}
   DeliveryFunction:
     Properties: {MemorySize: 1024}
+  CleanupFunction:
+    Properties: {Timeout: 900}
 `))
 	require.NoError(t, err)
-	assert.Equal(t, Memory{API: 512, Delivery: 1024}, m, "a function's own size wins over Globals")
+	assert.Equal(t, Memory{API: 512, Delivery: 1024, Cleanup: 512}, m, "a function's own size wins over Globals")
 
-	m, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}, DeliveryFunction: {}}\n"))
+	m, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}, DeliveryFunction: {}, CleanupFunction: {}}\n"))
 	require.NoError(t, err)
-	assert.Equal(t, Memory{API: 128, Delivery: 128}, m, "Lambda's default")
+	assert.Equal(t, Memory{API: 128, Delivery: 128, Cleanup: 128}, m, "Lambda's default")
 
-	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}}\n"))
+	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {}, CleanupFunction: {}}\n"))
 	assert.ErrorContains(t, err, "no DeliveryFunction")
-	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {Properties: {MemorySize: big}}, DeliveryFunction: {}}\n"))
+	_, err = MemoryFromTemplate(write("Resources: {ApiFunction: {Properties: {MemorySize: big}}, DeliveryFunction: {}, CleanupFunction: {}}\n"))
 	assert.ErrorContains(t, err, "not a number")
 }
 
@@ -148,7 +161,7 @@ func TestRun(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			var progress bytes.Buffer
-			results, err := Run(context.Background(), Config{N: n, Clients: b.Clients, Memory: Memory{API: 256, Delivery: 256}, Progress: &progress})
+			results, err := Run(context.Background(), Config{N: n, Clients: b.Clients, Memory: Memory{API: 256, Delivery: 256, Cleanup: 256}, Progress: &progress})
 			require.NoError(t, err, progress.String())
 			require.Len(t, results, len(Paths))
 			for _, r := range results {
@@ -157,7 +170,7 @@ func TestRun(t *testing.T) {
 				})
 			}
 			var out bytes.Buffer
-			Write(&out, Setup{N: n, Backend: b.Name, Memory: Memory{API: 256, Delivery: 256}, Latency: 100 * time.Millisecond}, results, ListPrices)
+			Write(&out, Setup{N: n, Backend: b.Name, Memory: Memory{API: 256, Delivery: 256, Cleanup: 256}, Latency: 100 * time.Millisecond}, results, ListPrices)
 			for _, p := range Paths {
 				assert.Contains(t, out.String(), "== "+p.Name+": ")
 			}
@@ -244,6 +257,15 @@ func checkRun(t *testing.T, backend string, r Result) {
 		assert.Positive(t, rep["PutItem"].Write, "the reference stand-in reports PutItem capacity")
 		assert.Positive(t, rep["Query"].Read, "and Query capacity")
 	}
+	// The retention sweep, 31 days later: every delivery deleted with a
+	// BatchWriteItem of 25 (1 WRU + 1 for its by_day entry), two days
+	// queried, the cursor read and written.
+	sw := r.Sweep
+	assert.Equal(t, u.Deliveries, sw.Deleted)
+	assert.Equal(t, map[string]int{"BatchWriteItem": (u.Deliveries + 24) / 25, "Query": 2, "GetItem": 1, "UpdateItem": 1}, sw.Calls)
+	assert.InDelta(t, float64(2*u.Deliveries+1), u.SweepWriteUnits, 1e-9)
+	assert.Positive(t, u.SweepReadUnits)
+
 	// One Decrypt per webhook fetch (the webhooks are HMAC-signed).
 	assert.Equal(t, calls["DynamoDB.GetItem"], calls["KMS.Decrypt"])
 	assert.Equal(t, calls["KMS.Decrypt"], u.KMSRequests)

@@ -47,7 +47,7 @@ var ListPrices = Prices{
 type Function struct {
 	Name        string
 	MemoryMB    int
-	Invocations int
+	Invocations int // billed per request; 0 for a scheduled function whose runs do not grow with the volume
 	// BilledMS sums each invocation's duration rounded up to the
 	// millisecond, as Lambda bills it.
 	BilledMS float64
@@ -65,6 +65,10 @@ type Usage struct {
 	SQSRequests int     // billed: 64 KB chunks, at least one per call
 	ReadUnits   float64 // DynamoDB read request units
 	WriteUnits  float64 // DynamoDB write request units
+	// The retention sweep's share (cleanup, once the deliveries expire):
+	// its deletes are paid writes, unlike TTL's.
+	SweepReadUnits  float64
+	SweepWriteUnits float64
 	KMSRequests int
 	LogBytes    int64 // CloudWatch Logs ingestion, 26 bytes per event included
 }
@@ -128,6 +132,10 @@ func Estimate(u Usage, p Prices, latency time.Duration) Bill {
 	add("SQS requests (64 KB chunks)", per(float64(u.SQSRequests)), "req", p.SQSPerM, true)
 	add("DynamoDB write units", per(u.WriteUnits), "WRU", p.DynamoWritePerM, true)
 	add("DynamoDB read units", per(u.ReadUnits), "RRU", p.DynamoReadPerM, true)
+	if u.SweepWriteUnits > 0 || u.SweepReadUnits > 0 {
+		add("DynamoDB write units, retention sweep", per(u.SweepWriteUnits), "WRU", p.DynamoWritePerM, true)
+		add("DynamoDB read units, retention sweep", per(u.SweepReadUnits), "RRU", p.DynamoReadPerM, true)
+	}
 	add("KMS requests", per(float64(u.KMSRequests)), "req", p.KMSPerM, true)
 	add("CloudWatch Logs ingestion", per(float64(u.LogBytes)), "B", p.LogsPerGB*1e6/(1<<30), false)
 	add("X-Ray traces", per(float64(u.Invocations()))*p.XRaySampled, "trace", p.XRayPerM, false)

@@ -83,9 +83,19 @@ func writePath(w io.Writer, s Setup, r Result, p Prices) {
 	fmt.Fprintf(w, "); reported by the backend %.3f RRU, %.3f WRU\n", rep.Read/n, rep.Write/n)
 	fmt.Fprintf(w, "   Lambda:")
 	for _, f := range u.Functions {
-		fmt.Fprintf(w, " %s %d invocations, %.1f ms billed on average;", f.Name, f.Invocations, f.BilledMS/float64(f.Invocations))
+		if f.Invocations > 0 {
+			fmt.Fprintf(w, " %s %d invocations, %.1f ms billed on average;", f.Name, f.Invocations, f.BilledMS/float64(f.Invocations))
+		} else {
+			fmt.Fprintf(w, " %s %.0f ms in one run;", f.Name, f.BilledMS)
+		}
 	}
 	fmt.Fprintln(w)
+	sw := r.Sweep.Capacity.ComputedTotal()
+	fmt.Fprintf(w, "   retention sweep (cleanup, 31 days later): %d deleted;", r.Sweep.Deleted)
+	for _, k := range sortedKeys(r.Sweep.Calls) {
+		fmt.Fprintf(w, " %s %d", k, r.Sweep.Calls[k])
+	}
+	fmt.Fprintf(w, "; computed %.3f RRU, %.3f WRU per delivery\n", sw.Read/n, sw.Write/n)
 
 	b, bl := Estimate(u, p, 0), Estimate(u, p, s.Latency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -161,6 +171,13 @@ func Hints(r Result, p Prices) []string {
 			"doubles the write of every new delivery; relying on TTL, or sweeping per webhook on the table's own key, would save it", index/n, d))
 		saved += d
 	}
+	if u.SweepWriteUnits > 0 {
+		d := u.SweepWriteUnits / n * p.DynamoWritePerM
+		out = append(out, fmt.Sprintf("the retention sweep deletes each delivery with a paid write and its by_day entry with another "+
+			"(%.2f WRU per delivery, $%.3f); DynamoDB's TTL deletes expired items for free, so sweeping only what TTL has not "+
+			"removed some days after expiry (or not at all in AWS) would save it", u.SweepWriteUnits/n, d))
+		saved += d
+	}
 	if u.APIRequests == 0 && r.Events > 0 {
 		// Events from the queue: each triggers on its own inside a handler batch.
 		producerBatches := 0
@@ -198,7 +215,7 @@ func Hints(r Result, p Prices) []string {
 	windows := math.Ceil(r.Elapsed.Seconds() / 15)
 	if dec := float64(r.Calls["KMS.Decrypt"]); dec > float64(r.Path.Subscribers)*windows {
 		d := (dec - float64(r.Path.Subscribers)*windows) / n * (p.KMSPerM + p.DynamoReadPerM)
-		out = append(out, fmt.Sprintf("%.0f KMS Decrypts (and webhook reads) for %d webhooks in %.0f s: the 10 concurrent attempts of a batch "+
+		out = append(out, fmt.Sprintf("%.0f KMS Decrypts (and webhook reads) for %d webhooks in %.1f s: the 10 concurrent attempts of a batch "+
 			"all miss the 15 s webhook cache when it is cold or stale; one fetch per webhook (singleflight) would save $%.3f here "+
 			"(at a higher rate than this run's, the cache's share per delivery shrinks anyway)", dec, r.Path.Subscribers, r.Elapsed.Seconds(), d))
 	}

@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/guregu/dynamo/v2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/bench"
+	"github.com/systemprompt-io/webhooks/internal/cleanup"
 	"github.com/systemprompt-io/webhooks/internal/localaws"
 )
 
@@ -99,6 +101,43 @@ type Result struct {
 	// ProducerSQS are the producer's own SQS requests (billed, in Usage).
 	ProducerSQS int
 	Elapsed     time.Duration
+	Sweep       Sweep
+}
+
+// Sweep is what the retention sweep (cleanup) used to delete a run's
+// deliveries once they expired.
+type Sweep struct {
+	Deleted  int
+	Calls    map[string]int
+	Capacity bench.CapacityReport
+	Duration time.Duration // less the capacity meter's own reads
+}
+
+// sweep runs the cleanup sweeper over the stack's deliveries as the daily
+// schedule would 31 days later (retention 30): its cursor says the day
+// before was swept, so it queries only the days since, as in steady state.
+func sweep(ctx context.Context, s *bench.Stack, want int) (Sweep, error) {
+	var out Sweep
+	s.Meters.Reset()
+	sw := cleanup.New(dynamo.NewFromIface(s.Clients.DynamoDB), s.Config.DeliveriesTable)
+	later := time.Now().Add(time.Duration(s.Config.RetentionDays+1) * 24 * time.Hour)
+	sw.Now = func() time.Time { return later }
+	sw.LookbackDays = 1
+	sw.Logger = slog.New(slog.DiscardHandler)
+	t0 := time.Now()
+	res, err := sw.Sweep(ctx, s.Config.RetentionDays)
+	out.Duration = time.Since(t0) - s.Meters.Capacity.SideTime()
+	if err != nil {
+		return out, err
+	}
+	if out.Deleted = res.Deleted; out.Deleted != want || !res.Complete {
+		return out, fmt.Errorf("deleted %d of %d (complete %v)", res.Deleted, want, res.Complete)
+	}
+	if out.Capacity, err = s.Meters.Capacity.Report(ctx); err != nil {
+		return out, err
+	}
+	out.Calls = s.Meters.DynamoDB.Snapshot()
+	return out, nil
 }
 
 // Run measures every path of cfg on a fresh stack each (own tables, queues
@@ -107,7 +146,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.N <= 0 {
 		return nil, errors.New("cost: N must be positive")
 	}
-	if cfg.Memory.API == 0 || cfg.Memory.Delivery == 0 {
+	if cfg.Memory.API == 0 || cfg.Memory.Delivery == 0 || cfg.Memory.Cleanup == 0 {
 		return nil, errors.New("cost: the functions' memory sizes are required")
 	}
 	paths := cfg.Paths
@@ -254,6 +293,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 		}
 	}
 	res.Capacity.Writes = writes
+
 	res.Calls = map[string]int{}
 	for svc, c := range map[string]map[string]int{"DynamoDB": s.Meters.DynamoDB.Snapshot(), "SQS": s.Meters.SQS.Snapshot(), "KMS": s.Meters.KMS.Snapshot()} {
 		for op, n := range c {
@@ -269,6 +309,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 			u.Functions = append(u.Functions, f)
 		}
 	}
+
 	for _, use := range res.SQS {
 		u.SQSRequests += use.Chunks
 	}
@@ -279,7 +320,19 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 	u.LogBytes = logs.ingested() +
 		int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead) +
 		int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead)
-	progress(cfg, "%s: done in %s", p.Name, res.Elapsed.Round(time.Millisecond))
+	progress(cfg, "%s: delivered in %s", p.Name, res.Elapsed.Round(time.Millisecond))
+
+	// Later, the retention sweep deletes what this run delivered (measured
+	// apart: it resets the meters).
+	if res.Sweep, err = sweep(ctx, s, deliveries); err != nil {
+		return res, fmt.Errorf("retention sweep: %w", err)
+	}
+	progress(cfg, "%s: swept %d deliveries in %s", p.Name, res.Sweep.Deleted, res.Sweep.Duration.Round(time.Millisecond))
+	// The sweep runs once a day whatever the volume: its duration grows
+	// with the deliveries it deletes, its single request does not.
+	u.Functions = append(u.Functions, Function{Name: "cleanup (sweep)", MemoryMB: cfg.Memory.Cleanup, BilledMS: BilledMS(res.Sweep.Duration)})
+	sw := res.Sweep.Capacity.ComputedTotal()
+	u.SweepReadUnits, u.SweepWriteUnits = sw.Read, sw.Write
 	return res, nil
 }
 

@@ -12,6 +12,7 @@ import (
 type Memory struct {
 	API      int // ApiFunction
 	Delivery int // DeliveryFunction
+	Cleanup  int // CleanupFunction
 }
 
 // MemoryFromTemplate reads the functions' MemorySize from a SAM template:
@@ -47,7 +48,7 @@ func MemoryFromTemplate(path string) (Memory, error) {
 		global = 128
 	}
 	var m Memory
-	for name, dst := range map[string]*int{"ApiFunction": &m.API, "DeliveryFunction": &m.Delivery} {
+	for name, dst := range map[string]*int{"ApiFunction": &m.API, "DeliveryFunction": &m.Delivery, "CleanupFunction": &m.Cleanup} {
 		fn := child(root, "Resources", name)
 		if fn == nil {
 			return Memory{}, fmt.Errorf("%s: no %s", path, name)
