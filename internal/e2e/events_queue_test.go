@@ -95,3 +95,21 @@ func TestEventsQueueGarbageReachesDLQ(t *testing.T) {
 		assert.Len(t, rcv.got(), 1)
 	})
 }
+
+// A producer's own idempotency_key holds across separate messages (a
+// producer that re-sends after a timeout): one delivery.
+func TestEventsQueueProducerKey(t *testing.T) {
+	forEachBackend(t, stackOptions{}, func(t *testing.T, s *stack) {
+		rcv := newReceiver(t)
+		id := s.createWebhook(map[string]any{"name": "pk", "url": rcv.URL, "events": []string{"custom"}})
+		msg := `{"event":"custom","data":{"deploy":77},"idempotency_key":"deploy-77"}`
+		s.post(msg)
+		rcv.waitRequests(t, 1, 20*time.Second)
+		s.post(msg)
+		time.Sleep(2 * time.Second) // room for a duplicate to show up, if there were one
+		assert.Len(t, rcv.got(), 1)
+		page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
+		require.NoError(t, err)
+		assert.Len(t, page.Items, 1)
+	})
+}

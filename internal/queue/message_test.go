@@ -276,7 +276,7 @@ func TestParseEvent(t *testing.T) {
 		}},
 		{"events/native-key.json", Trigger{
 			Event: "custom", Data: json.RawMessage(`{"message":"test"}`),
-			IdempotencyKey: "order-42-shipped", Via: "sqs",
+			IdempotencyKey: "order-42-shipped", Via: "sqs", ProducerKey: true,
 		}},
 		{"events/native-null.json", Trigger{Event: "task.executed", IdempotencyKey: "sqs:msg-1", Via: "sqs"}},
 		{"events/eventbridge.json", Trigger{
@@ -286,6 +286,7 @@ func TestParseEvent(t *testing.T) {
 				`"time":"2024-01-01T12:00:00Z","account":"111122223333","region":"us-east-1",` +
 				`"resources":["arn:aws:states:us-east-1:111122223333:execution:nightly:run-1"]}`),
 			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "eventbridge",
+			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
 		{"events/eventbridge-scheduler.json", Trigger{
 			Event: "task.scheduled",
@@ -293,13 +294,16 @@ func TestParseEvent(t *testing.T) {
 			Metadata: json.RawMessage(`{"source":"aws.scheduler","id":"b2a7c4e1-0f5d-4c62-9a3f-1c2d3e4f5a6b",` +
 				`"time":"2024-01-01T00:00:00Z","account":"111122223333","region":"eu-west-1","resources":[]}`),
 			IdempotencyKey: "eventbridge:b2a7c4e1-0f5d-4c62-9a3f-1c2d3e4f5a6b", Via: "eventbridge",
+			Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		}},
 		{"events/sns-native.json", Trigger{
 			Event: "api.key.revoked", Data: json.RawMessage(`{"key_id":"key_9"}`), Metadata: json.RawMessage(`{"actor":"admin"}`),
 			IdempotencyKey: "sns:22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", Via: "sns",
+			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
 		{"events/sns-native-key.json", Trigger{
 			Event: "custom", Data: json.RawMessage(`{"v":1}`), IdempotencyKey: "deploy-77", Via: "sns",
+			ProducerKey: true, Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
 		{"events/sns-eventbridge.json", Trigger{
 			Event: "workflow.completed",
@@ -308,6 +312,7 @@ func TestParseEvent(t *testing.T) {
 				`"time":"2024-01-01T12:00:00Z","account":"111122223333","region":"us-east-1",` +
 				`"resources":["arn:aws:states:us-east-1:111122223333:execution:nightly:run-1"]}`),
 			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "sns/eventbridge",
+			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC), // EventBridge's own time wins over SNS's
 		}},
 	}
 	for _, tt := range tests {
@@ -319,6 +324,8 @@ func TestParseEvent(t *testing.T) {
 			assert.Equal(t, string(tt.want.Metadata), string(got.Metadata))
 			assert.Equal(t, tt.want.IdempotencyKey, got.IdempotencyKey)
 			assert.Equal(t, tt.want.Via, got.Via)
+			assert.True(t, tt.want.Time.Equal(got.Time), "time: want %s, got %s", tt.want.Time, got.Time)
+			assert.Equal(t, tt.want.ProducerKey, got.ProducerKey)
 		})
 	}
 }
