@@ -69,8 +69,8 @@ type Usage struct {
 	// its deletes are paid writes, unlike TTL's.
 	SweepReadUnits  float64
 	SweepWriteUnits float64
-	KMSRequests int
-	LogBytes    int64 // CloudWatch Logs ingestion, 26 bytes per event included
+	KMSRequests     int
+	LogBytes        int64 // CloudWatch Logs ingestion, 26 bytes per event included
 }
 
 // Invocations sums the functions' invocations.

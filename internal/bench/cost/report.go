@@ -178,25 +178,30 @@ func Hints(r Result, p Prices) []string {
 			"removed some days after expiry (or not at all in AWS) would save it", u.SweepWriteUnits/n, d))
 		saved += d
 	}
-	if u.APIRequests == 0 && r.Events > 0 {
-		// Events from the queue: each triggers on its own inside a handler batch.
+	if r.Events > 0 {
+		// Each event triggers on its own: one subscriber query and one
+		// SendMessageBatch of its jobs, however few.
 		producerBatches := 0
 		if r.Path.Ingest == ViaQueueBatch {
 			producerBatches = r.ProducerSQS
 		}
 		sends := float64(r.Calls["SQS.SendMessageBatch"]-producerBatches) / n
 		queries := float64(r.Calls["DynamoDB.Query"]) / n
-		ideal := 0.1 // one SendMessageBatch (one Query) per batch of 10 events of one type
+		where := "a handler batch (10 events from the queue)"
+		if u.APIRequests > 0 {
+			where = "a batch trigger request (10 events)"
+		}
+		ideal := 0.1 // one SendMessageBatch (one Query) per 10 events of one type
 		if sends > ideal*1.5 {
 			d := (sends - ideal) * p.SQSPerM
-			out = append(out, fmt.Sprintf("each event's jobs go out in their own SendMessageBatch (%.2f per delivery); sending the jobs of a "+
-				"handler batch together would save $%.3f", sends, d))
+			out = append(out, fmt.Sprintf("each event's jobs go out in their own SendMessageBatch (%.2f per delivery); sending the jobs of "+
+				"%s together would save $%.3f", sends, where, d))
 			saved += d
 		}
 		if queries > ideal*1.5 {
 			d := (queries - ideal) * p.DynamoReadPerM
-			out = append(out, fmt.Sprintf("the subscribers are queried once per event (%.2f Query per delivery); once per event type and "+
-				"handler batch would save $%.3f", queries, d))
+			out = append(out, fmt.Sprintf("the subscribers are queried once per event (%.2f Query per delivery); once per event type in "+
+				"%s would save $%.3f", queries, where, d))
 			saved += d
 		}
 	}
@@ -205,6 +210,7 @@ func Hints(r Result, p Prices) []string {
 		out = append(out, fmt.Sprintf("statistics: one counter update per webhook and batch is %.2f UpdateItem per delivery here (a batch "+
 			"holds one event's jobs for %d webhooks); counters accumulated per Lambda instance and flushed every few seconds "+
 			"(a crash losing those seconds' counts) would save up to $%.3f", upd, r.Path.Subscribers, d))
+		saved += d
 	}
 	if r.Path.Ingest == ViaAPIIdempotent {
 		w := 2 * float64(u.APIRequests) / n
