@@ -14,9 +14,10 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// Triggerer fans an event out into delivery jobs.
+// Triggerer fans events out into delivery jobs: results[i] and errs[i]
+// answer reqs[i], each request failing alone.
 type Triggerer interface {
-	Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error)
+	TriggerBatch(ctx context.Context, reqs []trigger.Request) ([]trigger.Result, []error)
 }
 
 // StatsAdder adds to a webhook's counters.
@@ -26,7 +27,7 @@ type StatsAdder interface {
 
 // Handler is the delivery function: it consumes both queues. A job message
 // is attempted; any other message is an event from another AWS service and is
-// triggered. It answers with partial batch failures, so one bad message never
+// triggered, together with the batch's other events. It answers with partial batch failures, so one bad message never
 // re-runs its batch-mates.
 type Handler struct {
 	attempter   *Attempter
@@ -60,20 +61,61 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, h.concurrency)
 	)
+	fail := func(msg events.SQSMessage, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		log.ErrorContext(ctx, "message failed; it will be retried", "message_id", msg.MessageId,
+			"receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
+		failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+	}
+	var (
+		jobs []events.SQSMessage
+		evs  []eventMessage
+	)
 	for _, msg := range ev.Records {
+		if queue.IsJob(msg.Body) {
+			jobs = append(jobs, msg)
+			continue
+		}
+		e, err := eventRequest(msg)
+		if err != nil {
+			fail(msg, err)
+			continue
+		}
+		evs = append(evs, e)
+	}
+	if len(evs) > 0 {
+		// The batch's events fan out together: one subscriber query per
+		// event type and one SendMessageBatch per 10 jobs, not one of each
+		// per event.
+		wg.Go(func() {
+			reqs := make([]trigger.Request, len(evs))
+			for i, e := range evs {
+				reqs[i] = e.req
+			}
+			results, errs := h.trigger.TriggerBatch(ctx, reqs)
+			for i, e := range evs {
+				if errs[i] != nil {
+					fail(e.msg, errs[i])
+					continue
+				}
+				h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.via,
+					"event", e.req.Event, "event_id", results[i].EventID, "deliveries", results[i].Deliveries)
+			}
+		})
+	}
+	for _, msg := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			webhookID, d, err := h.one(ctx, msg)
-			mu.Lock()
-			defer mu.Unlock()
+			webhookID, d, err := h.job(ctx, msg)
 			if err != nil {
-				log.ErrorContext(ctx, "message failed; it will be retried", "message_id", msg.MessageId,
-					"receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
-				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+				fail(msg, err)
 				return
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if d.Attempts > 0 {
 				if stats[webhookID] == nil {
 					stats[webhookID] = &webhook.StatsDelta{}
@@ -95,19 +137,29 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return events.SQSEventResponse{BatchItemFailures: failures}, nil
 }
 
-func (h *Handler) one(ctx context.Context, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
-	if queue.IsJob(msg.Body) {
-		job, err := queue.DecodeJob(msg.Body)
-		if err != nil {
-			return "", webhook.StatsDelta{}, err
-		}
-		n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-		d, err := h.attempter.Run(ctx, job, n > 1)
-		return job.WebhookID, d, err
-	}
-	t, err := queue.ParseEvent(msg.Body, msg.MessageId)
+// job attempts a job message.
+func (h *Handler) job(ctx context.Context, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
+	job, err := queue.DecodeJob(msg.Body)
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
+	}
+	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	d, err := h.attempter.Run(ctx, job, n > 1)
+	return job.WebhookID, d, err
+}
+
+// eventMessage is an event message of a batch and what it triggers.
+type eventMessage struct {
+	msg events.SQSMessage
+	req trigger.Request
+	via string
+}
+
+// eventRequest reads an event message into the trigger it asks for.
+func eventRequest(msg events.SQSMessage) (eventMessage, error) {
+	t, err := queue.ParseEvent(msg.Body, msg.MessageId)
+	if err != nil {
+		return eventMessage{}, err
 	}
 	req := trigger.Request{Event: t.Event, Data: t.Data, Metadata: t.Metadata, IdempotencyKey: t.IdempotencyKey,
 		Source: trigger.FromQueue, Time: t.Time}
@@ -119,13 +171,7 @@ func (h *Handler) one(ctx context.Context, msg events.SQSMessage) (string, webho
 		// another SentTimestamp): remember it, as the API does.
 		req.Source, req.Time = trigger.FromAPI, time.Time{}
 	}
-	res, err := h.trigger.Trigger(ctx, req)
-	if err != nil {
-		return "", webhook.StatsDelta{}, err
-	}
-	h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", msg.MessageId, "via", t.Via,
-		"event", t.Event, "event_id", res.EventID, "deliveries", res.Deliveries)
-	return "", webhook.StatsDelta{}, nil
+	return eventMessage{msg: msg, req: req, via: t.Via}, nil
 }
 
 // sentAt is when SQS first accepted the message: the same on every

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
@@ -127,16 +128,12 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 		return Result{}, err
 	}
 	now := s.now().UTC()
-	at := r.Time
-	if at.IsZero() {
-		at = now
-	}
-	at = at.UTC().Truncate(time.Millisecond)
+	at := eventTime(r, now)
 
 	var eventID string
 	switch {
-	case r.IdempotencyKey != "" && r.Source == FromQueue:
-		eventID = webhook.DerivedID(webhook.EventIDPrefix, at, r.IdempotencyKey)
+	case r.Source == FromQueue:
+		eventID = queueEventID(r, at)
 	case r.IdempotencyKey != "":
 		rec := webhook.IdempotencyRecord{
 			Key: r.IdempotencyKey, Fingerprint: fingerprint(r),
@@ -163,46 +160,198 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 		eventID = webhook.NewID(webhook.EventIDPrefix)
 	}
 
-	n, err := s.fanOut(ctx, r, eventID, at, now)
-	if err != nil {
-		return Result{}, s.unfinished(ctx, r, eventID, at, now, err)
+	p := &pending{r: r, eventID: eventID, at: at}
+	s.fanOut(ctx, []*pending{p}, now)
+	if p.err != nil {
+		return Result{}, s.unfinished(ctx, r, eventID, at, now, p.err)
 	}
 	if r.IdempotencyKey != "" && r.Source == FromAPI {
-		if err := s.keys.CompleteIdempotencyKey(ctx, r.IdempotencyKey, n); err != nil {
+		if err := s.keys.CompleteIdempotencyKey(ctx, r.IdempotencyKey, p.n); err != nil {
 			// The deliveries are enqueued; a repeat with this key finds the
 			// record unfinished and enqueues the same delivery ids again.
 			s.log.WarnContext(ctx, "complete idempotency key", "event_id", eventID, "error", err)
 		}
 	}
-	return Result{EventID: eventID, Deliveries: n}, nil
+	return Result{EventID: eventID, Deliveries: p.n}, nil
 }
 
-func (s *Service) fanOut(ctx context.Context, r Request, eventID string, at, now time.Time) (int, error) {
-	ids, err := s.subs.ActiveSubscribers(ctx, r.Event)
-	if err != nil {
-		return 0, fmt.Errorf("find subscribers of %s: %w", r.Event, err)
+// TriggerBatch triggers several events at once, as the delivery function
+// receives them from the events queue: results[i] and errs[i] answer
+// reqs[i], and a request fails alone (bad input, or jobs SQS did not take).
+// Queue requests (FromQueue) are fanned out together: one subscriber query
+// per distinct event and one SendJobs for all their jobs, so a batch of 10
+// one-subscriber events costs 1 SendMessageBatch, not 10. Their ids are
+// derived as Trigger derives them, so a failed request, redelivered, enqueues
+// the same deliveries again. Other requests (a producer's own key, which is
+// claimed and completed as for the API) go through Trigger, concurrently.
+func (s *Service) TriggerBatch(ctx context.Context, reqs []Request) ([]Result, []error) {
+	results, errs := make([]Result, len(reqs)), make([]error, len(reqs))
+	now := s.now().UTC()
+	var (
+		batch []*pending
+		index []int // batch[k] answers reqs[index[k]]
+		wg    sync.WaitGroup
+	)
+	for i, r := range reqs {
+		if err := Validate(r); err != nil {
+			errs[i] = err
+			continue
+		}
+		if r.Source != FromQueue {
+			wg.Go(func() { results[i], errs[i] = s.Trigger(ctx, r) })
+			continue
+		}
+		at := eventTime(r, now)
+		batch = append(batch, &pending{r: r, eventID: queueEventID(r, at), at: at})
+		index = append(index, i)
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	s.fanOut(ctx, batch, now)
+	for k, p := range batch {
+		i := index[k]
+		if p.err != nil {
+			errs[i] = s.unfinished(ctx, p.r, p.eventID, p.at, now, p.err)
+			continue
+		}
+		results[i] = Result{EventID: p.eventID, Deliveries: p.n}
 	}
-	jobs := make([]queue.Job, len(ids))
-	for i, wh := range ids {
-		jobs[i] = queue.Job{
-			DeliveryID: webhook.DeliveryIDFor(eventID, wh, at),
-			WebhookID:  wh,
-			EventID:    eventID,
-			Event:      r.Event,
-			Attempt:    1,
-			CreatedAt:  now,
-			Timestamp:  at,
-			Data:       r.Data,
-			Metadata:   r.Metadata,
+	wg.Wait()
+	return results, errs
+}
+
+// eventTime is a request's event time as ids and payloads carry it.
+func eventTime(r Request, now time.Time) time.Time {
+	at := r.Time
+	if at.IsZero() {
+		at = now
+	}
+	return at.UTC().Truncate(time.Millisecond)
+}
+
+// queueEventID is a queue request's event id: derived from its key (the
+// message's, stable across redeliveries) and time, so that a redelivered
+// message names the same event and deliveries; random without a key.
+func queueEventID(r Request, at time.Time) string {
+	if r.IdempotencyKey == "" {
+		return webhook.NewID(webhook.EventIDPrefix)
+	}
+	return webhook.DerivedID(webhook.EventIDPrefix, at, r.IdempotencyKey)
+}
+
+// pending is a validated request with its ids, being fanned out; fanOut
+// sets n (its deliveries) or err.
+type pending struct {
+	r       Request
+	eventID string
+	at      time.Time
+	n       int
+	err     error
+}
+
+// fanOut enqueues one job per subscriber for each of ps: it queries the
+// subscribers of each distinct event once, and sends every job in one
+// SendJobs call. Jobs SQS did not take fail only the requests they belong to.
+func (s *Service) fanOut(ctx context.Context, ps []*pending, now time.Time) {
+	if len(ps) == 0 {
+		return
+	}
+	subs := s.subscribers(ctx, ps)
+	var (
+		jobs  []queue.Job
+		owner []*pending // owner[j] is the request of jobs[j]
+	)
+	for _, p := range ps {
+		ids, err := subs[p.r.Event].ids, subs[p.r.Event].err
+		if err != nil {
+			p.err = fmt.Errorf("find subscribers of %s: %w", p.r.Event, err)
+			continue
+		}
+		for _, wh := range ids {
+			jobs = append(jobs, queue.Job{
+				DeliveryID: webhook.DeliveryIDFor(p.eventID, wh, p.at),
+				WebhookID:  wh,
+				EventID:    p.eventID,
+				Event:      p.r.Event,
+				Attempt:    1,
+				CreatedAt:  now,
+				Timestamp:  p.at,
+				Data:       p.r.Data,
+				Metadata:   p.r.Metadata,
+			})
+			owner = append(owner, p)
+		}
+		p.n = len(ids)
+	}
+	s.send(ctx, jobs, owner, true)
+}
+
+// send sends jobs in one SendJobs call and fails the requests (owner[j] is
+// jobs[j]'s, each request's jobs together) whose jobs were not all sent.
+func (s *Service) send(ctx context.Context, jobs []queue.Job, owner []*pending, split bool) {
+	if len(jobs) == 0 {
+		return
+	}
+	err := s.jobs.SendJobs(ctx, jobs, nil)
+	if err == nil {
+		return
+	}
+	fail := func(p *pending, err error) {
+		p.err = fmt.Errorf("enqueue %d deliveries of %s: %w", p.n, p.eventID, err)
+		p.n = 0
+	}
+	var pe *queue.PartialError
+	if !errors.As(err, &pe) {
+		// Nothing was sent: a job that cannot be encoded fails the whole
+		// call. Send each request's jobs alone, so only the bad one fails.
+		if split && owner[0] != owner[len(owner)-1] {
+			for from := 0; from < len(owner); {
+				to := from + 1
+				for to < len(owner) && owner[to] == owner[from] {
+					to++
+				}
+				s.send(ctx, jobs[from:to], owner[from:to], false)
+				from = to
+			}
+			return
+		}
+		for j, p := range owner {
+			if j == 0 || owner[j-1] != p {
+				fail(p, err)
+			}
+		}
+		return
+	}
+	failed := map[*pending]int{}
+	for _, j := range pe.Failed {
+		if j >= 0 && j < len(owner) {
+			failed[owner[j]]++
 		}
 	}
-	if err := s.jobs.SendJobs(ctx, jobs, nil); err != nil {
-		return 0, fmt.Errorf("enqueue %d deliveries of %s: %w", len(jobs), eventID, err)
+	for p, k := range failed {
+		fail(p, fmt.Errorf("%d not sent: %w", k, pe.Err))
 	}
-	return len(jobs), nil
+}
+
+type subscribersOf struct {
+	ids []string
+	err error
+}
+
+// subscribers queries the subscribers of each distinct event of ps once,
+// the queries at once.
+func (s *Service) subscribers(ctx context.Context, ps []*pending) map[string]*subscribersOf {
+	out := map[string]*subscribersOf{}
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		if out[p.r.Event] != nil {
+			continue
+		}
+		res := &subscribersOf{}
+		out[p.r.Event] = res
+		event := p.r.Event
+		wg.Go(func() { res.ids, res.err = s.subs.ActiveSubscribers(ctx, event) })
+	}
+	wg.Wait()
+	return out
 }
 
 // unfinished turns a failed fan-out into an error the caller can act on.

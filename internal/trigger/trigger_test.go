@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -24,9 +25,16 @@ type fakeStore struct {
 	subs    map[string][]string
 	keys    map[string]webhook.IdempotencyRecord
 	subsErr error
+	queries map[string]int // ActiveSubscribers calls by event
 }
 
 func (f *fakeStore) ActiveSubscribers(_ context.Context, event string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.queries == nil {
+		f.queries = map[string]int{}
+	}
+	f.queries[event]++
 	if f.subsErr != nil {
 		return nil, f.subsErr
 	}
@@ -54,19 +62,44 @@ func (f *fakeStore) CompleteIdempotencyKey(_ context.Context, key string, n int)
 
 // fakeQueue records jobs; failFirst makes the first SendJobs fail after
 // "sending" half of its jobs, as a partial SendMessageBatch failure would.
+// drop names jobs SQS does not take (a PartialError lists them); refuse
+// names jobs that fail the whole call before anything is sent, as one that
+// cannot be encoded does.
 type fakeQueue struct {
+	mu        sync.Mutex
 	jobs      []queue.Job
 	failFirst bool
 	calls     int
+	sizes     []int // jobs per call
+	drop      func(queue.Job) bool
+	refuse    func(queue.Job) bool
 }
 
 func (q *fakeQueue) SendJobs(_ context.Context, jobs []queue.Job, _ []time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.calls++
+	q.sizes = append(q.sizes, len(jobs))
 	if q.failFirst && q.calls == 1 {
 		q.jobs = append(q.jobs, jobs[:len(jobs)/2]...)
 		return &queue.PartialError{Failed: []int{len(jobs) - 1}, Err: errors.New("throttled")}
 	}
-	q.jobs = append(q.jobs, jobs...)
+	for i, j := range jobs {
+		if q.refuse != nil && q.refuse(j) {
+			return fmt.Errorf("send jobs: job %d: %w", i, webhook.Errorf(webhook.ETooLarge, "the job message is too large"))
+		}
+	}
+	var failed []int
+	for i, j := range jobs {
+		if q.drop != nil && q.drop(j) {
+			failed = append(failed, i)
+			continue
+		}
+		q.jobs = append(q.jobs, j)
+	}
+	if failed != nil {
+		return &queue.PartialError{Failed: failed, Err: errors.New("throttled")}
+	}
 	return nil
 }
 

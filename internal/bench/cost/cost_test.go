@@ -215,11 +215,13 @@ func checkRun(t *testing.T, backend string, r Result) {
 	case ViaQueueBatch:
 		assert.Zero(t, u.APIRequests)
 		assert.Equal(t, events/10, r.ProducerSQS)
-		assert.Equal(t, events+events/10, calls["SQS.SendMessageBatch"], "the producer's batches + one per event's jobs")
-		assert.Equal(t, events, calls["DynamoDB.Query"])
+		// A handler batch's events fan out together: one event type, ≤ 10
+		// one-subscriber jobs, so one query and one SendMessageBatch each.
+		assert.Equal(t, events/10+evs.Invocations, calls["SQS.SendMessageBatch"], "the producer's batches + one per handler batch's jobs")
+		assert.Equal(t, evs.Invocations, calls["DynamoDB.Query"], "one subscriber query per handler batch")
 	case ViaQueueSingle:
 		assert.Equal(t, events, calls["SQS.SendMessage"])
-		assert.Equal(t, events, calls["SQS.SendMessageBatch"])
+		assert.Equal(t, evs.Invocations, calls["SQS.SendMessageBatch"], "one per handler batch's jobs")
 	}
 	// One stats update per webhook and job batch.
 	statsUpdates := calls["DynamoDB.UpdateItem"]

@@ -1,0 +1,252 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/safehttp"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// batchSQS counts SendMessageBatch calls and keeps the job bodies it took;
+// refuse names bodies it answers as failed (the sender's fault: not retried).
+type batchSQS struct {
+	mu      sync.Mutex
+	batches int
+	bodies  []string
+	refuse  func(body string) bool
+}
+
+func (b *batchSQS) SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	return nil, fmt.Errorf("unexpected SendMessage")
+}
+
+func (b *batchSQS) SendMessageBatch(_ context.Context, in *sqs.SendMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batches++
+	out := &sqs.SendMessageBatchOutput{}
+	for _, e := range in.Entries {
+		body := aws.ToString(e.MessageBody)
+		if b.refuse != nil && b.refuse(body) {
+			out.Failed = append(out.Failed, sqstypes.BatchResultErrorEntry{Id: e.Id, Code: aws.String("InvalidParameterValue"), SenderFault: true})
+			continue
+		}
+		b.bodies = append(b.bodies, body)
+		out.Successful = append(out.Successful, sqstypes.SendMessageBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
+}
+
+// subIndex is a subscription index that counts its queries.
+type subIndex struct {
+	mu      sync.Mutex
+	subs    map[string][]string
+	queries int
+}
+
+func (s *subIndex) ActiveSubscribers(_ context.Context, event string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries++
+	return s.subs[event], nil
+}
+
+// noKeys is an idempotency table none of these tests should reach.
+type noKeys struct{}
+
+func (noKeys) ClaimIdempotencyKey(context.Context, webhook.IdempotencyRecord) (webhook.IdempotencyRecord, bool, error) {
+	return webhook.IdempotencyRecord{}, false, fmt.Errorf("unexpected claim")
+}
+
+func (noKeys) CompleteIdempotencyKey(context.Context, string, int) error {
+	return fmt.Errorf("unexpected completion")
+}
+
+type statsLog struct {
+	mu    sync.Mutex
+	added map[string]webhook.StatsDelta
+}
+
+func (s *statsLog) AddStats(_ context.Context, id string, d webhook.StatsDelta) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.added == nil {
+		s.added = map[string]webhook.StatsDelta{}
+	}
+	s.added[id] = d
+	return nil
+}
+
+var (
+	subscriber = "wh_0192f0c4a1b27c3d8e9f001122334455"
+	sentTime   = time.Date(2026, 11, 28, 15, 59, 0, 0, time.UTC)
+)
+
+type handlerFixture struct {
+	sqs   *batchSQS
+	index *subIndex
+	stats *statsLog
+	logs  *bytes.Buffer
+	h     *Handler
+}
+
+// newHandlerFixture runs the real trigger service and queue over fakes;
+// a is the attempter for job messages (nil: one that attempts nothing).
+func newHandlerFixture(t *testing.T, a *Attempter) *handlerFixture {
+	t.Helper()
+	f := &handlerFixture{sqs: &batchSQS{}, index: &subIndex{subs: map[string][]string{"agent.started": {subscriber}}},
+		stats: &statsLog{}, logs: &bytes.Buffer{}}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil))
+	if a == nil {
+		var err error
+		a, err = NewAttempter(nil, nil, nil, Options{Client: safehttp.NewClient(safehttp.Options{}), Log: log})
+		require.NoError(t, err)
+	} else {
+		a.opt.Log = log
+	}
+	svc := trigger.New(f.index, queue.New(f.sqs, "https://sqs.local/jobs"), noKeys{}, nil, log)
+	f.h = NewHandler(a, svc, f.stats, 0)
+	return f
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func eventMsg(n int, body string) events.SQSMessage {
+	return events.SQSMessage{MessageId: "m-" + strconv.Itoa(n), Body: body, Attributes: map[string]string{
+		"SentTimestamp":           strconv.FormatInt(sentTime.Add(time.Duration(n)*time.Millisecond).UnixMilli(), 10),
+		"ApproximateReceiveCount": "1",
+	}}
+}
+
+func native(n int) string {
+	return fmt.Sprintf(`{"event":"agent.started","data":{"n":%d}}`, n)
+}
+
+func failedIDs(res events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range res.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// deliveryOf is the delivery id message n derives for the subscriber.
+func deliveryOf(n int) string {
+	at := sentTime.Add(time.Duration(n) * time.Millisecond)
+	return webhook.DeliveryIDFor(webhook.DerivedID(webhook.EventIDPrefix, at, "sqs:m-"+strconv.Itoa(n)), subscriber, at)
+}
+
+func (f *handlerFixture) sentDeliveries(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for _, b := range f.sqs.bodies {
+		j, err := queue.DecodeJob(b)
+		require.NoError(t, err)
+		ids = append(ids, j.DeliveryID)
+	}
+	return ids
+}
+
+func TestHandleEventBatchSendsOnce(t *testing.T) {
+	f := newHandlerFixture(t, nil)
+	var ev events.SQSEvent
+	var want []string
+	for n := range 10 {
+		ev.Records = append(ev.Records, eventMsg(n, native(n)))
+		want = append(want, deliveryOf(n))
+	}
+	res, err := f.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Empty(t, res.BatchItemFailures)
+	assert.Equal(t, 1, f.sqs.batches, "10 one-subscriber events: one SendMessageBatch")
+	assert.Equal(t, 1, f.index.queries, "one event type: one subscriber query")
+	assert.Equal(t, want, f.sentDeliveries(t), "each message's deliveries, with the ids it always derived")
+	assert.Equal(t, 10, strings.Count(f.logs.String(), `"msg":"event triggered"`))
+	assert.Contains(t, f.logs.String(), `"message_id":"m-3","via":"sqs","event":"agent.started"`)
+}
+
+func TestHandleGarbageBesideEventsFailsAlone(t *testing.T) {
+	f := newHandlerFixture(t, nil)
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		eventMsg(0, native(0)),
+		eventMsg(1, "not json"),
+		eventMsg(2, native(2)),
+		eventMsg(3, `{"event":"agent.exploded"}`),
+		eventMsg(4, `{"hello":"world"}`),
+		eventMsg(5, native(5)),
+	}}
+	res, err := f.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"m-1", "m-3", "m-4"}, failedIDs(res))
+	assert.Equal(t, 1, f.sqs.batches)
+	assert.Equal(t, []string{deliveryOf(0), deliveryOf(2), deliveryOf(5)}, f.sentDeliveries(t))
+}
+
+func TestHandleEventsSQSRefusedFailAlone(t *testing.T) {
+	f := newHandlerFixture(t, nil)
+	f.sqs.refuse = func(body string) bool { return strings.Contains(body, deliveryOf(2)) }
+	var ev events.SQSEvent
+	for n := range 4 {
+		ev.Records = append(ev.Records, eventMsg(n, native(n)))
+	}
+	res, err := f.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"m-2"}, failedIDs(res), "only the message whose job SQS refused comes back")
+	assert.Equal(t, 1, f.sqs.batches)
+	assert.Equal(t, []string{deliveryOf(0), deliveryOf(1), deliveryOf(3)}, f.sentDeliveries(t))
+
+	// Redelivered, it enqueues the delivery it named the first time.
+	f.sqs.refuse = nil
+	res, err = f.h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{ev.Records[2]}})
+	require.NoError(t, err)
+	assert.Empty(t, res.BatchItemFailures)
+	assert.Equal(t, deliveryOf(2), f.sentDeliveries(t)[3])
+}
+
+// A batch holding a job beside events: the job is attempted as before, the
+// events fan out together.
+func TestHandleJobBesideEvents(t *testing.T) {
+	af := newFixture(t, 200)
+	f := newHandlerFixture(t, af.a)
+	body, err := af.job(1).Encode()
+	require.NoError(t, err)
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		eventMsg(0, native(0)),
+		{MessageId: "job", Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+		eventMsg(1, native(1)),
+	}}
+	res, err := f.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
+	assert.Empty(t, res.BatchItemFailures)
+	assert.Equal(t, int32(1), af.hits.Load(), "the job was attempted")
+	assert.Equal(t, webhook.DeliverySucceeded, af.store.deliveries[af.job(1).DeliveryID].Status)
+	assert.Equal(t, int64(1), f.stats.added[af.hook.ID].Succeeded)
+	assert.Equal(t, 1, f.sqs.batches)
+	assert.Equal(t, []string{deliveryOf(0), deliveryOf(1)}, f.sentDeliveries(t))
+}
