@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/guregu/dynamo/v2"
 
 	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
@@ -154,7 +153,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 		stack.Close()
 		return cfg, err
 	}
-	sweeper := cleanup.New(dynamo.NewFromIface(stack.Clients.DynamoDB), cfg.DeliveriesTable)
+	sweeper := cleanup.New(stack.Clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable})
+	// No grace: locally the sweep alone makes retention take effect at once
+	// (the emulator's TTL reaper, if any, is no cost to save).
+	sweeper.GraceDays = 0
 	sweeper.Logger = log
 	sweep := cleanup.Handler(sweeper, cfg.RetentionDays)
 	bg, err := stack.StartBackground(localaws.Functions{

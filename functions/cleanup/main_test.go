@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/guregu/dynamo/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,11 +27,17 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 	sfx := uuid.NewString()[:8]
 	tables := store.Tables{Webhooks: "fn-cl-wh-" + sfx, Deliveries: "fn-cl-dl-" + sfx}
 	require.NoError(t, store.CreateTables(ctx, kumo.Clients.DynamoDB, tables))
-	st := store.New(kumo.Clients.DynamoDB, tables, store.WithRetentionDays(30))
-
-	// The function runs on the real clock, so the deliveries are dated from now.
+	// The function runs on the real clock, so the deliveries are dated from
+	// now; they are written by a store whose clock is a year back, when all
+	// were within retention, and read by one on the real clock.
 	now := time.Now().UTC()
+	writer := store.New(kumo.Clients.DynamoDB, tables, store.WithRetentionDays(30),
+		store.WithClock(func() time.Time { return now.AddDate(-1, 0, 0) }))
+	st := store.New(kumo.Clients.DynamoDB, tables, store.WithRetentionDays(30))
 	wh := webhook.NewID(webhook.WebhookIDPrefix)
+	require.NoError(t, dynamo.NewFromIface(kumo.Clients.DynamoDB).Table(tables.Webhooks).Put(map[string]any{
+		"pk": "wh#" + wh, "sk": "config", "kind": "webhook", "id": wh, "wh_status": "active",
+	}).Run(ctx))
 	save := func(age time.Duration, evt string) *webhook.Delivery {
 		created := now.Add(-age)
 		d := &webhook.Delivery{
@@ -38,22 +45,26 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 			Event: "agent.completed", Status: webhook.DeliverySucceeded, CreatedAt: created,
 			Attempts: []webhook.Attempt{{Attempt: 1, StartedAt: created, StatusCode: 200, DurationMS: 12}},
 		}
-		require.NoError(t, st.SaveAttempt(ctx, d))
+		require.NoError(t, writer.SaveAttempt(ctx, d))
 		return d
 	}
 	var expired, fresh []*webhook.Delivery
-	for i, days := range []int{31, 45, 200} {
+	for i, days := range []int{33, 45, 200} {
 		expired = append(expired, save(time.Duration(days)*24*time.Hour, "evt_old"+string(rune('a'+i))))
 	}
+	// Past retention but within the 2 days' grace: left to TTL, yet hidden.
+	graced := save(31*24*time.Hour, "evt_grace")
 	for i, days := range []int{0, 1, 29} {
 		fresh = append(fresh, save(time.Duration(days)*24*time.Hour, "evt_new"+string(rune('a'+i))))
 	}
 
 	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/cleanup"), map[string]string{
-		"TABLE_DELIVERIES":  tables.Deliveries,
-		"RETENTION_DAYS":    "30",
-		"DYNAMODB_ENDPOINT": testenv.KumoURL(),
-		"LOG_LEVEL":         "info",
+		"TABLE_WEBHOOKS":     tables.Webhooks,
+		"TABLE_DELIVERIES":   tables.Deliveries,
+		"RETENTION_DAYS":     "30",
+		"CLEANUP_GRACE_DAYS": "2",
+		"DYNAMODB_ENDPOINT":  testenv.KumoURL(),
+		"LOG_LEVEL":          "info",
 	})
 	out, err := fn.InvokeFile(t, "../../events/cleanup-schedule.json")
 	if r := fn.Reports(); len(r) > 0 {
@@ -65,8 +76,8 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &res), string(out))
 	assert.Equal(t, len(expired), res.Deleted, string(out))
 	assert.True(t, res.Complete)
-	assert.Equal(t, cleanup.DefaultLookbackDays+1, res.Days, "first run: looks back, then keeps a cursor")
-	assert.NotEmpty(t, res.SweptThrough)
+	assert.Equal(t, 1, res.Webhooks)
+	assert.Equal(t, 4, res.Calls.Total(), "cursor, webhook ids, the webhook's deliveries, one batch")
 	assert.Contains(t, fn.Output(), `"msg":"cleanup done"`, "logs the sweep as JSON")
 	assert.Contains(t, fn.Output(), `"deleted":3`)
 
@@ -74,17 +85,21 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 		_, err := st.GetDelivery(ctx, d.WebhookID, d.ID)
 		assert.Equal(t, webhook.ENotFound, webhook.ErrorCode(err), "created %s", d.CreatedAt)
 	}
+	_, err = st.GetDelivery(ctx, graced.WebhookID, graced.ID)
+	assert.Equal(t, webhook.ENotFound, webhook.ErrorCode(err), "hidden past retention")
+	_, err = writer.GetDelivery(ctx, graced.WebhookID, graced.ID)
+	assert.NoError(t, err, "but not deleted within the grace")
 	for _, d := range fresh {
 		_, err := st.GetDelivery(ctx, d.WebhookID, d.ID)
 		assert.NoError(t, err, "created %s", d.CreatedAt)
 	}
 
-	// A second invocation resumes from the cursor: one day, nothing to delete.
+	// A second invocation finds nothing left to delete.
 	out, err = fn.InvokeFile(t, "../../events/cleanup-schedule.json")
 	require.NoError(t, err, fn.Output())
 	require.NoError(t, json.Unmarshal(out, &res), string(out))
 	assert.Equal(t, 0, res.Deleted)
-	assert.LessOrEqual(t, res.Days, 2, "the cutoff day (and the one before, had midnight passed since)")
+	assert.Equal(t, cleanup.Calls{GetItem: 1, Query: 2}, res.Calls)
 }
 
 // With a bad setting the function stops at start, and says which.

@@ -68,6 +68,7 @@ func TestBootstrapHandlesSampleEvents(t *testing.T) {
 		"DELIVERY_QUEUE_URL":    stack.Queues.DeliveryQueue,
 		"EVENTS_QUEUE_URL":      stack.Queues.EventsQueue,
 		"ALLOW_PRIVATE_TARGETS": "true", // the receiver is on loopback
+		"RETENTION_DAYS":        "3650", // the sample job was created in 2025: keep it within retention
 		"DYNAMODB_ENDPOINT":     stack.Endpoint,
 		"SQS_ENDPOINT":          stack.Endpoint,
 		"KMS_ENDPOINT":          stack.Endpoint,

@@ -194,6 +194,7 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, time.Duration(config.DefaultTimeoutMS)*time.Millisecond, cfg.DefaultTimeout)
 			assert.Equal(t, config.DefaultRetentionDays, cfg.RetentionDays)
+			assert.Equal(t, config.DefaultCleanupGrace, cfg.CleanupGraceDays)
 			assert.False(t, cfg.AllowPrivate)
 			assert.Equal(t, "INFO", cfg.LogLevel.String())
 			assert.NoError(t, cfg.Require("TABLE_WEBHOOKS", "TABLE_DELIVERIES", "DELIVERY_QUEUE_URL", "EVENTS_QUEUE_URL", "KMS_KEY_ID"))
@@ -350,8 +351,9 @@ func TestPermissions(t *testing.T) {
 		assert.Contains(t, byAction, a, "delivery role lacks %s", a)
 	}
 
-	// Cleanup: Query on the by_day index, BatchWriteItem on the table, and
-	// its cursor item only (internal/cleanup.CursorWebhookID); nothing else.
+	// Cleanup: Query on the webhooks' by_kind index and the deliveries table
+	// (no index), BatchWriteItem on the deliveries table, and its cursor item
+	// only (internal/cleanup.CursorWebhookID); nothing else.
 	policies := asList(tpl.Resources["CleanupFunction"].Properties["Policies"])
 	require.Len(t, policies, 1)
 	var got []string
@@ -361,7 +363,8 @@ func TestPermissions(t *testing.T) {
 		got = append(got, fmt.Sprintf("%v on %v if %v", st["Action"], st["Resource"], st["Condition"]))
 	}
 	assert.ElementsMatch(t, []string{
-		fmt.Sprintf("dynamodb:Query on %v if <nil>", map[string]any{"Fn::Sub": "${DeliveriesTable.Arn}/index/" + store.IndexByDay}),
+		fmt.Sprintf("dynamodb:Query on %v if <nil>", map[string]any{"Fn::Sub": "${WebhooksTable.Arn}/index/" + store.IndexByKind}),
+		fmt.Sprintf("dynamodb:Query on %v if <nil>", arn("DeliveriesTable")),
 		fmt.Sprintf("dynamodb:BatchWriteItem on %v if <nil>", arn("DeliveriesTable")),
 		fmt.Sprintf("[dynamodb:GetItem dynamodb:UpdateItem] on %v if %v", arn("DeliveriesTable"),
 			map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"#cleanup"}}}),

@@ -33,18 +33,24 @@ func TestHandlerWithScheduleEvent(t *testing.T) {
 		ctx := context.Background()
 		expired := deliveriesAt(offsets(cutoff, -time.Minute, -3*day), 2)
 		fresh := deliveriesAt(offsets(cutoff, time.Minute), 2)
+		putWebhooks(t, e, webhookIDs...)
 		putAll(ctx, t, e.db, e.deliveries, append(append([]deliveryItem{}, expired...), fresh...))
-		setCursor(t, e.db, e.deliveries, "2026-02-01")
+		setCursor(t, e.db, e.deliveries, webhookIDs[0]) // a run that stopped after the first webhook
 
 		res, err := Handler(e.sweeper(now), retention)(ctx, ev)
 		require.NoError(t, err)
 
 		out, err := json.Marshal(res)
 		require.NoError(t, err)
-		assert.JSONEq(t, `{"deleted":12,"days":12,"complete":true,"cutoff":"2026-02-13T12:00:00Z",
-			"swept_through":"2026-02-12","retries":0,
-			"calls":{"get_item":1,"query":12,"batch_write_item":2,"update_item":1}}`, string(out))
-		assert.Equal(t, idsOf(fresh), deliveryIDs(t, e.db, e.deliveries))
+		assert.JSONEq(t, `{"deleted":8,"webhooks":2,"complete":true,"cutoff":"2026-02-13T12:00:00Z",
+			"retries":0,"calls":{"get_item":1,"query":3,"batch_write_item":2,"update_item":1}}`, string(out))
+		var left []deliveryItem // the first webhook's, swept by the next run
+		for _, d := range deliveriesAt(offsets(cutoff, -time.Minute, -3*day), 2) {
+			if d.WebhookID == webhookIDs[0] {
+				left = append(left, d)
+			}
+		}
+		assert.Equal(t, idsOf(append(left, fresh...)), deliveryIDs(t, e.db, e.deliveries))
 	})
 }
 

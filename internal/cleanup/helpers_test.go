@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/guregu/dynamo/v2"
 	"github.com/stretchr/testify/require"
@@ -65,6 +67,16 @@ func newEnv(t testing.TB, base *dynamodb.Client) *env {
 		touched:    touched,
 	}
 	require.NoError(t, store.CreateTables(context.Background(), client, store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries}))
+	// The fixtures' expires_at is in the real past, and kumo's TTL reaper
+	// (every 30 s) would delete them while a test runs. With TTL off the
+	// tables hold what TTL left behind, which is what the sweep is for.
+	_, err := base.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(e.deliveries),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(store.TTLAttribute), Enabled: aws.Bool(false),
+		},
+	})
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		for _, name := range []string{e.webhooks, e.deliveries} {
 			_ = e.db.Table(name).DeleteTable().Run(context.Background())
@@ -81,7 +93,7 @@ func (e *env) reset() {
 }
 
 func (e *env) sweeper(now time.Time) *Sweeper {
-	s := New(e.db, e.deliveries)
+	s := New(e.client, store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries})
 	s.Now = func() time.Time { return now }
 	s.Sleep = func(context.Context, time.Duration) error { return nil }
 	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -155,12 +167,11 @@ func tableNames(params any) []string {
 }
 
 // deliveryItem is a delivery record with the attributes internal/store
-// writes (its deliveryItem): key, by_day key (the day the id's time falls
-// on), creation time, TTL in unix seconds, and the record's fields.
+// writes (its deliveryItem): key, creation time, TTL in unix seconds (the
+// id's time plus retention, rounded up), and the record's fields.
 type deliveryItem struct {
 	WebhookID   string        `dynamo:"webhook_id"`
 	ID          string        `dynamo:"id"`
-	CreatedDay  string        `dynamo:"created_day"`
 	EventID     string        `dynamo:"event_id"`
 	Event       string        `dynamo:"event"`
 	Status      string        `dynamo:"status"`
@@ -186,7 +197,6 @@ func newDelivery(webhookID string, created time.Time, seq, retentionDays int) de
 	return deliveryItem{
 		WebhookID:   webhookID,
 		ID:          webhook.DeliveryIDFor(evt, webhookID, created),
-		CreatedDay:  created.Format(dayLayout),
 		EventID:     evt,
 		Event:       "agent.completed",
 		Status:      string(webhook.DeliverySucceeded),
@@ -197,7 +207,7 @@ func newDelivery(webhookID string, created time.Time, seq, retentionDays int) de
 		},
 		CreatedAt:   created,
 		CompletedAt: created.Add(time.Second),
-		ExpiresAt:   created.Add(time.Duration(retentionDays) * 24 * time.Hour).Unix(),
+		ExpiresAt:   created.Add(time.Duration(retentionDays)*24*time.Hour + time.Second - time.Nanosecond).Unix(),
 	}
 }
 
@@ -245,8 +255,8 @@ func idsOf(items []deliveryItem) []string {
 	return ids
 }
 
-// cursorDay reads the cursor's swept_through ("" when there is none).
-func cursorDay(t testing.TB, db *dynamo.DB, table string) string {
+// cursorAfter reads the cursor's webhook id ("" when there is none).
+func cursorAfter(t testing.TB, db *dynamo.DB, table string) string {
 	t.Helper()
 	var c cursorItem
 	err := db.Table(table).Get(attrWebhookID, CursorWebhookID).Range(attrID, dynamo.Equal, CursorID).
@@ -255,12 +265,26 @@ func cursorDay(t testing.TB, db *dynamo.DB, table string) string {
 		return ""
 	}
 	require.NoError(t, err)
-	return c.SweptThrough
+	return c.After
 }
 
-func setCursor(t testing.TB, db *dynamo.DB, table, day string) {
+func setCursor(t testing.TB, db *dynamo.DB, table, after string) {
 	t.Helper()
 	require.NoError(t, db.Table(table).Put(cursorItem{
-		WebhookID: CursorWebhookID, ID: CursorID, SweptThrough: day,
+		WebhookID: CursorWebhookID, ID: CursorID, After: after,
 	}).Run(context.Background()))
+}
+
+// putWebhooks writes a config item (what by_kind indexes) for each id.
+func putWebhooks(t testing.TB, e *env, ids ...string) {
+	t.Helper()
+	vals := make([]any, len(ids))
+	for i, id := range ids {
+		vals[i] = map[string]any{"pk": "wh#" + id, "sk": "config", "kind": "webhook", "id": id,
+			"wh_status": "active", "url": "https://example.com/" + id}
+	}
+	for i := 0; i < len(vals); i += batchSize {
+		_, err := e.db.Table(e.webhooks).Batch().Write().Put(vals[i:min(i+batchSize, len(vals))]...).Run(context.Background())
+		require.NoError(t, err)
+	}
 }

@@ -1,45 +1,41 @@
-// Package cleanup removes delivery records older than the retention period.
+// Package cleanup removes the delivery records DynamoDB's TTL left behind.
 //
-// # What one sweep reads
+// # Retention is TTL-first
 //
-// Deliveries carry `created_day` (YYYY-MM-DD, UTC) and are indexed by it in
-// the KEYS_ONLY GSI `by_day`, range key `id` = `dlv_<uuidv7 hex>`. The
-// sweep queries that index only for days that can hold expired deliveries:
-// every day before the cutoff day (cutoff = now - retention) whole, and the
-// cutoff day itself with `id < dlv_<hex of cutoff ms>`. A UUIDv7 starts with
-// its 48-bit millisecond timestamp, so that range condition selects exactly
-// the deliveries created before the cutoff, and DynamoDB reads nothing else.
-// The keys it returns are deleted with BatchWriteItem, 25 per call.
+// Every delivery record carries `expires_at` (unix seconds: the time its id
+// names plus retention), and TTL is enabled on it, so DynamoDB deletes
+// expired records itself, for free, usually within a couple of days. The
+// store hides a delivery the moment its retention ends (internal/store), so
+// what users see is exact whenever TTL gets to it. The sweep only removes
+// what TTL has not, within its own bounded time: deliveries older than
+// retention plus GraceDays (CLEANUP_GRACE_DAYS; 2 in AWS, 0 locally: an
+// emulator's TTL may be missing or differ, and there is no cost to save).
 //
-// # Where it starts: a cursor, not a scan back
+// # What one sweep reads: no index
 //
-// A day that was swept never gets new deliveries (they are written with the
-// day they are created, and the swept days are all past retention), so the
-// sweep remembers how far it got in one small item of the deliveries table:
-// webhook_id = "#cleanup", id = "cursor", swept_through = the last day swept
-// whole. The next run starts the day after. A run thus costs one GetItem, one
-// Query per day since the previous run (one, for a daily schedule), one
-// BatchWriteItem per 25 expired deliveries and one UpdateItem: it grows with
-// the expired items and with the time since the last run, never with the
-// deliveries that are kept. Scanning back over empty days on every run would
-// instead cost LookbackDays queries per run for nothing.
+// For each webhook, from the webhooks table's by_kind index (one Query per
+// 100 webhooks), the sweep queries the deliveries table's own key:
+// `webhook_id = X AND id < dlv_<hex of cutoff ms>`, cutoff = now - retention
+// - grace, filtered on `expires_at < now - grace`. A delivery id is a UUIDv7
+// of the event's time, which starts with its 48-bit millisecond timestamp,
+// and expires_at is never before that time plus retention (the store's
+// rule), so the key condition reads only deliveries that can be expired and
+// the filter keeps exactly those that are (a delivery of an old event
+// triggered recently is read but kept: retention runs from its trigger).
+// The keys it returns are deleted with BatchWriteItem, 25 per call. A run
+// thus costs one Query per webhook (an empty one is 0.5 RRU) plus the
+// expired items: it never grows with the deliveries that are kept.
+// Deliveries of deleted webhooks are left to TTL.
 //
-// Only the first run on a table (no cursor yet) looks back LookbackDays
-// (default 400) before the cutoff day: at most that many queries, each on an
-// empty day a single cheap request, paid once per table. Deliveries older than
-// that (possible only if retention was once longer than LookbackDays) are left
-// to DynamoDB's TTL: every delivery carries `expires_at` (unix seconds,
-// created + retention), so DynamoDB removes for free, lazily, whatever the
-// sweep does not; the sweep makes retention exact and also works on local
-// emulators, which never expire items.
+// # Deadlines and the cursor
 //
-// # Deadlines
-//
-// Before each day and each batch the sweep checks the context's deadline (the
-// Lambda's) minus Margin; when it is near, the sweep stops, records the last
-// whole day in the cursor and reports Complete=false. A half-swept day is
-// queried again by the next run, which reads only what is left of it, since
-// the deleted keys are gone.
+// Before each webhook and each batch the sweep checks the context's deadline
+// (the Lambda's) minus Margin; when it is near, the sweep stops, records the
+// last webhook it finished in one small item of the deliveries table
+// (webhook_id = "#cleanup", id = "cursor", after = that webhook id) and
+// reports Complete=false. The next run starts after it and, reaching the end
+// of the webhooks, clears the cursor, so every webhook is swept in turn. A
+// webhook swept partly is queried again, which reads only what is left.
 package cleanup
 
 import (
@@ -60,16 +56,14 @@ import (
 
 // Storage layout the sweep relies on (docs/internals.md, TABLE_DELIVERIES).
 const (
-	attrWebhookID  = store.AttrWebhookID
-	attrID         = store.AttrID
-	attrCreatedDay = store.AttrCreatedDay
-	indexByDay     = store.IndexByDay
-	dayLayout      = time.DateOnly
+	attrWebhookID = store.AttrWebhookID
+	attrID        = store.AttrID
+	attrAfter     = "after"
 )
 
 // The cursor item. Its webhook_id is no valid webhook id ("wh_..."), so no
-// listing of a webhook's deliveries ever returns it, and it has no
-// created_day, so it is not in by_day and the sweep never deletes it.
+// query of a webhook's deliveries ever returns it, and it has no expires_at,
+// so TTL keeps it.
 const (
 	CursorWebhookID = "#cleanup"
 	CursorID        = "cursor"
@@ -77,14 +71,17 @@ const (
 
 // Defaults of a Sweeper made by New.
 const (
-	DefaultLookbackDays = 400
-	DefaultMargin       = 10 * time.Second
-	DefaultMaxRetries   = 8
-	DefaultBaseDelay    = 50 * time.Millisecond
-	DefaultMaxDelay     = 5 * time.Second
+	DefaultMargin     = 10 * time.Second
+	DefaultMaxRetries = 8
+	DefaultBaseDelay  = 50 * time.Millisecond
+	DefaultMaxDelay   = 5 * time.Second
+	// DefaultPageSize is how many webhook ids one Query of by_kind returns.
+	DefaultPageSize = 100
 	// MaxRetentionDays bounds the retention a sweep accepts, far above any
 	// configuration (RETENTION_DAYS allows 3650), so the arithmetic is safe.
 	MaxRetentionDays = 36500
+	// MaxGraceDays bounds GraceDays (config's CLEANUP_GRACE_DAYS).
+	MaxGraceDays = 30
 )
 
 // batchSize is BatchWriteItem's limit of requests per call.
@@ -101,6 +98,14 @@ type BatchWriter interface {
 
 var _ BatchWriter = (*dynamodb.Client)(nil)
 
+// WebhookLister pages through all webhook ids in id order, one request per
+// call: up to limit ids after `after`, and whether more may follow.
+type WebhookLister interface {
+	WebhookIDs(ctx context.Context, after string, limit int) ([]string, bool, error)
+}
+
+var _ WebhookLister = (*store.Store)(nil)
+
 // Calls counts the DynamoDB requests of one sweep, by operation.
 type Calls struct {
 	GetItem        int `json:"get_item"`
@@ -114,19 +119,19 @@ func (c Calls) Total() int { return c.GetItem + c.Query + c.BatchWriteItem + c.U
 
 // Result reports one sweep. It is also the cleanup Lambda's response.
 type Result struct {
-	// Deleted counts the delete requests DynamoDB accepted. A key the
-	// eventually consistent index still showed after an earlier delete is
-	// deleted (and counted) again, harmlessly.
+	// Deleted counts the delete requests DynamoDB accepted.
 	Deleted int `json:"deleted"`
-	// Days is the number of days queried.
-	Days int `json:"days"`
+	// Webhooks is the number of webhooks whose deliveries were queried.
+	Webhooks int `json:"webhooks"`
 	// Complete is false when the sweep stopped early (deadline, throttling);
 	// the next run resumes where it stopped.
 	Complete bool `json:"complete"`
-	// Cutoff: deliveries created before it are expired.
+	// Cutoff: deliveries whose id's time is before it are read, and deleted
+	// if their expires_at is GraceDays past (retention + grace ago).
 	Cutoff time.Time `json:"cutoff"`
-	// SweptThrough is the cursor after the sweep: the last day swept whole.
-	SweptThrough string `json:"swept_through,omitempty"`
+	// ResumeAfter is the cursor after the sweep: the last webhook finished
+	// by a run that stopped early, "" when the last run reached the end.
+	ResumeAfter string `json:"resume_after,omitempty"`
 	// Retries counts BatchWriteItem calls that re-sent unprocessed items.
 	Retries int   `json:"retries"`
 	Calls   Calls `json:"calls"`
@@ -138,6 +143,8 @@ type Result struct {
 type Sweeper struct {
 	table dynamo.Table
 
+	// Webhooks lists the webhooks whose deliveries are swept.
+	Webhooks WebhookLister
 	// Writer sends the BatchWriteItem calls.
 	Writer BatchWriter
 	// Now is the clock: it sets the cutoff and is compared with the deadline.
@@ -146,9 +153,11 @@ type Sweeper struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0,1) that spreads the retry delays.
 	Jitter func() float64
-	// LookbackDays is how far before the cutoff day a first run (no cursor)
-	// looks for deliveries.
-	LookbackDays int
+	// GraceDays (0..MaxGraceDays) is left to TTL past the retention before
+	// the sweep deletes a delivery itself.
+	GraceDays int
+	// PageSize is how many webhook ids are read per Query.
+	PageSize int
 	// Margin is kept free before the context's deadline to persist progress.
 	Margin time.Duration
 	// MaxRetries bounds how often one batch's unprocessed items are re-sent.
@@ -158,86 +167,79 @@ type Sweeper struct {
 	Logger              *slog.Logger
 }
 
-// New returns a sweeper of the deliveries table named table.
-func New(db *dynamo.DB, table string) *Sweeper {
+// New returns a sweeper of the deliveries in tables.Deliveries of the
+// webhooks in tables.Webhooks, with no grace (set GraceDays).
+func New(client *dynamodb.Client, tables store.Tables) *Sweeper {
+	db := dynamo.NewFromIface(client)
 	return &Sweeper{
-		table:        db.Table(table),
-		Writer:       db.Client(),
-		Now:          time.Now,
-		Sleep:        sleep,
-		Jitter:       rand.Float64,
-		LookbackDays: DefaultLookbackDays,
-		Margin:       DefaultMargin,
-		MaxRetries:   DefaultMaxRetries,
-		BaseDelay:    DefaultBaseDelay,
-		MaxDelay:     DefaultMaxDelay,
-		Logger:       slog.Default(),
+		table:      db.Table(tables.Deliveries),
+		Webhooks:   store.New(client, tables),
+		Writer:     client,
+		Now:        time.Now,
+		Sleep:      sleep,
+		Jitter:     rand.Float64,
+		PageSize:   DefaultPageSize,
+		Margin:     DefaultMargin,
+		MaxRetries: DefaultMaxRetries,
+		BaseDelay:  DefaultBaseDelay,
+		MaxDelay:   DefaultMaxDelay,
+		Logger:     slog.Default(),
 	}
 }
 
 // TableName is the name of the deliveries table the sweeper works on.
 func (s *Sweeper) TableName() string { return s.table.Name() }
 
-// deliveryKey is what by_day projects besides its own key: the table's key.
+// deliveryKey is the part of a delivery the sweep reads.
 type deliveryKey struct {
 	WebhookID string `dynamo:"webhook_id"`
 	ID        string `dynamo:"id"`
 }
 
 type cursorItem struct {
-	WebhookID    string    `dynamo:"webhook_id"`
-	ID           string    `dynamo:"id"`
-	SweptThrough string    `dynamo:"swept_through"`
-	UpdatedAt    time.Time `dynamo:"updated_at"`
+	WebhookID string    `dynamo:"webhook_id"`
+	ID        string    `dynamo:"id"`
+	After     string    `dynamo:"after"`
+	UpdatedAt time.Time `dynamo:"updated_at"`
 }
 
 // errStop ends a sweep early without failing it: the deadline is near.
 var errStop = errors.New("deadline near")
 
-// Sweep deletes the deliveries created more than retentionDays days ago. It
-// returns the partial result together with any error.
+// Sweep deletes the deliveries created more than retentionDays + GraceDays
+// days ago. It returns the partial result together with any error.
 func (s *Sweeper) Sweep(ctx context.Context, retentionDays int) (Result, error) {
 	if retentionDays <= 0 || retentionDays > MaxRetentionDays {
 		return Result{}, webhook.Invalid("retention_days",
 			"retention must be from 1 to %d days, got %d", MaxRetentionDays, retentionDays)
 	}
+	if s.GraceDays < 0 || s.GraceDays > MaxGraceDays {
+		return Result{}, webhook.Invalid("grace_days",
+			"grace must be from 0 to %d days, got %d", MaxGraceDays, s.GraceDays)
+	}
 	now := s.Now().UTC()
-	cutoff := now.Add(-time.Duration(retentionDays) * 24 * time.Hour)
-	cutoffDay := midnight(cutoff)
-	r := &run{s: s, ctx: ctx, res: Result{Cutoff: cutoff}}
+	cutoff := now.Add(-time.Duration(retentionDays+s.GraceDays) * 24 * time.Hour)
+	r := &run{s: s, ctx: ctx, bound: store.IDBound(cutoff), res: Result{Cutoff: cutoff},
+		expiredBy: now.Add(-time.Duration(s.GraceDays) * 24 * time.Hour).Unix()}
 
-	start := cutoffDay.AddDate(0, 0, -s.LookbackDays)
-	prev, found, err := r.readCursor()
+	start, err := r.readCursor()
 	if err != nil {
 		return r.res, err
 	}
-	if found {
-		start = prev.AddDate(0, 0, 1)
-		r.res.SweptThrough = prev.Format(dayLayout)
-	}
-
-	swept := time.Time{} // last day swept whole in this run
-	for d := start; !d.After(cutoffDay); d = d.AddDate(0, 0, 1) {
-		if err = r.checkDeadline(); err != nil {
-			break
-		}
-		bound := "" // whole day
-		if d.Equal(cutoffDay) {
-			bound = IDBound(cutoff)
-		}
-		if err = r.sweepDay(d, bound); err != nil {
-			break
-		}
-		if d.Before(cutoffDay) {
-			swept = d
-		}
-	}
+	r.res.ResumeAfter = start
+	done, err := r.sweepWebhooks(start)
 	r.res.Complete = err == nil
 	if errors.Is(err, errStop) {
 		err = nil
 	}
-	if !swept.IsZero() {
-		if perr := r.writeCursor(swept, now); perr != nil {
+	// Persist progress: the last webhook finished when stopped early, ""
+	// once the end was reached. Unchanged needs no write.
+	next := done
+	if r.res.Complete {
+		next = ""
+	}
+	if next != start && (next != "" || r.res.Complete) {
+		if perr := r.writeCursor(next, now); perr != nil {
 			err = errors.Join(err, perr)
 		}
 	}
@@ -246,15 +248,13 @@ func (s *Sweeper) Sweep(ctx context.Context, retentionDays int) (Result, error) 
 }
 
 // IDBound returns the smallest delivery id created at or after t: every id
-// below it was created before t.
-func IDBound(t time.Time) string {
-	return fmt.Sprintf("%s%012x", webhook.DeliveryIDPrefix, uint64(t.UnixMilli())&(1<<48-1))
-}
+// below it was created before t (store.IDBound).
+func IDBound(t time.Time) string { return store.IDBound(t) }
 
 func (s *Sweeper) log(res Result, err error) {
-	attrs := []any{"deleted", res.Deleted, "days", res.Days, "complete", res.Complete,
-		"cutoff", res.Cutoff, "swept_through", res.SweptThrough, "retries", res.Retries,
-		"calls", res.Calls.Total(), "table", s.table.Name()}
+	attrs := []any{"deleted", res.Deleted, "webhooks", res.Webhooks, "complete", res.Complete,
+		"cutoff", res.Cutoff, "grace_days", s.GraceDays, "resume_after", res.ResumeAfter,
+		"retries", res.Retries, "calls", res.Calls.Total(), "table", s.table.Name()}
 	switch {
 	case err != nil:
 		s.Logger.Error("cleanup failed", append(attrs, "error", err)...)
@@ -267,9 +267,13 @@ func (s *Sweeper) log(res Result, err error) {
 
 // run is the state of one Sweep.
 type run struct {
-	s   *Sweeper
-	ctx context.Context
-	res Result
+	s     *Sweeper
+	ctx   context.Context
+	bound string
+	// expiredBy: a delivery whose expires_at is before this unix time is
+	// deleted.
+	expiredBy int64
+	res       Result
 }
 
 // checkDeadline returns errStop when less than Margin is left before the
@@ -284,7 +288,8 @@ func (r *run) checkDeadline() error {
 	return nil
 }
 
-func (r *run) readCursor() (time.Time, bool, error) {
+// readCursor returns the webhook id to start after ("" for the first).
+func (r *run) readCursor() (string, error) {
 	var c cursorItem
 	err := r.s.table.Get(attrWebhookID, CursorWebhookID).
 		Range(attrID, dynamo.Equal, CursorID).
@@ -293,54 +298,77 @@ func (r *run) readCursor() (time.Time, bool, error) {
 	r.res.Calls.GetItem++
 	switch {
 	case errors.Is(err, dynamo.ErrNotFound):
-		return time.Time{}, false, nil
+		return "", nil
 	case err != nil:
-		return time.Time{}, false, fmt.Errorf("read cleanup cursor: %w", err)
+		return "", fmt.Errorf("read cleanup cursor: %w", err)
 	}
-	d, err := time.Parse(dayLayout, c.SweptThrough)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("cleanup cursor (%s=%q, %s=%q) has swept_through %q, not a date: fix or delete it",
-			attrWebhookID, CursorWebhookID, attrID, CursorID, c.SweptThrough)
+	if c.After != "" && !webhook.ValidID(webhook.WebhookIDPrefix, c.After) {
+		return "", fmt.Errorf("cleanup cursor (%s=%q, %s=%q) has %s %q, not a webhook id: fix or delete it",
+			attrWebhookID, CursorWebhookID, attrID, CursorID, attrAfter, c.After)
 	}
-	return d, true, nil
+	return c.After, nil
 }
 
-// writeCursor records day as swept whole, unless a concurrent run already
-// recorded a later day. It still works when the run's context has ended, so
-// progress made up to a cancellation is kept.
-func (r *run) writeCursor(day, now time.Time) error {
+// writeCursor records after as the webhook to resume after. It still works
+// when the run's context has ended, so progress made up to a cancellation
+// is kept.
+func (r *run) writeCursor(after string, now time.Time) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.s.Margin)
 	defer cancel()
-	v := day.Format(dayLayout)
 	err := r.s.table.Update(attrWebhookID, CursorWebhookID).
 		Range(attrID, CursorID).
-		Set("swept_through", v).
+		Set(attrAfter, after).
 		Set("updated_at", now).
-		If("attribute_not_exists($) OR $ < ?", "swept_through", "swept_through", v).
+		Remove("swept_through"). // the by_day sweep's cursor, if any
 		Run(ctx)
 	r.res.Calls.UpdateItem++
-	switch {
-	case dynamo.IsCondCheckFailed(err):
-		return nil // another run is further along
-	case err != nil:
-		return fmt.Errorf("write cleanup cursor %s: %w", v, err)
+	if err != nil {
+		return fmt.Errorf("write cleanup cursor %q: %w", after, err)
 	}
-	r.res.SweptThrough = v
+	r.res.ResumeAfter = after
 	return nil
 }
 
-// sweepDay deletes the deliveries of day whose id is below bound (all of
-// them when bound is empty), one query page at a time.
-func (r *run) sweepDay(day time.Time, bound string) error {
-	r.res.Days++
+// sweepWebhooks sweeps every webhook after start, a page of ids at a time,
+// and returns the last one it finished.
+func (r *run) sweepWebhooks(start string) (string, error) {
+	done, after := start, start
+	for {
+		if err := r.checkDeadline(); err != nil {
+			return done, err
+		}
+		ids, more, err := r.s.Webhooks.WebhookIDs(r.ctx, after, max(r.s.PageSize, 1))
+		r.res.Calls.Query++
+		if err != nil {
+			return done, err
+		}
+		for _, id := range ids {
+			if err := r.checkDeadline(); err != nil {
+				return done, err
+			}
+			if err := r.sweepWebhook(id); err != nil {
+				return done, err
+			}
+			done = id
+		}
+		if !more || len(ids) == 0 {
+			return done, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// sweepWebhook deletes the expired deliveries of one webhook, one query
+// page at a time.
+func (r *run) sweepWebhook(webhookID string) error {
+	r.res.Webhooks++
 	var lek dynamo.PagingKey
 	for {
-		q := r.s.table.Get(attrCreatedDay, day.Format(dayLayout)).
-			Index(indexByDay).
+		q := r.s.table.Get(attrWebhookID, webhookID).
+			Range(attrID, dynamo.Less, r.bound).
+			Filter(store.ExpiredFilter, store.TTLAttribute, r.expiredBy).
+			Project(attrWebhookID, attrID).
 			RequestLimit(1) // one request per loop, so calls are counted and deadlines checked
-		if bound != "" {
-			q = q.Range(attrID, dynamo.Less, bound)
-		}
 		if lek != nil {
 			q = q.StartFrom(lek)
 		}
@@ -348,7 +376,7 @@ func (r *run) sweepDay(day time.Time, bound string) error {
 		next, err := q.AllWithLastEvaluatedKey(r.ctx, &page)
 		r.res.Calls.Query++
 		if err != nil {
-			return fmt.Errorf("query %s %s: %w", indexByDay, day.Format(dayLayout), err)
+			return fmt.Errorf("query expired deliveries of %s: %w", webhookID, err)
 		}
 		for len(page) > 0 {
 			n := min(batchSize, len(page))
@@ -419,11 +447,6 @@ func (s *Sweeper) delay(attempt int) time.Duration {
 		d = min(s.MaxDelay, s.BaseDelay<<attempt)
 	}
 	return d/2 + time.Duration(s.Jitter()*float64(d/2))
-}
-
-func midnight(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -24,8 +24,12 @@ type Config struct {
 	DefaultTimeout   time.Duration // DEFAULT_TIMEOUT_MS (seed: defaultTimeout 30000)
 	RetentionDays    int           // RETENTION_DAYS (seed: cleanup.retentionDays 30)
 	CleanupInterval  time.Duration // CLEANUP_INTERVAL_MS (seed: cleanup.interval 86400000)
-	AllowPrivate     bool          // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
-	LogLevel         slog.Level    // LOG_LEVEL: debug, info, warn, error
+	// CleanupGraceDays (CLEANUP_GRACE_DAYS, 0..30): the cleanup sweep deletes
+	// only deliveries past retention plus this many days, leaving the rest to
+	// DynamoDB's TTL, which deletes for free, usually within a couple of days.
+	CleanupGraceDays int
+	AllowPrivate     bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	LogLevel         slog.Level // LOG_LEVEL: debug, info, warn, error
 	Endpoints        awsx.Endpoints
 }
 
@@ -36,6 +40,8 @@ const (
 	DefaultTimeoutMS       = 30000
 	DefaultRetentionDays   = 30
 	DefaultCleanupMS       = 86400000
+	DefaultCleanupGrace    = 2
+	MaxCleanupGraceDays    = 30
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -54,6 +60,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		DefaultTimeout:   time.Duration(p.int("DEFAULT_TIMEOUT_MS", DefaultTimeoutMS, 1000, 900000)) * time.Millisecond,
 		RetentionDays:    p.int("RETENTION_DAYS", DefaultRetentionDays, 1, 3650),
 		CleanupInterval:  time.Duration(p.int("CLEANUP_INTERVAL_MS", DefaultCleanupMS, 1000, 365*86400000)) * time.Millisecond,
+		CleanupGraceDays: p.int("CLEANUP_GRACE_DAYS", DefaultCleanupGrace, 0, MaxCleanupGraceDays),
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{

@@ -22,7 +22,8 @@ type Store interface {
 	GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error)
 	// SaveAttempt records d with its newest attempt: a new record for a
 	// delivery's first attempt, an appended attempt otherwise. It fails with
-	// EConflict when that attempt is already recorded (a duplicate job).
+	// EConflict when that attempt is already recorded (a duplicate job), and
+	// with ENotFound when the delivery is past its retention.
 	SaveAttempt(ctx context.Context, d *webhook.Delivery) error
 	DeactivateWebhook(ctx context.Context, id string) error
 	// RequeueDelivery makes a failed delivery pending again, its next
@@ -168,6 +169,11 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		// Another copy of this job recorded the attempt first; it schedules
 		// what follows.
 		log.InfoContext(ctx, "attempt already recorded by a duplicate job")
+		return webhook.StatsDelta{}, nil
+	} else if webhook.ErrorCode(err) == webhook.ENotFound {
+		// The delivery passed its retention: it is no longer shown, so
+		// neither the attempt nor a next one is recorded or counted.
+		log.WarnContext(ctx, "delivery past its retention; attempt not recorded, job dropped", "error", err)
 		return webhook.StatsDelta{}, nil
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)

@@ -40,10 +40,11 @@ func TestStackStartsEverything(t *testing.T) {
 	require.NotEmpty(t, s.KeyID)
 	require.NoError(t, s.Ready(ctx))
 
-	for _, name := range []string{o.Tables.Webhooks, o.Tables.Deliveries} {
-		d, err := s.Clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	for _, def := range store.Definitions(o.Tables) {
+		name := aws.ToString(def.TableName)
+		d, err := s.Clients.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: def.TableName})
 		require.NoError(t, err, name)
-		assert.NotEmpty(t, d.Table.GlobalSecondaryIndexes, "%s has its indexes", name)
+		assert.Len(t, d.Table.GlobalSecondaryIndexes, len(def.GlobalSecondaryIndexes), "%s has its indexes", name)
 	}
 
 	// The key seals and opens, by id and by alias.

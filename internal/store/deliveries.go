@@ -18,7 +18,6 @@ import (
 type deliveryItem struct {
 	WebhookID     string        `dynamo:"webhook_id,hash"`
 	ID            string        `dynamo:"id,range"`
-	CreatedDay    string        `dynamo:"created_day"` // by_day GSI hash key: cleanup reads only expired days
 	EventID       string        `dynamo:"event_id,omitempty"`
 	Event         string        `dynamo:"event"`
 	Status        string        `dynamo:"status"`
@@ -50,11 +49,11 @@ func toAttemptItem(a webhook.Attempt) attemptItem {
 
 func (s *Store) toDeliveryItem(d *webhook.Delivery) deliveryItem {
 	it := deliveryItem{
-		WebhookID: d.WebhookID, ID: d.ID, CreatedDay: createdDay(d),
+		WebhookID: d.WebhookID, ID: d.ID,
 		EventID: d.EventID, Event: d.Event, Status: string(d.Status), Test: d.Test,
 		SeriesStart: max(d.SeriesStart, 1), NextAttemptAt: utcPtr(d.NextAttemptAt),
 		CreatedAt: d.CreatedAt.UTC(), CompletedAt: utcPtr(d.CompletedAt),
-		ExpiresAt: d.CreatedAt.Add(s.retention).UTC(),
+		ExpiresAt: expiresAt(d, s.retention),
 		Data:      string(d.Data), Metadata: string(d.Metadata),
 	}
 	if !d.EventTime.IsZero() {
@@ -89,14 +88,21 @@ func (it *deliveryItem) delivery() *webhook.Delivery {
 	return d
 }
 
-// createdDay is the UTC day the delivery's id names (ids are UUIDv7 of the
-// event's time), so cleanup's day partitions and its id ranges agree.
-func createdDay(d *webhook.Delivery) string {
-	t, ok := webhook.IDTime(webhook.DeliveryIDPrefix, d.ID)
-	if !ok {
-		t = d.CreatedAt
+// expiresAt is the delivery's TTL: retention after it was created (its
+// trigger), or after the time its id names (a UUIDv7 of the event's time)
+// if that is later, rounded up to the second TTL counts in. Never before the
+// id's time plus retention, so the cleanup sweep may select expired records
+// by a key condition on id (internal/cleanup).
+func expiresAt(d *webhook.Delivery, retention time.Duration) time.Time {
+	t := d.CreatedAt
+	if idt, ok := webhook.IDTime(webhook.DeliveryIDPrefix, d.ID); ok && idt.After(t) {
+		t = idt
 	}
-	return t.UTC().Format(time.DateOnly)
+	t = t.Add(retention).UTC()
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		t = r.Add(time.Second)
+	}
+	return t
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -117,12 +123,20 @@ func deliveryNotFound(id string) error {
 // Either condition failing means a duplicate job recorded the attempt
 // already: EConflict. (A put costs what an update would: DynamoDB bills the
 // larger of the old and new item either way.)
+//
+// A delivery past its retention is ENotFound, without a call: it could
+// never be shown, and TTL or the sweep may already have deleted it (a write
+// would bring it back until TTL deletes it again).
 func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 	n := len(d.Attempts)
 	if n == 0 {
 		return fmt.Errorf("save delivery %s: no attempt to save", d.ID)
 	}
-	put := s.deliveries.Put(s.toDeliveryItem(d))
+	it := s.toDeliveryItem(d)
+	if expired(it.ExpiresAt, s.now()) {
+		return webhook.Errorf(webhook.ENotFound, "delivery %s is past its retention of %s", d.ID, s.retention)
+	}
+	put := s.deliveries.Put(it)
 	if n == 1 {
 		put = put.If("attribute_not_exists('id')")
 	} else {
@@ -138,7 +152,8 @@ func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 }
 
 // GetDelivery returns one delivery of a webhook with all its attempts
-// (strongly consistent), or ENotFound.
+// (strongly consistent), or ENotFound. A delivery past its retention is
+// ENotFound, whether or not TTL has deleted it yet.
 func (s *Store) GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error) {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) || !webhook.ValidID(webhook.DeliveryIDPrefix, id) {
 		return nil, deliveryNotFound(id)
@@ -150,12 +165,19 @@ func (s *Store) GetDelivery(ctx context.Context, webhookID, id string) (*webhook
 	} else if err != nil {
 		return nil, fmt.Errorf("get delivery %s: %w", id, err)
 	}
+	if expired(it.ExpiresAt, s.now()) {
+		return nil, deliveryNotFound(id) // TTL just has not deleted it yet
+	}
 	return it.delivery(), nil
 }
 
 // ListDeliveries returns one page of a webhook's deliveries, newest first,
 // optionally of one status. It queries the webhook's partition only; limits
-// and cursors behave as in ListWebhooks.
+// and cursors behave as in ListWebhooks. Deliveries past their retention are
+// not shown (a filter: they are read, at the end of the listing, only until
+// TTL or the sweep deletes them; no key condition on id can exclude them,
+// since an id carries the producer's event time, which may be older than
+// the retention while the delivery was triggered today).
 func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error) {
 	var page webhook.Page[*webhook.Delivery]
 	limit, err := pageLimit(f.Limit)
@@ -175,7 +197,8 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.
 	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
 		return page, nil
 	}
-	q := s.deliveries.Get(AttrWebhookID, webhookID).Order(dynamo.Descending).Limit(limit + 1)
+	q := s.deliveries.Get(AttrWebhookID, webhookID).Order(dynamo.Descending).Limit(limit+1).
+		Filter(visibleFilter, TTLAttribute, s.now().Unix())
 	if before != "" {
 		q = q.Range(AttrID, dynamo.Less, before)
 	}

@@ -19,6 +19,7 @@ type Store struct {
 	webhooks   dynamo.Table
 	deliveries dynamo.Table
 	retention  time.Duration
+	now        func() time.Time
 }
 
 // DefaultRetention is how long deliveries are kept (the seed's
@@ -38,6 +39,16 @@ func WithRetentionDays(days int) Option {
 	}
 }
 
+// WithClock sets the clock that decides which deliveries are past their
+// retention (tests inject a fixed time). The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
 // New returns a Store over client. It makes no calls; the tables must exist
 // (CreateTables, or the deployment's template).
 func New(client *dynamodb.Client, t Tables, opts ...Option) *Store {
@@ -48,6 +59,7 @@ func New(client *dynamodb.Client, t Tables, opts ...Option) *Store {
 		webhooks:   db.Table(t.Webhooks),
 		deliveries: db.Table(t.Deliveries),
 		retention:  DefaultRetention,
+		now:        time.Now,
 	}
 	for _, o := range opts {
 		o(s)

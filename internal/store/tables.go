@@ -29,12 +29,10 @@ const (
 	AttrID       = "id"
 	AttrWHStatus = "wh_status"
 
-	AttrWebhookID  = "webhook_id"
-	AttrCreatedDay = "created_day"
+	AttrWebhookID = "webhook_id"
 
 	IndexByKind   = "by_kind"
 	IndexByStatus = "by_status"
-	IndexByDay    = "by_day"
 
 	TTLAttribute = "expires_at"
 )
@@ -75,11 +73,11 @@ func Definitions(t Tables) []*dynamodb.CreateTableInput {
 		{
 			TableName:            aws.String(t.Deliveries),
 			BillingMode:          types.BillingModePayPerRequest,
-			AttributeDefinitions: []types.AttributeDefinition{attr(AttrWebhookID), attr(AttrID), attr(AttrCreatedDay)},
+			AttributeDefinitions: []types.AttributeDefinition{attr(AttrWebhookID), attr(AttrID)},
 			KeySchema:            keys(AttrWebhookID, AttrID),
-			GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-				gsi(IndexByDay, AttrCreatedDay, AttrID, types.ProjectionTypeKeysOnly),
-			},
+			// No index: retention needs none (TTL deletes; cleanup queries
+			// each webhook's partition by id), and each one would add a paid
+			// write to every delivery record.
 		},
 	}
 }

@@ -18,12 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/guregu/dynamo/v2"
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/bench"
 	"github.com/systemprompt-io/webhooks/internal/cleanup"
 	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/store"
 )
 
 // Assumed log volume Lambda and API Gateway add per invocation or request,
@@ -119,10 +119,9 @@ type Sweep struct {
 func sweep(ctx context.Context, s *bench.Stack, want int) (Sweep, error) {
 	var out Sweep
 	s.Meters.Reset()
-	sw := cleanup.New(dynamo.NewFromIface(s.Clients.DynamoDB), s.Config.DeliveriesTable)
+	sw := cleanup.New(s.Clients.DynamoDB, store.Tables{Webhooks: s.Config.WebhooksTable, Deliveries: s.Config.DeliveriesTable})
 	later := time.Now().Add(time.Duration(s.Config.RetentionDays+1) * 24 * time.Hour)
 	sw.Now = func() time.Time { return later }
-	sw.LookbackDays = 1
 	sw.Logger = slog.New(slog.DiscardHandler)
 	t0 := time.Now()
 	res, err := sw.Sweep(ctx, s.Config.RetentionDays)
