@@ -214,6 +214,22 @@ func (s *stack) waitFinal(webhookID, deliveryID string, within time.Duration) *w
 	}
 }
 
+// waitStats polls a webhook's stats until they count the given attempts:
+// the handler adds a batch's counts after its records, so a final delivery
+// can be seen a moment before its counts.
+func (s *stack) waitStats(webhookID string, attempts int64) webhook.Stats {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := s.store.GetStats(context.Background(), webhookID)
+		require.NoError(s.t, err)
+		if st.Attempts >= attempts || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // queueDepth returns the visible + in-flight + delayed messages of a queue.
 func (s *stack) queueDepth(url string) int {
 	s.t.Helper()

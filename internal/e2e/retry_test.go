@@ -93,8 +93,7 @@ func TestRetryStrategies(t *testing.T) {
 				}
 				tc.check(t, g)
 
-				st, err := s.store.GetStats(context.Background(), id)
-				require.NoError(t, err)
+				st := s.waitStats(id, 3)
 				assert.Equal(t, int64(1), st.TotalDeliveries)
 				assert.Equal(t, int64(1), st.Successful)
 				assert.Equal(t, int64(3), st.Attempts)
@@ -147,8 +146,7 @@ func TestExhaustionThenManualRetry(t *testing.T) {
 		require.Len(t, d.Attempts, 2)
 		assert.Contains(t, d.Attempts[1].Error, "attempts exhausted")
 
-		st, err := s.store.GetStats(context.Background(), id)
-		require.NoError(t, err)
+		st := s.waitStats(id, 2)
 		assert.Equal(t, int64(1), st.Failed)
 
 		code, out := s.do("POST", "/webhooks/"+id+"/deliveries/"+did+"/retry", nil)
@@ -165,8 +163,7 @@ func TestExhaustionThenManualRetry(t *testing.T) {
 		assert.Equal(t, did, got[2].header.Get("X-Webhook-Delivery"))
 		assert.JSONEq(t, string(got[0].body), string(got[2].body), "the same event is sent again")
 
-		st, err = s.store.GetStats(context.Background(), id)
-		require.NoError(t, err)
+		st = s.waitStats(id, 3)
 		assert.Equal(t, int64(1), st.TotalDeliveries, "one delivery, counted once")
 		assert.Equal(t, int64(1), st.Successful)
 		assert.Zero(t, st.Failed)
