@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/systemprompt-io/webhooks/internal/bench/cost"
+	"github.com/systemprompt-io/webhooks/internal/config"
 )
 
 func main() {
@@ -30,6 +31,7 @@ func command() *cobra.Command {
 		latency  time.Duration
 		paths    []string
 		progress bool
+		grace    int
 	)
 	cmd := &cobra.Command{
 		Use:           "cost",
@@ -52,7 +54,7 @@ func command() *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			cfg := cost.Config{N: n, Clients: b.Clients, Memory: mem, Paths: selected}
+			cfg := cost.Config{N: n, Clients: b.Clients, Memory: mem, Paths: selected, SweepGrace: grace}
 			if progress {
 				cfg.Progress = cmd.ErrOrStderr()
 			}
@@ -66,6 +68,8 @@ func command() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVarP(&n, "deliveries", "n", 2000, "deliveries per path")
+	cmd.Flags().IntVar(&grace, "sweep-grace", config.DefaultCleanupGrace,
+		"the cleanup sweep's grace in days: the deployed default lets TTL delete first (free); 0 sweeps everything (as if TTL deleted nothing)")
 	cmd.Flags().StringVar(&tpl, "template", "template.yaml", "SAM template to read the functions' memory sizes from")
 	cmd.Flags().DurationVar(&latency, "latency", 100*time.Millisecond, "endpoint latency assumed in the second column")
 	cmd.Flags().StringSliceVar(&paths, "path", nil, "paths to run (default all): "+strings.Join(names(), ", "))

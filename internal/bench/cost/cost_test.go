@@ -282,3 +282,23 @@ func idempotencyPuts(r Result) int {
 	}
 	return 0
 }
+
+// With the deployed grace, TTL is left to delete (free) and the sweep that
+// runs a day after expiry deletes nothing: it pays only its queries.
+func TestRunSweepGrace(t *testing.T) {
+	b := testenv.Kumo(t)
+	path := Paths[0]
+	for _, p := range Paths {
+		if p.Ingest == ViaQueueBatch {
+			path = p
+		}
+	}
+	results, err := Run(context.Background(), Config{N: 20, Clients: b.Clients, Memory: Memory{API: 256, Delivery: 256, Cleanup: 256},
+		Paths: []Path{path}, SweepGrace: 2})
+	require.NoError(t, err)
+	require.Len(t, results, 1)
+	assert.Zero(t, results[0].Sweep.Deleted)
+	assert.Zero(t, results[0].Usage.SweepWriteUnits)
+	assert.Zero(t, results[0].Sweep.Calls["BatchWriteItem"])
+	assert.Positive(t, results[0].Sweep.Calls["Query"], "the sweep still looks: %v", results[0].Sweep.Calls)
+}

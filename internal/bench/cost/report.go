@@ -167,15 +167,15 @@ func Hints(r Result, p Prices) []string {
 	}
 	if index > 0 {
 		d := index / n * p.DynamoWritePerM
-		out = append(out, fmt.Sprintf("secondary index writes are %.3f WRU per delivery ($%.3f): the deliveries' by_day index (cleanup's) "+
-			"doubles the write of every new delivery; relying on TTL, or sweeping per webhook on the table's own key, would save it", index/n, d))
+		out = append(out, fmt.Sprintf("secondary index writes are %.3f WRU per delivery ($%.3f): every index entry a delivery writes "+
+			"costs as much as the record", index/n, d))
 		saved += d
 	}
 	if u.SweepWriteUnits > 0 {
 		d := u.SweepWriteUnits / n * p.DynamoWritePerM
-		out = append(out, fmt.Sprintf("the retention sweep deletes each delivery with a paid write and its by_day entry with another "+
-			"(%.2f WRU per delivery, $%.3f); DynamoDB's TTL deletes expired items for free, so sweeping only what TTL has not "+
-			"removed some days after expiry (or not at all in AWS) would save it", u.SweepWriteUnits/n, d))
+		out = append(out, fmt.Sprintf("the retention sweep deletes each delivery with a paid write (%.2f WRU per delivery, $%.3f): "+
+			"this run swept with no grace, as if TTL deleted nothing; deployed (CLEANUP_GRACE_DAYS=2) TTL deletes them for free "+
+			"first (--sweep-grace 2)", u.SweepWriteUnits/n, d))
 		saved += d
 	}
 	if r.Events > 0 {

@@ -84,6 +84,12 @@ type Config struct {
 	Paths []Path
 	// Progress receives a line per step (nil: quiet).
 	Progress io.Writer
+	// SweepGrace is the cleanup sweep's grace (CLEANUP_GRACE_DAYS). 0 sweeps
+	// every delivery 31 days on, as if TTL had deleted nothing: the worst
+	// case. The deployed default, 2, models AWS: TTL (free) has deleted the
+	// deliveries before the sweep may, so the sweep's run finds none and
+	// costs its queries only.
+	SweepGrace int
 }
 
 // Result is what one path used, with the raw counts behind it.
@@ -116,10 +122,14 @@ type Sweep struct {
 // sweep runs the cleanup sweeper over the stack's deliveries as the daily
 // schedule would 31 days later (retention 30): its cursor says the day
 // before was swept, so it queries only the days since, as in steady state.
-func sweep(ctx context.Context, s *bench.Stack, want int) (Sweep, error) {
+func sweep(ctx context.Context, s *bench.Stack, want, grace int) (Sweep, error) {
 	var out Sweep
 	s.Meters.Reset()
 	sw := cleanup.New(s.Clients.DynamoDB, store.Tables{Webhooks: s.Config.WebhooksTable, Deliveries: s.Config.DeliveriesTable})
+	sw.GraceDays = grace
+	if grace > 0 {
+		want = 0 // TTL's to delete within the grace; the sweep deletes only what it missed
+	}
 	later := time.Now().Add(time.Duration(s.Config.RetentionDays+1) * 24 * time.Hour)
 	sw.Now = func() time.Time { return later }
 	sw.Logger = slog.New(slog.DiscardHandler)
@@ -323,7 +333,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 
 	// Later, the retention sweep deletes what this run delivered (measured
 	// apart: it resets the meters).
-	if res.Sweep, err = sweep(ctx, s, deliveries); err != nil {
+	if res.Sweep, err = sweep(ctx, s, deliveries, cfg.SweepGrace); err != nil {
 		return res, fmt.Errorf("retention sweep: %w", err)
 	}
 	progress(cfg, "%s: swept %d deliveries in %s", p.Name, res.Sweep.Deleted, res.Sweep.Duration.Round(time.Millisecond))
