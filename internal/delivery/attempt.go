@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/retry"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -68,8 +70,9 @@ type Attempter struct {
 	jobs  Scheduler
 	opt   Options
 
-	mu    sync.Mutex
-	hooks map[string]cachedHook
+	mu      sync.Mutex
+	hooks   map[string]cachedHook
+	loading singleflight.Group // one read + KMS Decrypt per webhook, however many jobs of a batch want it
 }
 
 type cachedHook struct {
@@ -308,7 +311,11 @@ func (a *Attempter) webhook(ctx context.Context, id string) (*webhook.Webhook, e
 	if ok && now.Sub(c.fetched) < a.opt.CacheTTL {
 		return c.w, nil
 	}
-	return a.fetch(ctx, id, now)
+	w, err, _ := a.loading.Do(id, func() (any, error) { return a.fetch(ctx, id, now) })
+	if err != nil {
+		return nil, err
+	}
+	return w.(*webhook.Webhook), nil
 }
 
 // fetch reads a webhook and opens its credentials, refreshing the cache.

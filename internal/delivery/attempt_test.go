@@ -27,6 +27,7 @@ type memStore struct {
 	deliveries  map[string]webhook.Delivery
 	deactivated []string
 	saves       int
+	gets        int
 }
 
 func newMemStore(ws ...*webhook.Webhook) *memStore {
@@ -38,8 +39,10 @@ func newMemStore(ws ...*webhook.Webhook) *memStore {
 }
 
 func (s *memStore) GetWebhook(_ context.Context, id string) (*webhook.Webhook, error) {
+	time.Sleep(5 * time.Millisecond) // a read takes a while: concurrent jobs overlap it
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gets++
 	w, ok := s.hooks[id]
 	if !ok {
 		return nil, webhook.Errorf(webhook.ENotFound, "webhook %s not found", id)
@@ -389,4 +392,23 @@ func TestTestDelivery(t *testing.T) {
 	assert.Equal(t, webhook.DeliveryFailed, res.Delivery.Status)
 	assert.Empty(t, f2.queue.sent, "a failed test is not retried")
 	assert.Contains(t, res.Error, "500")
+}
+
+// A batch's jobs for one webhook read it (and open its credentials) once.
+func TestWebhookIsFetchedOncePerBatch(t *testing.T) {
+	f := newFixture(t, 200)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job := f.job(1)
+			job.DeliveryID = webhook.DeliveryIDFor("evt_"+string(rune('a'+i)), f.hook.ID, f.now)
+			_, err := f.a.Run(context.Background(), job, false)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, f.store.gets)
+	assert.Equal(t, int32(10), f.hits.Load())
 }
