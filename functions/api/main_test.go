@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -93,6 +94,18 @@ func TestBootstrapAnswersSampleEvents(t *testing.T) {
 
 	resp, _ = invoke("api-list-deliveries.json")
 	assert.Equal(t, 404, resp.StatusCode, "the sample's webhook does not exist here")
+
+	// Every sample API event gets a well-formed answer from the binary, and
+	// none an internal error (internal/app's TestSampleEvents pins each
+	// one's exact status through the same handler).
+	files, err := filepath.Glob("../../events/api-*.json")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 20)
+	for _, f := range files {
+		resp, _ := invoke(filepath.Base(f))
+		assert.Less(t, resp.StatusCode, 500, "%s: %s", f, resp.Body)
+		assert.NotEmpty(t, resp.Headers["X-Request-Id"], f)
+	}
 
 	assert.NotContains(t, fn.Output(), "secret-token-123", "credentials are never logged")
 	if r := fn.Reports(); len(r) > 0 {
