@@ -216,7 +216,7 @@ func addWebhookFlags(cmd *cobra.Command) {
 	f.Int("max-attempts", 0, "attempts per delivery, 1 to 20 (default 3)")
 	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s (default 1000)")
 	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration (default 60000)")
-	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 900000 (default 30000)")
+	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 120000 (default 30000)")
 }
 
 // webhookBody builds the JSON of create/update from the flags that were set,

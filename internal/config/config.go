@@ -57,7 +57,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		DeliveryQueueURL: p.str("DELIVERY_QUEUE_URL", ""),
 		EventsQueueURL:   p.str("EVENTS_QUEUE_URL", ""),
 		KMSKeyID:         p.str("KMS_KEY_ID", ""),
-		DefaultTimeout:   time.Duration(p.int("DEFAULT_TIMEOUT_MS", DefaultTimeoutMS, 1000, 900000)) * time.Millisecond,
+		DefaultTimeout:   time.Duration(p.int("DEFAULT_TIMEOUT_MS", DefaultTimeoutMS, 1000, 120000)) * time.Millisecond,
 		RetentionDays:    p.int("RETENTION_DAYS", DefaultRetentionDays, 1, 3650),
 		CleanupInterval:  time.Duration(p.int("CLEANUP_INTERVAL_MS", DefaultCleanupMS, 1000, 365*86400000)) * time.Millisecond,
 		CleanupGraceDays: p.int("CLEANUP_GRACE_DAYS", DefaultCleanupGrace, 0, MaxCleanupGraceDays),

@@ -270,8 +270,9 @@ func checkHeaderName(field, name string) error {
 }
 
 func (w *Webhook) validateTimeout() error {
-	// Under a second, a cold TLS handshake alone times out; over 15 minutes
-	// no Lambda can wait (and the delivery function's own timeout is lower).
+	// Under a second, a cold TLS handshake alone times out. Over two minutes
+	// an attempt would not fit the delivery function's timeout (160 s, with
+	// the batch's bookkeeping), and would be cut short there instead.
 	if w.TimeoutMS < MinTimeoutMS || w.TimeoutMS > MaxTimeoutMS {
 		return Invalid("timeout_ms", "timeout_ms must be from %d to %d", MinTimeoutMS, MaxTimeoutMS)
 	}

@@ -263,11 +263,11 @@ func TestValidate(t *testing.T) {
 
 		// timeout
 		{"timeout min", func(w *Webhook) { w.TimeoutMS = 1000 }, ""},
-		{"timeout max", func(w *Webhook) { w.TimeoutMS = 900000 }, ""},
+		{"timeout max", func(w *Webhook) { w.TimeoutMS = MaxTimeoutMS }, ""},
 		{"timeout too small", func(w *Webhook) { w.TimeoutMS = 999 }, "timeout_ms"},
 		{"timeout zero", func(w *Webhook) { w.TimeoutMS = 0 }, "timeout_ms"},
 		{"timeout negative", func(w *Webhook) { w.TimeoutMS = -1 }, "timeout_ms"},
-		{"timeout too big", func(w *Webhook) { w.TimeoutMS = 900001 }, "timeout_ms"},
+		{"timeout too big", func(w *Webhook) { w.TimeoutMS = MaxTimeoutMS + 1 }, "timeout_ms"},
 
 		// retry
 		{"retry linear", func(w *Webhook) { w.Retry.Strategy = StrategyLinear }, ""},

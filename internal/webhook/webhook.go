@@ -76,7 +76,7 @@ const (
 	MaxHeaderValueLen  = 4096
 	MaxCredentialBytes = 4096 // KMS Encrypt takes at most 4 KiB of plaintext
 	MinTimeoutMS       = 1000
-	MaxTimeoutMS       = 900000 // a Lambda runs at most 15 minutes... the function timeout bounds it further
+	MaxTimeoutMS       = 120000 // the delivery function's 160 s timeout must hold a batch's longest attempt (template.yaml)
 	MaxAttemptsLimit   = 20
 	MinDelayMS         = 0
 	MaxDelayLimitMS    = 7 * 24 * 3600 * 1000 // a week; longer waits chain over SQS
