@@ -133,10 +133,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
-	timeout := time.Duration(w.TimeoutMS) * time.Millisecond
-	if timeout <= 0 {
-		timeout = webhook.DefaultTimeoutMS * time.Millisecond
-	}
+	timeout := timeoutOf(w)
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl) - a.opt.Margin
 		if left < time.Second {
@@ -148,13 +145,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	res, started := a.send(ctx, w, job, timeout)
 	now := a.opt.Now().UTC().Truncate(time.Millisecond)
 	dec := retry.Decide(w.Retry, job.Attempt-d.SeriesStart+1, res.StatusCode, res.Header, res.Err, now, a.opt.Rand)
-	at := webhook.Attempt{
-		Attempt:      job.Attempt,
-		StartedAt:    started.UTC(),
-		StatusCode:   res.StatusCode,
-		DurationMS:   res.Duration.Milliseconds(),
-		ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt),
-	}
+	at := newAttempt(job.Attempt, started, res)
 	if dec.Status != webhook.DeliverySucceeded {
 		at.Error = dec.Reason
 	}
@@ -200,10 +191,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 // recording and scheduling. A concurrent duplicate is not redelivered: it
 // loses SaveAttempt's condition and schedules nothing.
 func (a *Attempter) delivery(ctx context.Context, job queue.Job, redelivered bool) (*webhook.Delivery, bool, error) {
-	fresh := &webhook.Delivery{
-		ID: job.DeliveryID, WebhookID: job.WebhookID, EventID: job.EventID, Event: job.Event,
-		CreatedAt: job.CreatedAt, SeriesStart: 1, Test: job.Test,
-	}
+	fresh := newDelivery(job)
 	if job.Attempt == 1 && !redelivered {
 		// No read for a first attempt: SaveAttempt's condition catches a
 		// duplicate, and the read would cost as much as the write.
@@ -256,6 +244,33 @@ func (a *Attempter) send(ctx context.Context, w *webhook.Webhook, job queue.Job,
 		return Result{Err: err}, started
 	}
 	return Send(ctx, a.opt.Client, req, timeout, a.opt.MaxBody), started
+}
+
+// newDelivery is the record a job's first attempt creates.
+func newDelivery(job queue.Job) *webhook.Delivery {
+	return &webhook.Delivery{
+		ID: job.DeliveryID, WebhookID: job.WebhookID, EventID: job.EventID, Event: job.Event,
+		CreatedAt: job.CreatedAt, SeriesStart: 1, Test: job.Test,
+	}
+}
+
+// newAttempt records attempt n, started at started, answered by res.
+func newAttempt(n int, started time.Time, res Result) webhook.Attempt {
+	return webhook.Attempt{
+		Attempt:      n,
+		StartedAt:    started.UTC(),
+		StatusCode:   res.StatusCode,
+		DurationMS:   res.Duration.Milliseconds(),
+		ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt),
+	}
+}
+
+// timeoutOf is a webhook's attempt timeout (the default if it has none).
+func timeoutOf(w *webhook.Webhook) time.Duration {
+	if w.TimeoutMS <= 0 {
+		return webhook.DefaultTimeoutMS * time.Millisecond
+	}
+	return time.Duration(w.TimeoutMS) * time.Millisecond
 }
 
 // record applies an attempt and its decision to d.
@@ -411,36 +426,19 @@ func (a *Attempter) Test(ctx context.Context, webhookID string) (*TestResult, er
 		Event: webhook.EventCustom, Attempt: 1, CreatedAt: at, Timestamp: at,
 		Data: TestData, Metadata: TestMetadata, Test: true,
 	}
-	timeout := time.Duration(w.TimeoutMS) * time.Millisecond
-	if timeout <= 0 {
-		timeout = webhook.DefaultTimeoutMS * time.Millisecond
-	}
-	res, started := a.send(ctx, w, job, timeout)
+	res, started := a.send(ctx, w, job, timeoutOf(w))
 	dec := retry.Decision{Status: webhook.DeliverySucceeded}
-	att := webhook.Attempt{Attempt: 1, StartedAt: started.UTC(), StatusCode: res.StatusCode,
-		DurationMS: res.Duration.Milliseconds(), ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt)}
+	att := newAttempt(1, started, res)
 	if retry.Classify(res.StatusCode, res.Err) != retry.Success {
 		// A test is one attempt: it fails without a retry.
 		dec.Status = webhook.DeliveryFailed
-		att.Error = describeFailure(res)
+		att.Error = retry.Describe(res.StatusCode, res.Err)
 	}
-	d := &webhook.Delivery{ID: job.DeliveryID, WebhookID: w.ID, EventID: eventID, Event: job.Event,
-		CreatedAt: at, SeriesStart: 1, Test: true}
+	d := newDelivery(job)
 	record(d, job, att, dec, a.opt.Now().UTC().Truncate(time.Millisecond))
 	if err := a.store.SaveAttempt(ctx, d); err != nil {
 		return nil, fmt.Errorf("record test delivery of %s: %w", w.ID, err)
 	}
 	d.Data, d.Metadata = nil, nil
 	return &TestResult{Delivery: d, Result: res, Success: dec.Status == webhook.DeliverySucceeded, Error: att.Error}, nil
-}
-
-// describeFailure names a failed send in a few words.
-func describeFailure(res Result) string {
-	if res.StatusCode != 0 {
-		return fmt.Sprintf("endpoint answered %d %s", res.StatusCode, http.StatusText(res.StatusCode))
-	}
-	if res.Err != nil {
-		return res.Err.Error()
-	}
-	return "no response"
 }

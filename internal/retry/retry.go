@@ -237,13 +237,13 @@ func Decide(p webhook.RetryPolicy, attempt int, statusCode int, header http.Head
 		return d
 	case Permanent:
 		d.Status = webhook.DeliveryFailed
-		d.Reason = "not retryable: " + describe(statusCode, err)
+		d.Reason = "not retryable: " + Describe(statusCode, err)
 		return d
 	}
 	maxAttempts := max(p.MaxAttempts, 1)
 	if attempt >= maxAttempts {
 		d.Status = webhook.DeliveryFailed
-		d.Reason = fmt.Sprintf("%s; attempts exhausted (%d of %d)", describe(statusCode, err), attempt, maxAttempts)
+		d.Reason = fmt.Sprintf("%s; attempts exhausted (%d of %d)", Describe(statusCode, err), attempt, maxAttempts)
 		return d
 	}
 	delay := Delay(p, attempt, rnd)
@@ -255,12 +255,12 @@ func Decide(p webhook.RetryPolicy, attempt int, statusCode int, header http.Head
 	d.Status = webhook.DeliveryRetrying
 	d.Delay = delay
 	d.NextAttemptAt = now.Add(delay)
-	d.Reason = fmt.Sprintf("%s; retrying in %s (attempt %d of %d next)", describe(statusCode, err), delay, attempt+1, maxAttempts)
+	d.Reason = fmt.Sprintf("%s; retrying in %s (attempt %d of %d next)", Describe(statusCode, err), delay, attempt+1, maxAttempts)
 	return d
 }
 
-// describe names an attempt's failure in a few words.
-func describe(statusCode int, err error) string {
+// Describe names an attempt's failure in a few words.
+func Describe(statusCode int, err error) string {
 	switch {
 	case statusCode != 0:
 		if text := http.StatusText(statusCode); text != "" {
