@@ -24,12 +24,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/systemprompt-io/webhooks/api"
-	httpapi "github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
+	httpapi "github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 )
 
 // server is the real handler on the embedded emulator, with a unique table

@@ -2,7 +2,7 @@
 // payload through the real handlers on the reference stand-ins (moto's
 // DynamoDB and ElasticMQ, as `make test` starts them; KMS embedded), counts
 // every AWS request, SQS chunk and DynamoDB capacity unit, and prices them
-// per million deliveries (internal/bench/cost; docs/cost.md).
+// per million deliveries (internal/devtools/bench/cost; docs/cost.md).
 package main
 
 import (
@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/systemprompt-io/webhooks/internal/bench/cost"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/devtools/bench/cost"
 )
 
 func main() {

@@ -22,11 +22,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/cleanup"
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -174,7 +174,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 	}
 	opts := app.APIOptions(cfg, p, log)
 	opts.Health = stack.Ready
-	h, err := api.New(opts)
+	h, err := httpapi.New(opts)
 	if err != nil {
 		bg.Stop()
 		stack.Close()
@@ -189,10 +189,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 func startingHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
 	if r.URL.Path == "/healthz" {
-		api.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		httpapi.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 		return
 	}
-	api.WriteError(w, r, nil, webhook.Errorf(webhook.EUnavailable, "the local stack is starting; retry in a moment"))
+	httpapi.WriteError(w, r, nil, webhook.Errorf(webhook.EUnavailable, "the local stack is starting; retry in a moment"))
 }
 
 func parsePort(s string) (int, error) {

@@ -21,12 +21,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	httpapi "github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
+	httpapi "github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 )
 
 // localServer serves the real API handler on a free loopback port, backed by

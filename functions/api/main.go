@@ -1,5 +1,5 @@
 // Command api is the Lambda behind the API Gateway HTTP API (payload format
-// 2.0): the internal/api handler, adapted to API Gateway events.
+// 2.0): the internal/httpapi handler, adapted to API Gateway events.
 package main
 
 import (

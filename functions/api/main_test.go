@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/lambdatest"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/lambdatest"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 )
 
 // The built bootstrap, under the Lambda runtime interface emulator, answers

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/systemprompt-io/webhooks/internal/cleanup"
-	"github.com/systemprompt-io/webhooks/internal/lambdatest"
+	"github.com/systemprompt-io/webhooks/internal/devtools/lambdatest"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 

@@ -1,4 +1,4 @@
-# The cost model (cmd/cost, internal/bench/cost; docs/cost.md): first-attempt
+# The cost model (cmd/cost, internal/devtools/bench/cost; docs/cost.md): first-attempt
 # deliveries through the real handlers on the reference stand-ins (moto's
 # DynamoDB and ElasticMQ, started and stopped as for `make test`; KMS
 # embedded), every AWS request, SQS chunk and DynamoDB unit counted and priced

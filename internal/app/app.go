@@ -13,18 +13,18 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 )
 
 // Compile-time checks that the concrete types satisfy the API's interfaces.
 var (
-	_ api.Store   = (*store.Store)(nil)
-	_ api.Events  = (*Pipeline)(nil)
-	_ api.Secrets = (*secrets.KMS)(nil)
+	_ httpapi.Store   = (*store.Store)(nil)
+	_ httpapi.Events  = (*Pipeline)(nil)
+	_ httpapi.Secrets = (*secrets.KMS)(nil)
 )
 
 // APIRequires lists the settings the API needs: the trigger enqueues jobs,
@@ -33,9 +33,9 @@ var APIRequires = DeliveryRequires
 
 // APIOptions returns the API options for cfg over the pipeline p: its store,
 // KMS secrets and event side, and cfg's private-target and timeout settings.
-// Callers may add to them (Health) before api.New.
-func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) api.Options {
-	return api.Options{
+// Callers may add to them (Health) before httpapi.New.
+func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) httpapi.Options {
+	return httpapi.Options{
 		Store:          p.Store,
 		Secrets:        p.Secrets,
 		Events:         p,
@@ -53,7 +53,7 @@ func NewAPI(cfg config.Config, clients *awsx.Clients, log *slog.Logger) (http.Ha
 	if err != nil {
 		return nil, err
 	}
-	h, err := api.New(APIOptions(cfg, p, log))
+	h, err := httpapi.New(APIOptions(cfg, p, log))
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -66,7 +66,7 @@ func NewAPI(cfg config.Config, clients *awsx.Clients, log *slog.Logger) (http.Ha
 func LambdaHandler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	adapter := httpadapter.NewV2(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.RequestID != "" {
-			r.Header.Set(api.RequestIDHeader, rc.RequestID)
+			r.Header.Set(httpapi.RequestIDHeader, rc.RequestID)
 		}
 		h.ServeHTTP(w, r)
 	}))

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 

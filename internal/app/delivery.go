@@ -37,7 +37,7 @@ var DeliveryRequires = []string{"TABLE_WEBHOOKS", "TABLE_DELIVERIES", "DELIVERY_
 
 // JobSendConcurrency is how many SendMessageBatch calls one fan-out has in
 // flight: a trigger to 1,000 subscribers is 100 batches, ~13 round trips at 8
-// (internal/bench BenchmarkTriggerFanOut).
+// (internal/devtools/bench BenchmarkTriggerFanOut).
 const JobSendConcurrency = 8
 
 // Pipeline is the event side of the service, built once per process.

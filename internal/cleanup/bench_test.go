@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/systemprompt-io/webhooks/internal/testenv"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 )
 
 // benchWebhooks are the 50 webhooks the benchmark's deliveries belong to.

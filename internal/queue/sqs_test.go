@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/queue"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 

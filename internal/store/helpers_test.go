@@ -13,7 +13,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/testenv"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 

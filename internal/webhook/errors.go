@@ -6,7 +6,7 @@ import (
 )
 
 // Error codes. Every error a caller can see carries one of these; the API maps
-// them to HTTP status codes in one place (internal/api).
+// them to HTTP status codes in one place (internal/httpapi).
 const (
 	EInvalid  = "validation_failed" // the request is malformed or breaks a rule
 	ENotFound = "not_found"         // the resource does not exist (or was deleted)

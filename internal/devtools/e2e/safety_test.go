@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )

@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"context"
@@ -64,7 +64,7 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // middleware adds the request id, answers unknown routes and methods with
 // error JSON, turns a handler panic into a 500, and logs one line per request
 // (never bodies or headers, which may hold credentials).
-func (a *api) middleware(mux *http.ServeMux) http.Handler {
+func (a *server) middleware(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.Clock()
 		id := r.Header.Get(RequestIDHeader)
@@ -99,7 +99,7 @@ func (a *api) middleware(mux *http.ServeMux) http.Handler {
 // unmatched answers a request no route took. The mux's own answer (404, 405
 // with Allow, or a redirect to the cleaned path) is kept but its plain-text
 // body is replaced with error JSON.
-func (a *api) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+func (a *server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	rec := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(rec, r)
 	switch {

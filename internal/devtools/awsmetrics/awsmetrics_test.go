@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/assert"
 
-	"github.com/systemprompt-io/webhooks/internal/awsmetrics"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
+	"github.com/systemprompt-io/webhooks/internal/devtools/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 )
 
 func TestCounter(t *testing.T) {

@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"time"
 
-	apispec "github.com/systemprompt-io/webhooks/api"
+	"github.com/systemprompt-io/webhooks/api"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -19,7 +19,7 @@ type triggerRequest struct {
 	Metadata json.RawMessage `json:"metadata"`
 }
 
-func (a *api) triggerEvent(w http.ResponseWriter, r *http.Request) {
+func (a *server) triggerEvent(w http.ResponseWriter, r *http.Request) {
 	var in triggerRequest
 	if err := decodeJSON(w, r, &in); err != nil {
 		a.writeError(w, r, err)
@@ -66,7 +66,7 @@ func toDeliveryJSON(d *webhook.Delivery) deliveryJSON {
 	return out
 }
 
-func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) {
+func (a *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	f, err := deliveryFilter(r.URL.Query())
 	if err != nil {
@@ -106,7 +106,7 @@ func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
 	return f, nil
 }
 
-func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) {
+func (a *server) getDelivery(w http.ResponseWriter, r *http.Request) {
 	id, did := r.PathValue("id"), r.PathValue("delivery_id")
 	if _, err := a.load(r.Context(), id); err != nil {
 		a.writeError(w, r, err)
@@ -120,7 +120,7 @@ func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toDeliveryJSON(d))
 }
 
-func (a *api) retryDelivery(w http.ResponseWriter, r *http.Request) {
+func (a *server) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	id, did := r.PathValue("id"), r.PathValue("delivery_id")
 	if _, err := a.load(r.Context(), id); err != nil {
 		a.writeError(w, r, err)
@@ -145,7 +145,7 @@ type testJSON struct {
 	Delivery        deliveryJSON      `json:"delivery"`
 }
 
-func (a *api) testWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *server) testWebhook(w http.ResponseWriter, r *http.Request) {
 	// Test reads the webhook itself (with its credentials): a missing or
 	// malformed id is its ENotFound.
 	res, err := a.Events.Test(r.Context(), r.PathValue("id"))
@@ -168,8 +168,8 @@ func testAnswer(res *delivery.TestResult) testJSON {
 	return out
 }
 
-func (a *api) openAPI(w http.ResponseWriter, r *http.Request) {
-	doc, err := apispec.OpenAPIJSON()
+func (a *server) openAPI(w http.ResponseWriter, r *http.Request) {
+	doc, err := api.OpenAPIJSON()
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -19,9 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/queue"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 )
 
 // bound is how long a test waits for something that must happen; reaching

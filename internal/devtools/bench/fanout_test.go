@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/queue"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
 )
 

@@ -24,14 +24,14 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
+	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/store"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -123,7 +123,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	require.NoError(t, err)
 	apiOpts := app.APIOptions(cfg, p, log)
 	apiOpts.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
-	h, err := api.New(apiOpts)
+	h, err := httpapi.New(apiOpts)
 	require.NoError(t, err)
 
 	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store}

@@ -8,13 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/lambdatest"
+	"github.com/systemprompt-io/webhooks/internal/devtools/lambdatest"
 )
 
 // TestEcho proves the harness end to end with a throwaway function: build it
 // for the host, run it under the emulator, invoke it cold and warm.
 func TestEcho(t *testing.T) {
-	bin := lambdatest.Build(t, "./internal/lambdatest/testdata/echo")
+	bin := lambdatest.Build(t, "./internal/devtools/lambdatest/testdata/echo")
 	fn := lambdatest.Start(t, bin, map[string]string{"ECHO_SETTING": "from-env"})
 
 	tests := []struct {
@@ -60,7 +60,7 @@ func TestEcho(t *testing.T) {
 // TestSideBySide checks that two emulators can run at once (each has its own
 // runtime API port), as parallel tests of different functions need.
 func TestSideBySide(t *testing.T) {
-	bin := lambdatest.Build(t, "./internal/lambdatest/testdata/echo")
+	bin := lambdatest.Build(t, "./internal/devtools/lambdatest/testdata/echo")
 	a := lambdatest.Start(t, bin, map[string]string{"WHO": "a"})
 	b := lambdatest.Start(t, bin, map[string]string{"WHO": "b"})
 	for who, fn := range map[string]*lambdatest.Emulator{"a": a, "b": b} {

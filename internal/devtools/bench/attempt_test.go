@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
-	"github.com/systemprompt-io/webhooks/internal/testenv"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 

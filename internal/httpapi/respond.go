@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"bytes"
@@ -51,7 +51,7 @@ type errorDetail struct {
 
 // writeError answers with err as error JSON. Internal errors are logged with
 // the request id, and the client sees only "internal error".
-func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (a *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	code := webhook.ErrorCode(err)
 	switch status {

@@ -6,7 +6,7 @@
 //
 // The benchmarks themselves are in this package's _test files:
 //
-//	go test -run '^$' -bench . -benchmem ./internal/bench
+//	go test -run '^$' -bench . -benchmem ./internal/devtools/bench
 package bench
 
 import (
@@ -32,12 +32,12 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/systemprompt-io/webhooks/internal/api"
 	"github.com/systemprompt-io/webhooks/internal/app"
-	"github.com/systemprompt-io/webhooks/internal/awsmetrics"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/awsmetrics"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
+	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/store"
 )
@@ -143,7 +143,7 @@ func NewStack(ctx context.Context, base *awsx.Clients, opt StackOptions) (s *Sta
 		return s, err
 	}
 	apiOpts := app.APIOptions(s.Config, s.Pipeline, opt.Log)
-	if s.API, err = api.New(apiOpts); err != nil {
+	if s.API, err = httpapi.New(apiOpts); err != nil {
 		return s, err
 	}
 	return s, nil

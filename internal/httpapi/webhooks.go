@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"context"
@@ -80,9 +80,9 @@ var (
 )
 
 // now is the clock in milliseconds, the precision the API shows.
-func (a *api) now() time.Time { return a.Clock().UTC().Truncate(time.Millisecond) }
+func (a *server) now() time.Time { return a.Clock().UTC().Truncate(time.Millisecond) }
 
-func (a *api) defaults() *webhook.Webhook {
+func (a *server) defaults() *webhook.Webhook {
 	return &webhook.Webhook{
 		Method:    webhook.DefaultMethod,
 		Headers:   map[string]string{},
@@ -93,7 +93,7 @@ func (a *api) defaults() *webhook.Webhook {
 	}
 }
 
-func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	o, err := decodeObject(w, r, mutableFields)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -136,7 +136,7 @@ func (a *api) createWebhook(w http.ResponseWriter, r *http.Request) {
 
 // completeCredentials sets wh.Credentials to creds, generating an HMAC secret
 // when hmac has none; the generated secret is returned to be shown once.
-func (a *api) completeCredentials(wh *webhook.Webhook, creds map[string]string) (reveal map[string]string, err error) {
+func (a *server) completeCredentials(wh *webhook.Webhook, creds map[string]string) (reveal map[string]string, err error) {
 	if creds == nil {
 		creds = map[string]string{}
 	}
@@ -154,7 +154,7 @@ func (a *api) completeCredentials(wh *webhook.Webhook, creds map[string]string) 
 
 // seal encrypts wh.Credentials into SealedCredentials and sets the masked
 // form; no credentials seal to nothing.
-func (a *api) seal(ctx context.Context, wh *webhook.Webhook) error {
+func (a *server) seal(ctx context.Context, wh *webhook.Webhook) error {
 	if len(wh.Credentials) == 0 {
 		wh.SealedCredentials, wh.MaskedCredentials = nil, map[string]string{}
 		return nil
@@ -171,7 +171,7 @@ func (a *api) seal(ctx context.Context, wh *webhook.Webhook) error {
 // (patch false) a null member means "not given". On patch a null member is a
 // JSON merge patch removal: the optional fields return to their defaults and
 // the required ones (name, url, events, status, auth_type) refuse it.
-func (a *api) apply(o object, wh *webhook.Webhook, patch bool) error {
+func (a *server) apply(o object, wh *webhook.Webhook, patch bool) error {
 	def := a.defaults()
 	for _, k := range mutableFields {
 		if !o.present(k) || k == "auth_credentials" {
@@ -298,7 +298,7 @@ func credentials(o object) (creds map[string]string, given bool, err error) {
 	return creds, true, err
 }
 
-func (a *api) getWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	wh, err := a.load(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.writeError(w, r, err)
@@ -309,14 +309,14 @@ func (a *api) getWebhook(w http.ResponseWriter, r *http.Request) {
 
 // load reads a webhook, answering a malformed id with ENotFound without
 // asking the store.
-func (a *api) load(ctx context.Context, id string) (*webhook.Webhook, error) {
+func (a *server) load(ctx context.Context, id string) (*webhook.Webhook, error) {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
 		return nil, notFound(id)
 	}
 	return a.Store.GetWebhook(ctx, id)
 }
 
-func (a *api) patchWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
 		a.writeError(w, r, notFound(id))
@@ -347,7 +347,7 @@ func (a *api) patchWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // patchOnce reads the webhook, merges the patch, validates and writes it.
-func (a *api) patchOnce(ctx context.Context, id string, o object, want int64, hasWant bool) (*webhook.Webhook, map[string]string, error) {
+func (a *server) patchOnce(ctx context.Context, id string, o object, want int64, hasWant bool) (*webhook.Webhook, map[string]string, error) {
 	cur, err := a.Store.GetWebhook(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -456,7 +456,7 @@ func unchanged(a, b *webhook.Webhook) bool {
 		a.Status == b.Status && a.AuthType == b.AuthType && a.Retry == b.Retry && a.TimeoutMS == b.TimeoutMS
 }
 
-func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
 		a.writeError(w, r, notFound(id))
@@ -488,7 +488,7 @@ func (a *api) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 
 // setStatus pauses or resumes a webhook. Both are idempotent: a webhook that
 // already has the status is answered as it is, unchanged.
-func (a *api) setStatus(s webhook.Status) http.HandlerFunc {
+func (a *server) setStatus(s webhook.Status) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		for attempt := 1; ; attempt++ {
@@ -511,7 +511,7 @@ func (a *api) setStatus(s webhook.Status) http.HandlerFunc {
 	}
 }
 
-func (a *api) listWebhooks(w http.ResponseWriter, r *http.Request) {
+func (a *server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 	f, err := listFilter(r.URL.Query())
 	if err != nil {
 		a.writeError(w, r, err)
@@ -616,7 +616,7 @@ type statsJSON struct {
 	LastFailureAt   *time.Time `json:"last_failure_at"`
 }
 
-func (a *api) stats(w http.ResponseWriter, r *http.Request) {
+func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := a.load(r.Context(), id); err != nil {
 		a.writeError(w, r, err)

@@ -1,8 +1,8 @@
-// Package api is the service's HTTP surface: a plain net/http handler for the
+// Package httpapi is the service's HTTP surface: a plain net/http handler for the
 // management calls (and, once its service is plugged in, the trigger calls).
 // The API Lambda adapts API Gateway events to it and the local server serves
 // it directly, so both answer the same way.
-package api
+package httpapi
 
 import (
 	"bytes"
@@ -72,8 +72,8 @@ type Options struct {
 	Health func(context.Context) error
 }
 
-// api holds the handlers' dependencies.
-type api struct {
+// server holds the handlers' dependencies.
+type server struct {
 	Options
 	log *slog.Logger
 }
@@ -82,16 +82,16 @@ type api struct {
 func New(o Options) (http.Handler, error) {
 	var errs []error
 	if o.Store == nil {
-		errs = append(errs, errors.New("api: Options.Store is required"))
+		errs = append(errs, errors.New("httpapi: Options.Store is required"))
 	}
 	if o.Secrets == nil {
-		errs = append(errs, errors.New("api: Options.Secrets is required"))
+		errs = append(errs, errors.New("httpapi: Options.Secrets is required"))
 	}
 	if o.Mask == nil {
-		errs = append(errs, errors.New("api: Options.Mask is required"))
+		errs = append(errs, errors.New("httpapi: Options.Mask is required"))
 	}
 	if o.GenerateSecret == nil {
-		errs = append(errs, errors.New("api: Options.GenerateSecret is required"))
+		errs = append(errs, errors.New("httpapi: Options.GenerateSecret is required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func New(o Options) (http.Handler, error) {
 	if o.DefaultTimeout <= 0 {
 		o.DefaultTimeout = webhook.DefaultTimeoutMS * time.Millisecond
 	}
-	a := &api{Options: o, log: o.Logger}
+	a := &server{Options: o, log: o.Logger}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
@@ -138,7 +138,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if log == nil {
 		log = discardLogger()
 	}
-	(&api{log: log}).writeError(w, r, err)
+	(&server{log: log}).writeError(w, r, err)
 }
 
 // WriteJSON answers with v as JSON and the given status.
@@ -160,7 +160,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
+func (a *server) healthz(w http.ResponseWriter, r *http.Request) {
 	if a.Health != nil {
 		if err := a.Health(r.Context()); err != nil {
 			a.log.WarnContext(r.Context(), "not healthy", "request_id", requestID(r.Context()), "err", err)
@@ -171,7 +171,7 @@ func (a *api) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (a *api) eventTypes(w http.ResponseWriter, r *http.Request) {
+func (a *server) eventTypes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Items []webhook.EventType `json:"items"`
 	}{webhook.EventTypes()})

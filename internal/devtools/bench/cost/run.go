@@ -20,9 +20,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
-	"github.com/systemprompt-io/webhooks/internal/bench"
 	"github.com/systemprompt-io/webhooks/internal/cleanup"
-	"github.com/systemprompt-io/webhooks/internal/localaws"
+	"github.com/systemprompt-io/webhooks/internal/devtools/bench"
+	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/store"
 )
 
