@@ -82,7 +82,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -99,9 +99,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "error: "+oneLine(err.Error()))
 		return ExitAPIError
 	default:
-		// Everything else comes from parsing flags and arguments, before any
-		// request was sent.
-		fmt.Fprintln(env.Stderr, "error: "+oneLine(err.Error()))
+		// Everything else is a problem with the command line (from cobra's
+		// parsing or the command's own checks): the hint says where the
+		// command's flags are described.
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(env.Stderr, "error: %s (see '%s --help')\n", oneLine(err.Error()), cmd.CommandPath())
 		return ExitUsage
 	}
 }
