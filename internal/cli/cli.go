@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,6 +50,8 @@ type Env struct {
 	// LoadAWSConfig loads credentials and region for signing; region is the
 	// --region flag ("" when not given).
 	LoadAWSConfig func(ctx context.Context, region string) (aws.Config, error)
+	// Listen opens the listener of `webhooks listen` (net.Listen when nil).
+	Listen func(network, address string) (net.Listener, error)
 }
 
 // OSEnv is the environment of a real process.
@@ -62,6 +65,7 @@ func OSEnv() Env {
 		Getenv:        os.Getenv,
 		HTTPClient:    &http.Client{Timeout: 60 * time.Second},
 		LoadAWSConfig: loadAWSConfig,
+		Listen:        net.Listen,
 	}
 }
 
@@ -89,13 +93,14 @@ func Main(ctx context.Context, args []string, env Env) int {
 	var (
 		apiErr   *APIError
 		reqErr   *requestError
+		runErr   *runError
 		abortErr *abortError
 	)
 	switch {
 	case errors.As(err, &abortErr):
 		fmt.Fprintln(env.Stderr, oneLine(err.Error()))
 		return ExitAPIError
-	case errors.As(err, &apiErr), errors.As(err, &reqErr):
+	case errors.As(err, &apiErr), errors.As(err, &reqErr), errors.As(err, &runErr):
 		fmt.Fprintln(env.Stderr, "error: "+oneLine(err.Error()))
 		return ExitAPIError
 	default:
@@ -114,6 +119,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 type abortError struct{ msg string }
 
 func (e *abortError) Error() string { return e.msg }
+
+// runError is a command that was started as asked but failed while running
+// (e.g. the port of `listen` is taken).
+type runError struct{ err error }
+
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
 
 // usageError is a problem with the command line found by the CLI itself.
 func usageError(format string, args ...any) error { return fmt.Errorf(format, args...) }

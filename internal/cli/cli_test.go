@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,6 +139,7 @@ type runOpts struct {
 	env      map[string]string
 	http     *http.Client
 	aws      func(ctx context.Context, region string) (aws.Config, error)
+	listen   bool // `listen` may listen (on a real loopback port)
 }
 
 func runCLI(t *testing.T, endpoint string, o runOpts, args ...string) run {
@@ -161,6 +164,13 @@ func runCLI(t *testing.T, endpoint string, o runOpts, args ...string) run {
 				return aws.Config{}, nil
 			}
 			return o.aws(ctx, region)
+		},
+		Listen: func(network, address string) (net.Listener, error) {
+			if !o.listen {
+				t.Errorf("listened on %s; this test must not get that far", address)
+				return nil, errors.New("no listening in this test")
+			}
+			return net.Listen(network, address)
 		},
 	}
 	code := Main(context.Background(), args, env)
