@@ -701,7 +701,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{nil, {"--help"}, {"create", "--help"}} {
+	for _, args := range [][]string{nil, {"--help"}, {"create", "--help"}, {"listen", "--help"}} {
 		got := runCLI(t, "http://127.0.0.1:1", runOpts{}, args...)
 		assert.Equal(t, ExitOK, got.code, "%v", args)
 		assert.Contains(t, got.stdout, "Usage:")

@@ -77,8 +77,9 @@ func startListen(t *testing.T, endpoint string, args ...string) *listenRun {
 		},
 		LoadAWSConfig: nil, // a loopback endpoint is never signed
 		Listen: func(network, address string) (net.Listener, error) {
+			// Called on listen's goroutine: assert, not require.
 			host, _, err := net.SplitHostPort(address)
-			require.NoError(t, err)
+			assert.NoError(t, err)
 			assert.Equal(t, "tcp", network)
 			assert.Equal(t, "127.0.0.1", host, "listen binds loopback only")
 			ln, err := net.Listen(network, address)
