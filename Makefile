@@ -76,6 +76,13 @@ bench: ## run the benchmarks (no tests)
 
 build: $(FUNCTIONS:%=bin/%/bootstrap) ## build the Lambda binaries bin/{api,delivery,cleanup}/bootstrap (linux/arm64)
 
+# The CLI for this machine (the Lambda binaries above are linux/arm64).
+# `go install ./cmd/webhooks` puts it on PATH instead.
+CLI_BIN ?= bin/webhooks
+.PHONY: cli
+cli: ## build the CLI webhooks into bin/webhooks (git-ignored)
+	$(GO) build -o $(CLI_BIN) ./cmd/webhooks
+
 # go build decides itself whether anything changed.
 bin/%/bootstrap: FORCE
 	$(LAMBDA_BUILD) -o $@ ./functions/$*

@@ -284,14 +284,15 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	// Stats of a webhook with no deliveries yet.
 	stats := c.ok("stats", plainID)
 	assert.Equal(t, "0", row(t, stats, "Total deliveries"))
-	assert.Equal(t, "0.0%", row(t, stats, "Success rate"))
+	assert.Equal(t, "-", row(t, stats, "Success rate"), "no rate without deliveries")
+	assert.Equal(t, "-", row(t, stats, "Avg response"))
 	assert.Equal(t, "never", row(t, stats, "Last delivery"))
 	var st map[string]any
 	require.NoError(t, json.Unmarshal([]byte(c.ok("stats", plainID, "--format", "json")), &st))
 	assert.Equal(t, float64(0), st["success_rate"])
 
 	// Delete: refused without a terminal, done with --force, then gone.
-	c.fails(2, `error: refusing to delete `+bearerID+` without --force: stdin is not a terminal`, "delete", bearerID)
+	c.fails(2, `error: refusing to delete `+bearerID+` without --force: stdin is not a terminal \(see 'webhooks delete --help'\)`, "delete", bearerID)
 	assert.Equal(t, "Deleted webhook "+bearerID+"\n", c.ok("delete", bearerID, "--force"))
 	c.fails(1, `error: not_found: webhook `+bearerID+` not found`, "info", bearerID)
 	c.fails(1, `error: not_found: webhook `+bearerID+` not found`, "delete", bearerID, "--force")
@@ -443,11 +444,11 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	c.fails(1, `error: not_found: .*`, "retry", "--webhook", failID, "--delivery", "dlv_00000000000000000000000000000000")
 
 	// Bad usage and unknown ids.
-	c.fails(2, `error: required flag\(s\) "events" not set`, "create", "--name", "x", "--url", "https://example.com")
+	c.fails(2, `error: required flag\(s\) "events" not set \(see 'webhooks create --help'\)`, "create", "--name", "x", "--url", "https://example.com")
 	c.fails(2, `error: --data: malformed JSON: .*`, "trigger", "--event", "custom", "--data", `{"message":`)
 	c.fails(2, `error: --headers: malformed JSON: .*`, "create", "--name", "x", "--url", "https://example.com", "--events", "custom", "--headers", "{")
-	c.fails(2, `error: unknown flag: --colour \(see webhooks list --help\)`, "list", "--colour")
-	c.fails(2, `error: unknown command "frobnicate" for "webhooks"`, "frobnicate")
+	c.fails(2, `error: unknown flag: --colour \(see 'webhooks list --help'\)`, "list", "--colour")
+	c.fails(2, `error: unknown command "frobnicate" for "webhooks" \(see 'webhooks --help'\)`, "frobnicate")
 	c.fails(1, `error: not_found: webhook wh_nope not found`, "info", "wh_nope")
 	c.fails(1, `error: validation_failed: unknown event "agent.exploded" \(see GET /events/types\) \(field events\)`,
 		"create", "--name", "x", "--url", "https://example.com", "--events", "agent.exploded")

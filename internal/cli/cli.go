@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,6 +50,8 @@ type Env struct {
 	// LoadAWSConfig loads credentials and region for signing; region is the
 	// --region flag ("" when not given).
 	LoadAWSConfig func(ctx context.Context, region string) (aws.Config, error)
+	// Listen opens the listener of `webhooks listen` (net.Listen when nil).
+	Listen func(network, address string) (net.Listener, error)
 }
 
 // OSEnv is the environment of a real process.
@@ -62,6 +65,7 @@ func OSEnv() Env {
 		Getenv:        os.Getenv,
 		HTTPClient:    &http.Client{Timeout: 60 * time.Second},
 		LoadAWSConfig: loadAWSConfig,
+		Listen:        net.Listen,
 	}
 }
 
@@ -82,26 +86,31 @@ func Main(ctx context.Context, args []string, env Env) int {
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
 	var (
 		apiErr   *APIError
 		reqErr   *requestError
+		runErr   *runError
 		abortErr *abortError
 	)
 	switch {
 	case errors.As(err, &abortErr):
 		fmt.Fprintln(env.Stderr, oneLine(err.Error()))
 		return ExitAPIError
-	case errors.As(err, &apiErr), errors.As(err, &reqErr):
+	case errors.As(err, &apiErr), errors.As(err, &reqErr), errors.As(err, &runErr):
 		fmt.Fprintln(env.Stderr, "error: "+oneLine(err.Error()))
 		return ExitAPIError
 	default:
-		// Everything else comes from parsing flags and arguments, before any
-		// request was sent.
-		fmt.Fprintln(env.Stderr, "error: "+oneLine(err.Error()))
+		// Everything else is a problem with the command line (from cobra's
+		// parsing or the command's own checks): the hint says where the
+		// command's flags are described.
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(env.Stderr, "error: %s (see '%s --help')\n", oneLine(err.Error()), cmd.CommandPath())
 		return ExitUsage
 	}
 }
@@ -110,6 +119,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 type abortError struct{ msg string }
 
 func (e *abortError) Error() string { return e.msg }
+
+// runError is a command that was started as asked but failed while running
+// (e.g. the port of `listen` is taken).
+type runError struct{ err error }
+
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
 
 // usageError is a problem with the command line found by the CLI itself.
 func usageError(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -135,6 +139,7 @@ type runOpts struct {
 	env      map[string]string
 	http     *http.Client
 	aws      func(ctx context.Context, region string) (aws.Config, error)
+	listen   bool // `listen` may listen (on a real loopback port)
 }
 
 func runCLI(t *testing.T, endpoint string, o runOpts, args ...string) run {
@@ -159,6 +164,13 @@ func runCLI(t *testing.T, endpoint string, o runOpts, args ...string) run {
 				return aws.Config{}, nil
 			}
 			return o.aws(ctx, region)
+		},
+		Listen: func(network, address string) (net.Listener, error) {
+			if !o.listen {
+				t.Errorf("listened on %s; this test must not get that far", address)
+				return nil, errors.New("no listening in this test")
+			}
+			return net.Listen(network, address)
 		},
 	}
 	code := Main(context.Background(), args, env)
@@ -376,7 +388,7 @@ func TestCommands(t *testing.T) {
 			name: "delete without --force and no terminal", args: []string{"delete", whID},
 			opts:   runOpts{terminal: false, stdin: "y\n"},
 			code:   ExitUsage,
-			stderr: "error: refusing to delete " + whID + " without --force: stdin is not a terminal\n",
+			stderr: "error: refusing to delete " + whID + " without --force: stdin is not a terminal (see 'webhooks delete --help')\n",
 		},
 		{
 			name: "delete of an unknown id asks nothing", args: []string{"delete", "wh_nope"},
@@ -485,6 +497,20 @@ func TestCommands(t *testing.T) {
 				"Last failure      never\n",
 		},
 		{
+			name: "stats with no deliveries: no rate, no average", args: []string{"stats", whID},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/stats": {200, `{"total_deliveries":0,"successful":0,"failed":0,"success_rate":0,"avg_response_ms":0}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/stats"}},
+			stdout: "" +
+				"Total deliveries  0\n" +
+				"Successful        0\n" +
+				"Failed            0\n" +
+				"Success rate      -\n" +
+				"Avg response      -\n" +
+				"Last delivery     never\n" +
+				"Last success      never\n" +
+				"Last failure      never\n",
+		},
+		{
 			name: "stats json", args: []string{"stats", whID, "--format", "json"},
 			routes: map[string]reply{"GET /webhooks/" + whID + "/stats": {200, statsJSON}},
 			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/stats"}},
@@ -590,41 +616,44 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// TestUsageErrors: bad command lines exit 2 with one line on stderr and send
-// nothing.
+// TestUsageErrors: bad command lines exit 2 with one line on stderr, which
+// ends with where the command's flags are described, and send nothing.
 func TestUsageErrors(t *testing.T) {
 	cases := []struct {
-		name   string
-		args   []string
-		stderr string
+		name    string
+		args    []string
+		message string
+		help    string // the command whose --help the hint names
 	}{
-		{"missing required flag", []string{"create", "--name", "n", "--url", "https://x.example"}, `error: required flag(s) "events" not set` + "\n"},
-		{"missing required flags of retry", []string{"retry", "--webhook", whID}, `error: required flag(s) "delivery" not set` + "\n"},
-		{"missing event", []string{"trigger"}, `error: required flag(s) "event" not set` + "\n"},
-		{"unknown flag", []string{"list", "--colour"}, "error: unknown flag: --colour (see webhooks list --help)\n"},
-		{"unknown command", []string{"frobnicate"}, `error: unknown command "frobnicate" for "webhooks"` + "\n"},
-		{"malformed --data", []string{"trigger", "--event", "custom", "--data", `{"a":`}, "error: --data: malformed JSON: unexpected end of JSON input\n"},
-		{"malformed --metadata", []string{"trigger", "--event", "custom", "--metadata", `nope`}, "error: --metadata: malformed JSON: invalid character 'o' in literal null (expecting 'u')\n"},
-		{"malformed --headers", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1`}, "error: --headers: malformed JSON: unexpected end of JSON input\n"},
-		{"--headers not an object of strings", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1}`}, `error: --headers: want a JSON object of strings, like {"key":"value"}` + "\n"},
-		{"malformed --auth-credentials", []string{"update", whID, "--auth-credentials", `["token"]`}, `error: --auth-credentials: want a JSON object of strings, like {"key":"value"}` + "\n"},
+		{"missing required flag", []string{"create", "--name", "n", "--url", "https://x.example"}, `required flag(s) "events" not set`, "webhooks create"},
+		{"missing required flags", []string{"create", "--name", "n"}, `required flag(s) "events", "url" not set`, "webhooks create"},
+		{"missing required flags of retry", []string{"retry", "--webhook", whID}, `required flag(s) "delivery" not set`, "webhooks retry"},
+		{"missing event", []string{"trigger"}, `required flag(s) "event" not set`, "webhooks trigger"},
+		{"unknown flag", []string{"list", "--colour"}, "unknown flag: --colour", "webhooks list"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate" for "webhooks"`, "webhooks"},
+		{"malformed --data", []string{"trigger", "--event", "custom", "--data", `{"a":`}, "--data: malformed JSON: unexpected end of JSON input", "webhooks trigger"},
+		{"malformed --metadata", []string{"trigger", "--event", "custom", "--metadata", `nope`}, "--metadata: malformed JSON: invalid character 'o' in literal null (expecting 'u')", "webhooks trigger"},
+		{"malformed --headers", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1`}, "--headers: malformed JSON: unexpected end of JSON input", "webhooks create"},
+		{"--headers not an object of strings", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--headers", `{"X":1}`}, `--headers: want a JSON object of strings, like {"key":"value"}`, "webhooks create"},
+		{"malformed --auth-credentials", []string{"update", whID, "--auth-credentials", `["token"]`}, `--auth-credentials: want a JSON object of strings, like {"key":"value"}`, "webhooks update"},
 		{"bad duration", []string{"create", "--name", "n", "--url", "u", "--events", "custom", "--timeout", "soon"},
-			`error: invalid argument "soon" for "--timeout" flag: want milliseconds or a duration like 1s or 2m30s (see webhooks create --help)` + "\n"},
+			`invalid argument "soon" for "--timeout" flag: want milliseconds or a duration like 1s or 2m30s`, "webhooks create"},
 		{"negative delay", []string{"update", whID, "--initial-delay", "-5"},
-			`error: invalid argument "-5" for "--initial-delay" flag: must not be negative (see webhooks update --help)` + "\n"},
-		{"bad format", []string{"info", whID, "--format", "yaml"}, `error: --format: want table or json, not "yaml"` + "\n"},
-		{"missing id", []string{"info"}, "error: info needs one webhook id argument (see webhooks info --help)\n"},
-		{"two ids", []string{"stats", "a", "b"}, "error: stats needs one webhook id argument (see webhooks stats --help)\n"},
-		{"update with nothing to change", []string{"update", whID}, "error: update: nothing to change; give at least one flag (see webhooks update --help)\n"},
-		{"bad endpoint", []string{"list", "--endpoint", "ftp://x"}, `error: invalid endpoint "ftp://x": want http(s)://host[:port]` + "\n"},
-		{"delete without a terminal", []string{"delete", whID}, "error: refusing to delete " + whID + " without --force: stdin is not a terminal\n"},
+			`invalid argument "-5" for "--initial-delay" flag: must not be negative`, "webhooks update"},
+		{"bad format", []string{"info", whID, "--format", "yaml"}, `--format: want table or json, not "yaml"`, "webhooks info"},
+		{"missing id", []string{"info"}, "info needs one webhook id argument", "webhooks info"},
+		{"two ids", []string{"stats", "a", "b"}, "stats needs one webhook id argument", "webhooks stats"},
+		{"one id of two", []string{"delivery", whID}, "delivery needs a webhook id and a delivery id", "webhooks delivery"},
+		{"update with nothing to change", []string{"update", whID}, "update: nothing to change; give at least one flag", "webhooks update"},
+		{"bad endpoint", []string{"list", "--endpoint", "ftp://x"}, `invalid endpoint "ftp://x": want http(s)://host[:port]`, "webhooks list"},
+		{"delete without a terminal", []string{"delete", whID}, "refusing to delete " + whID + " without --force: stdin is not a terminal", "webhooks delete"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newFakeAPI(t, nil)
 			got := runCLI(t, api.srv.URL, runOpts{}, tc.args...)
 			assert.Equal(t, ExitUsage, got.code, "exit status")
-			assert.Equal(t, tc.stderr, got.stderr)
+			assert.Equal(t, "error: "+tc.message+" (see '"+tc.help+" --help')\n", got.stderr)
 			assert.Empty(t, got.stdout)
 			assert.Empty(t, api.requests(), "nothing is sent")
 		})
@@ -672,11 +701,68 @@ func TestVersion(t *testing.T) {
 }
 
 func TestHelpExitsZero(t *testing.T) {
-	for _, args := range [][]string{nil, {"--help"}, {"create", "--help"}} {
+	for _, args := range [][]string{nil, {"--help"}, {"create", "--help"}, {"listen", "--help"}} {
 		got := runCLI(t, "http://127.0.0.1:1", runOpts{}, args...)
 		assert.Equal(t, ExitOK, got.code, "%v", args)
 		assert.Contains(t, got.stdout, "Usage:")
 	}
+}
+
+// commands returns every command of the CLI, the root first.
+func commands() []*cobra.Command {
+	root := (&app{env: Env{}}).rootCommand()
+	all := []*cobra.Command{root}
+	for i := 0; i < len(all); i++ {
+		all = append(all, all[i].Commands()...)
+	}
+	return all
+}
+
+func helpOf(t *testing.T, args ...string) string {
+	t.Helper()
+	got := runCLI(t, "http://127.0.0.1:1", runOpts{}, append(args, "--help")...)
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	return got.stdout
+}
+
+// pflag takes a `quoted` word of a usage string as the flag's value type in
+// help ("--events webhooks events"): no usage may have one, and every type
+// shown is one word.
+func TestFlagHelpValueTypes(t *testing.T) {
+	for _, cmd := range commands() {
+		for _, fs := range []*pflag.FlagSet{cmd.LocalFlags(), cmd.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				assert.NotContains(t, f.Usage, "`", "%s --%s", cmd.CommandPath(), f.Name)
+				typ, _ := pflag.UnquoteUsage(f)
+				assert.Regexp(t, `^[a-z]*$`, typ, "%s --%s", cmd.CommandPath(), f.Name)
+			})
+		}
+	}
+	assert.Regexp(t, `(?m)^      --events string +comma-separated events, e\.g\. agent\.started,agent\.failed \('webhooks events' lists them\)$`, helpOf(t, "create"))
+	assert.Regexp(t, `(?m)^      --event string +event name \('webhooks events' lists them\)$`, helpOf(t, "trigger"))
+}
+
+// update changes only the flags given, so its help shows none of the
+// defaults create's help shows (the API's defaults for a new webhook).
+func TestUpdateHelpShowsNoCreateDefaults(t *testing.T) {
+	create, update := helpOf(t, "create"), helpOf(t, "update")
+	for _, want := range []string{
+		`--max-attempts int +attempts per delivery, 1 to 20 \(default 3\)`,
+		`--method string +HTTP method: POST, PUT or PATCH \(default POST\)`,
+		`--retry-strategy string +exponential, linear or fixed \(default exponential\)`,
+		`--initial-delay ms +delay before the first retry, in ms or as a duration like 1s \(default 1000\)`,
+		`--timeout ms +request timeout, in ms or a duration, 1000 to 120000 \(default 30000, or the service's DEFAULT_TIMEOUT_MS\)`,
+	} {
+		assert.Regexp(t, `(?m)^      `+want+`$`, create)
+	}
+	flags := update[strings.Index(update, "Flags:"):strings.Index(update, "Global Flags:")]
+	for _, l := range strings.Split(strings.TrimSpace(flags), "\n")[1:] {
+		if strings.Contains(l, "--format") {
+			continue // a default of the CLI, which update applies
+		}
+		assert.NotContains(t, l, "default", "update --help: %s", l)
+	}
+	assert.Regexp(t, `(?m)^      --max-attempts int +attempts per delivery, 1 to 20$`, update)
 }
 
 func TestMSValue(t *testing.T) {

@@ -30,13 +30,10 @@ func (a *app) rootCommand() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.PersistentFlags().StringVar(&a.endpoint, "endpoint", "", "API endpoint (default $WEBHOOKS_ENDPOINT or "+DefaultEndpoint+")")
 	root.PersistentFlags().StringVar(&a.region, "region", "", "AWS region for SigV4 signing (default: from the endpoint host, else $AWS_REGION / the AWS config)")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w (see %s --help)", err, c.CommandPath())
-	})
 	root.AddCommand(
 		a.listCommand(), a.createCommand(), a.infoCommand(), a.updateCommand(), a.deleteCommand(),
 		a.testCommand(), a.deliveriesCommand(), a.deliveryCommand(), a.statsCommand(), a.triggerCommand(),
-		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.versionCommand(),
+		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.listenCommand(), a.versionCommand(),
 	)
 	return root
 }
@@ -54,7 +51,7 @@ func etag(v string) string {
 // idArgs requires exactly one webhook id argument.
 func idArgs(cmd *cobra.Command, args []string) error {
 	if len(args) != 1 || strings.TrimSpace(args[0]) == "" {
-		return usageError("%s needs one webhook id argument (see %s --help)", cmd.Name(), cmd.CommandPath())
+		return usageError("%s needs one webhook id argument", cmd.Name())
 	}
 	return nil
 }
@@ -202,21 +199,29 @@ func (a *app) listCommand() *cobra.Command {
 	return cmd
 }
 
-// webhookFlags are the flags of create and update.
-func addWebhookFlags(cmd *cobra.Command) {
+// addWebhookFlags adds the flags of create and update. Only create shows the
+// defaults: the API applies them to a new webhook, while an update leaves
+// every field not given as it is.
+func addWebhookFlags(cmd *cobra.Command, create bool) {
+	def := func(v string) string {
+		if create {
+			return " (default " + v + ")"
+		}
+		return ""
+	}
 	f := cmd.Flags()
 	f.String("name", "", "display name (at most 256 characters)")
 	f.String("url", "", "endpoint URL (http or https)")
-	f.String("events", "", "comma-separated events, e.g. agent.started,agent.failed (see `webhooks events`)")
-	f.String("method", "", "HTTP method: POST (default), PUT or PATCH")
+	f.String("events", "", "comma-separated events, e.g. agent.started,agent.failed ('webhooks events' lists them)")
+	f.String("method", "", "HTTP method: POST, PUT or PATCH"+def("POST"))
 	f.String("headers", "", `custom headers as a JSON object, e.g. '{"X-Custom":"value"}'`)
-	f.String("auth-type", "", "none, basic, bearer, api-key or hmac")
+	f.String("auth-type", "", "none, basic, bearer, api-key or hmac"+def("none"))
 	f.String("auth-credentials", "", `credentials as a JSON object, e.g. '{"token":"secret123"}'`)
-	f.String("retry-strategy", "", "exponential (default), linear or fixed")
-	f.Int("max-attempts", 0, "attempts per delivery, 1 to 20 (default 3)")
-	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s (default 1000)")
-	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration (default 60000)")
-	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 120000 (default 30000)")
+	f.String("retry-strategy", "", "exponential, linear or fixed"+def("exponential"))
+	f.Int("max-attempts", 0, "attempts per delivery, 1 to 20"+def("3"))
+	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s"+def("1000"))
+	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration"+def("60000"))
+	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 120000"+def("30000, or the service's DEFAULT_TIMEOUT_MS"))
 }
 
 // webhookBody builds the JSON of create/update from the flags that were set,
@@ -285,7 +290,7 @@ func (a *app) createCommand() *cobra.Command {
 		Short: "Create a webhook",
 		Args:  cobra.NoArgs,
 	}
-	addWebhookFlags(cmd)
+	addWebhookFlags(cmd, true)
 	addFormatFlag(cmd)
 	for _, name := range []string{"name", "url", "events"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -319,7 +324,7 @@ func (a *app) updateCommand() *cobra.Command {
 		Short: "Change a webhook; only the flags given are changed",
 		Args:  idArgs,
 	}
-	addWebhookFlags(cmd)
+	addWebhookFlags(cmd, false)
 	cmd.Flags().String("status", "", "active or inactive")
 	cmd.Flags().String("if-match", "", "update only if the webhook is still at this version (its ETag, e.g. 3 or '\"3\"')")
 	addFormatFlag(cmd)
@@ -329,7 +334,7 @@ func (a *app) updateCommand() *cobra.Command {
 			return request{}, err
 		}
 		if len(body) == 0 {
-			return request{}, usageError("update: nothing to change; give at least one flag (see %s --help)", cmd.CommandPath())
+			return request{}, usageError("update: nothing to change; give at least one flag")
 		}
 		var hdr http.Header
 		if cmd.Flags().Changed("if-match") {
@@ -429,7 +434,7 @@ func (a *app) deliveryCommand() *cobra.Command {
 		Short: "Show one delivery with its attempts",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageError("delivery needs a webhook id and a delivery id (see %s --help)", cmd.CommandPath())
+				return usageError("delivery needs a webhook id and a delivery id")
 			}
 			return nil
 		},
@@ -465,7 +470,7 @@ func (a *app) triggerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.String("event", "", "event name (see `webhooks events`)")
+	f.String("event", "", "event name ('webhooks events' lists them)")
 	f.String("data", "", `event data as a JSON object, e.g. '{"message":"test"}'`)
 	f.String("metadata", "", `metadata as a JSON object, e.g. '{"source":"cli"}'`)
 	f.String("idempotency-key", "", "the same key again returns the first answer and triggers nothing")

@@ -235,8 +235,14 @@ func writeStats(w io.Writer, now time.Time, s statsDTO) error {
 	t.row("Total deliveries", strconv.FormatInt(s.TotalDeliveries, 10))
 	t.row("Successful", strconv.FormatInt(s.Successful, 10))
 	t.row("Failed", strconv.FormatInt(s.Failed, 10))
-	t.row("Success rate", percent(s.SuccessRate))
-	t.row("Avg response", strconv.FormatFloat(s.AvgResponseMS, 'f', 0, 64)+"ms")
+	// With no deliveries there is no rate and no average: the API's 0 would
+	// read as "all failed" and "instant".
+	rate, avg := "-", "-"
+	if s.TotalDeliveries > 0 {
+		rate, avg = percent(s.SuccessRate), strconv.FormatFloat(s.AvgResponseMS, 'f', 0, 64)+"ms"
+	}
+	t.row("Success rate", rate)
+	t.row("Avg response", avg)
 	t.row("Last delivery", whenPtr(now, s.LastDeliveryAt))
 	t.row("Last success", whenPtr(now, s.LastSuccessAt))
 	t.row("Last failure", whenPtr(now, s.LastFailureAt))

@@ -140,7 +140,7 @@ func TestSigningNeedsARegion(t *testing.T) {
 	var asked string
 	got := runCLI(t, "https://webhooks.example.com", runOpts{http: &http.Client{Transport: tr}, aws: awsConfig("", &asked)}, "list")
 	assert.Equal(t, ExitUsage, got.code)
-	assert.Equal(t, "error: endpoint webhooks.example.com needs SigV4 signing but no region is known: pass --region or set AWS_REGION\n", got.stderr)
+	assert.Equal(t, "error: endpoint webhooks.example.com needs SigV4 signing but no region is known: pass --region or set AWS_REGION (see 'webhooks list --help')\n", got.stderr)
 	assert.Empty(t, tr.reqs)
 }
 
