@@ -11,9 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -109,7 +111,7 @@ func batchesPerWebhook(items []deliveryItem) int {
 	}
 	n := 0
 	for _, c := range per {
-		n += (c + batchSize - 1) / batchSize
+		n += (c + store.MaxBatchDelete - 1) / store.MaxBatchDelete
 	}
 	return n
 }
@@ -136,7 +138,7 @@ func TestSweepDeletesOnlyExpired(t *testing.T) {
 		// 36 expired per webhook in 2 batches; no cursor to read or write.
 		want := Calls{GetItem: 1, Query: 1 + len(webhookIDs), BatchWriteItem: batchesPerWebhook(expired)}
 		assert.Equal(t, want, res.Calls)
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 
 		// Again: nothing left to delete, one query per webhook.
 		e.reset()
@@ -277,7 +279,7 @@ func TestSweepStopsBeforeDeadlineAndResumes(t *testing.T) {
 		assert.Greater(t, first.Deleted, 0)
 		assert.Less(t, first.Deleted, len(expired))
 		require.NotEmpty(t, first.ResumeAfter, "whole webhooks were swept")
-		assert.Equal(t, first.ResumeAfter, cursorAfter(t, e.db, e.deliveries), "progress is persisted")
+		assert.Equal(t, first.ResumeAfter, cursorAfter(t, e), "progress is persisted")
 		assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(expired)+len(fresh)-first.Deleted)
 
 		// The next run starts after the cursor, finishes, and clears it.
@@ -290,7 +292,7 @@ func TestSweepStopsBeforeDeadlineAndResumes(t *testing.T) {
 		done := sort.SearchStrings(hooks, first.ResumeAfter) + 1
 		assert.Equal(t, len(hooks)-done, second.Webhooks, "finished webhooks are not queried again")
 		assert.Equal(t, "", second.ResumeAfter)
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 	})
 }
 
@@ -309,44 +311,57 @@ func TestSweepStopsAtOnceWhenDeadlineIsNear(t *testing.T) {
 		assert.False(t, res.Complete)
 		assert.Equal(t, 0, res.Deleted)
 		assert.Equal(t, Calls{GetItem: 1}, res.Calls, "only the cursor is read; no cursor is written without progress")
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 	})
 }
 
-// flakyWriter leaves part of each request unprocessed, as a throttled
-// DynamoDB does, for its first `flaky` calls (all calls when flaky < 0).
+// flakyWriter plays a throttled DynamoDB: for its first `flaky`
+// BatchWriteItem calls (all calls when flaky < 0) it processes only part of
+// each request and answers the rest as unprocessed; with fail set, every
+// call fails. It is client middleware, so the store's own calls meet it.
 type flakyWriter struct {
-	next  BatchWriter
 	flaky int
 	keep  func(n int) int // how many of n requests to process
 	fail  error
 	calls int
 }
 
-func (f *flakyWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	f.calls++
-	if f.fail != nil {
-		return nil, f.fail
-	}
-	if f.flaky >= 0 && f.calls > f.flaky {
-		return f.next.BatchWriteItem(ctx, in, opts...)
-	}
-	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{}}
-	for table, reqs := range in.RequestItems {
-		n := f.keep(len(reqs))
-		if n > 0 {
-			if _, err := f.next.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-				RequestItems: map[string][]types.WriteRequest{table: reqs[:n]},
-			}, opts...); err != nil {
-				return nil, err
+func (f *flakyWriter) register(s *middleware.Stack) error {
+	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cleanup.flakyWriter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			bw, ok := in.Parameters.(*dynamodb.BatchWriteItemInput)
+			if !ok {
+				return next.HandleInitialize(ctx, in)
 			}
-		}
-		out.UnprocessedItems[table] = reqs[n:]
-	}
-	return out, nil
+			f.calls++
+			if f.fail != nil {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, f.fail
+			}
+			if f.flaky >= 0 && f.calls > f.flaky {
+				return next.HandleInitialize(ctx, in)
+			}
+			sent := map[string][]types.WriteRequest{}
+			left := map[string][]types.WriteRequest{}
+			for table, reqs := range bw.RequestItems {
+				n := f.keep(len(reqs))
+				if n > 0 {
+					sent[table] = reqs[:n]
+				}
+				left[table] = reqs[n:]
+			}
+			out := middleware.InitializeOutput{Result: &dynamodb.BatchWriteItemOutput{}}
+			var md middleware.Metadata
+			if len(sent) > 0 {
+				in.Parameters = &dynamodb.BatchWriteItemInput{RequestItems: sent}
+				var err error
+				if out, md, err = next.HandleInitialize(ctx, in); err != nil {
+					return out, md, err
+				}
+			}
+			out.Result.(*dynamodb.BatchWriteItemOutput).UnprocessedItems = left
+			return out, md, nil
+		}), middleware.After)
 }
-
-var _ BatchWriter = (*flakyWriter)(nil)
 
 func TestSweepRetriesUnprocessedItems(t *testing.T) {
 	errBoom := errors.New("boom")
@@ -395,9 +410,7 @@ func TestSweepRetriesUnprocessedItems(t *testing.T) {
 				putAll(ctx, t, e.db, e.deliveries, items)
 				w := tc.writer
 				var sleeps []time.Duration
-				s := e.sweeper(now)
-				w.next = s.Writer
-				s.Writer = &w
+				s := e.sweeper(now, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, w.register) })
 				s.MaxRetries = 4
 				s.BaseDelay, s.MaxDelay = 100*time.Millisecond, 300*time.Millisecond
 				s.Jitter = func() float64 { return 0.5 }
@@ -417,7 +430,7 @@ func TestSweepRetriesUnprocessedItems(t *testing.T) {
 				assert.Equal(t, tc.wantSleeps, sleeps)
 				assert.Equal(t, w.calls, res.Calls.BatchWriteItem)
 				assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(items)-tc.wantDeleted)
-				assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries), "no webhook finished: no cursor")
+				assert.Equal(t, "", cursorAfter(t, e), "no webhook finished: no cursor")
 			})
 		}
 	})
@@ -439,24 +452,5 @@ func TestDelay(t *testing.T) {
 	} {
 		s.Jitter = func() float64 { return tc.jitter }
 		assert.InDelta(t, tc.want, s.delay(tc.attempt), float64(time.Microsecond), "attempt %d jitter %v", tc.attempt, tc.jitter)
-	}
-}
-
-func TestIDBound(t *testing.T) {
-	at := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
-	b := IDBound(at)
-	assert.Equal(t, "dlv_019c56df4a00", b)
-	for _, tc := range []struct {
-		created time.Time
-		below   bool
-	}{
-		{at.Add(-time.Millisecond), true},
-		{at.Add(-day), true},
-		{at, false}, // exactly retention old: kept
-		{at.Add(time.Millisecond), false},
-		{at.Add(day), false},
-	} {
-		id := webhook.DeliveryIDFor("evt_x", "wh_x", tc.created)
-		assert.Equal(t, tc.below, id < b, "%s created %s", id, tc.created)
 	}
 }
