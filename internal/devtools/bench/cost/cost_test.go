@@ -112,7 +112,7 @@ func TestBilledMS(t *testing.T) {
 }
 
 func TestMemoryFromTemplate(t *testing.T) {
-	m, err := MemoryFromTemplate("../../../template.yaml")
+	m, err := MemoryFromTemplate("../../../../template.yaml")
 	require.NoError(t, err)
 	assert.Equal(t, Memory{API: 256, Delivery: 256, Cleanup: 256}, m, "template.yaml's sizes")
 
