@@ -66,8 +66,9 @@ const (
 	MaxGraceDays = 30
 )
 
-// Store is the storage a sweep works on; *store.Store is one. Each method
-// but DeleteDeliveries sends one request, which the sweep counts.
+// Store is the storage a sweep works on; *store.Store is one. Every call
+// that reads or writes is one request, which the sweep counts, except
+// DeleteDeliveries, which reports the calls it sent.
 type Store interface {
 	// WebhookIDs pages through all webhook ids in id order: up to limit
 	// ids after `after`, and whether more may follow (a Query).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -453,4 +454,82 @@ func TestDelay(t *testing.T) {
 		s.Jitter = func() float64 { return tc.jitter }
 		assert.InDelta(t, tc.want, s.delay(tc.attempt), float64(time.Microsecond), "attempt %d jitter %v", tc.attempt, tc.jitter)
 	}
+}
+
+// policyStore is a Store in memory, for the sweeper's policy alone: what it
+// asks for and in which order, with no DynamoDB behind it.
+type policyStore struct {
+	ids      []string
+	expired  map[string][]store.DeliveryKey
+	onDelete func(ctx context.Context, keys []store.DeliveryKey) error
+	cursor   string
+	// cursorCtx is the error of the context the cursor was written with.
+	cursorCtx error
+	writes    int
+}
+
+var _ Store = (*policyStore)(nil)
+
+func (p *policyStore) WebhookIDs(_ context.Context, after string, limit int) ([]string, bool, error) {
+	i := sort.SearchStrings(p.ids, after)
+	if i < len(p.ids) && p.ids[i] == after {
+		i++
+	}
+	end := min(i+limit, len(p.ids))
+	return p.ids[i:end], end < len(p.ids), nil
+}
+
+func (p *policyStore) ExpiredDeliveryKeys(_ context.Context, webhookID, _ string, _, _ time.Time) ([]store.DeliveryKey, string, error) {
+	return p.expired[webhookID], "", nil
+}
+
+func (p *policyStore) DeleteDeliveries(ctx context.Context, keys []store.DeliveryKey, _ store.BatchRetry) (int, int, error) {
+	if err := p.onDelete(ctx, keys); err != nil {
+		return 0, 1, err
+	}
+	return len(keys), 1, nil
+}
+
+func (p *policyStore) CleanupCursor(context.Context) (string, error) { return p.cursor, nil }
+
+func (p *policyStore) SetCleanupCursor(ctx context.Context, after string, _ time.Time) error {
+	p.writes++
+	p.cursorCtx = ctx.Err()
+	p.cursor = after
+	return nil
+}
+
+func (p *policyStore) Tables() store.Tables { return store.Tables{Deliveries: "memory"} }
+
+// When the run's context ends mid-sweep (the Lambda is stopped), the sweep
+// fails, yet still records the webhooks it finished, with a context of its
+// own: the next run does not sweep them again.
+func TestSweepKeepsProgressWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &policyStore{ids: webhookIDs, expired: map[string][]store.DeliveryKey{}}
+	for _, wh := range webhookIDs {
+		p.expired[wh] = []store.DeliveryKey{{WebhookID: wh, ID: webhook.DeliveryIDFor("evt_a", wh, cutoff.Add(-day))}}
+	}
+	p.onDelete = func(ctx context.Context, keys []store.DeliveryKey) error {
+		if keys[0].WebhookID == webhookIDs[1] {
+			cancel()
+			return fmt.Errorf("delete: %w", ctx.Err())
+		}
+		return nil
+	}
+	s := New(p)
+	s.Now = func() time.Time { return now }
+	s.Logger = slog.New(slog.DiscardHandler)
+
+	res, err := s.Sweep(ctx, retention)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, res.Complete)
+	assert.Equal(t, 1, res.Deleted)
+	assert.Equal(t, 2, res.Webhooks)
+	assert.Equal(t, Calls{GetItem: 1, Query: 3, BatchWriteItem: 2, UpdateItem: 1}, res.Calls)
+	assert.Equal(t, webhookIDs[0], res.ResumeAfter)
+	assert.Equal(t, webhookIDs[0], p.cursor, "the finished webhook is recorded")
+	assert.NoError(t, p.cursorCtx, "with a context that is still alive")
+	assert.Equal(t, 1, p.writes)
 }
