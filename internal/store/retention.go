@@ -41,7 +41,7 @@ const expiredFilter = "$ < ?"
 // with it.
 func (s *Store) WebhookIDs(ctx context.Context, after string, limit int) ([]string, bool, error) {
 	if limit < 1 {
-		return nil, false, fmt.Errorf("list webhook ids: limit %d, want at least 1", limit)
+		return nil, false, fmt.Errorf("store: list webhook ids: limit %d, want at least 1", limit)
 	}
 	q := s.webhooks.Get(AttrKind, kindWebhook).Index(IndexByKind).
 		Project(AttrID).Limit(limit).RequestLimit(1)
