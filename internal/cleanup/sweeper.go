@@ -32,10 +32,18 @@
 // Before each webhook and each batch the sweep checks the context's deadline
 // (the Lambda's) minus Margin; when it is near, the sweep stops, records the
 // last webhook it finished in one small item of the deliveries table
-// (webhook_id = "#cleanup", id = "cursor", after = that webhook id;
-// store.CleanupCursor) and reports Complete=false. The next run starts after it and, reaching the end
+// (webhook_id = "#cleanup", id = "cursor", after = that webhook id) and
+// reports Complete=false. The next run starts after it and, reaching the end
 // of the webhooks, clears the cursor, so every webhook is swept in turn. A
 // webhook swept partly is queried again, which reads only what is left.
+//
+// # Policy here, storage in internal/store
+//
+// This package decides what is deleted (the cutoffs), when a run stops (the
+// deadline and Margin), where the next one resumes, and how long to wait
+// before re-sending throttled deletes. Every read and write is a method of
+// store.Store (WebhookIDs, ExpiredDeliveryKeys, DeleteDeliveries,
+// CleanupCursor, SetCleanupCursor); Result counts the requests they make.
 package cleanup
 
 import (
