@@ -58,7 +58,8 @@ func TestYAMLToJSONRefusesNonStringKeys(t *testing.T) {
 	assert.JSONEq(t, `{"a":[1,{"b":"c"}]}`, string(out))
 }
 
-// TestRoutes: every route of DESIGN.md's table is described, and nothing else.
+// TestRoutes: every route of README.md's route table ("HTTP API") is
+// described, and nothing else.
 func TestRoutes(t *testing.T) {
 	doc := load(t, OpenAPIYAML())
 	want := []string{

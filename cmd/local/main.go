@@ -153,7 +153,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 		stack.Close()
 		return cfg, err
 	}
-	sweeper := cleanup.New(stack.Clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable})
+	sweeper := cleanup.New(store.New(stack.Clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}))
 	// No grace: locally the sweep alone makes retention take effect at once
 	// (the emulator's TTL reaper, if any, is no cost to save).
 	sweeper.GraceDays = 0

@@ -31,7 +31,7 @@ func main() {
 		log.Error("cleanup: aws clients", "error", err)
 		os.Exit(1)
 	}
-	sweeper := cleanup.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable})
+	sweeper := cleanup.New(store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}))
 	sweeper.GraceDays = cfg.CleanupGraceDays
 	sweeper.Logger = log
 	lambda.Start(cleanup.Handler(sweeper, cfg.RetentionDays))

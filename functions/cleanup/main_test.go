@@ -26,10 +26,25 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 	kumo := testenv.Kumo(t)
 	sfx := uuid.NewString()[:8]
 	tables := store.Tables{Webhooks: "fn-cl-wh-" + sfx, Deliveries: "fn-cl-dl-" + sfx}
+	// Build and start the function before any record exists: building may
+	// take long on a loaded machine, and nothing here may wait on it.
+	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/cleanup"), map[string]string{
+		"TABLE_WEBHOOKS":     tables.Webhooks,
+		"TABLE_DELIVERIES":   tables.Deliveries,
+		"RETENTION_DAYS":     "30",
+		"CLEANUP_GRACE_DAYS": "2",
+		"DYNAMODB_ENDPOINT":  testenv.KumoURL(),
+		"LOG_LEVEL":          "info",
+	})
 	require.NoError(t, store.CreateTables(ctx, kumo.Clients.DynamoDB, tables))
-	// The function runs on the real clock, so the deliveries are dated from
-	// now; they are written by a store whose clock is a year back, when all
-	// were within retention, and read by one on the real clock.
+	// The function sweeps on the real clock, so what it must delete has an
+	// expires_at days past on the real clock too, where kumo's TTL reaper
+	// (every 30 s, at its own moment) would delete it first. TTL off keeps
+	// the records for the sweep: they are what TTL left behind.
+	testenv.StopTTL(t, kumo.Clients.DynamoDB, store.TTLAttribute, tables.Webhooks, tables.Deliveries)
+	// The deliveries are dated from now; they are written by a store whose
+	// clock is a year back, when all were within retention, and read by one
+	// on the real clock.
 	now := time.Now().UTC()
 	writer := store.New(kumo.Clients.DynamoDB, tables, store.WithRetentionDays(30),
 		store.WithClock(func() time.Time { return now.AddDate(-1, 0, 0) }))
@@ -58,14 +73,6 @@ func TestBootstrapSweepsOnScheduleEvent(t *testing.T) {
 		fresh = append(fresh, save(time.Duration(days)*24*time.Hour, "evt_new"+string(rune('a'+i))))
 	}
 
-	fn := lambdatest.Start(t, lambdatest.Build(t, "./functions/cleanup"), map[string]string{
-		"TABLE_WEBHOOKS":     tables.Webhooks,
-		"TABLE_DELIVERIES":   tables.Deliveries,
-		"RETENTION_DAYS":     "30",
-		"CLEANUP_GRACE_DAYS": "2",
-		"DYNAMODB_ENDPOINT":  testenv.KumoURL(),
-		"LOG_LEVEL":          "info",
-	})
 	out, err := fn.InvokeFile(t, "../../events/cleanup-schedule.json")
 	if r := fn.Reports(); len(r) > 0 {
 		t.Logf("init %s, first invoke %s", r[0].Init, r[0].Duration)

@@ -353,7 +353,7 @@ func TestPermissions(t *testing.T) {
 
 	// Cleanup: Query on the webhooks' by_kind index and the deliveries table
 	// (no index), BatchWriteItem on the deliveries table, and its cursor item
-	// only (internal/cleanup.CursorWebhookID); nothing else.
+	// only (store.CleanupCursorKey); nothing else.
 	policies := asList(tpl.Resources["CleanupFunction"].Properties["Policies"])
 	require.Len(t, policies, 1)
 	var got []string
@@ -367,7 +367,7 @@ func TestPermissions(t *testing.T) {
 		fmt.Sprintf("dynamodb:Query on %v if <nil>", arn("DeliveriesTable")),
 		fmt.Sprintf("dynamodb:BatchWriteItem on %v if <nil>", arn("DeliveriesTable")),
 		fmt.Sprintf("[dynamodb:GetItem dynamodb:UpdateItem] on %v if %v", arn("DeliveriesTable"),
-			map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{"#cleanup"}}}),
+			map[string]any{"ForAllValues:StringEquals": map[string]any{"dynamodb:LeadingKeys": []any{store.CleanupCursorKey}}}),
 	}, got)
 
 	// KMS: the API seals and opens, delivery only opens, cleanup nothing.

@@ -35,7 +35,7 @@ func TestHandlerWithScheduleEvent(t *testing.T) {
 		fresh := deliveriesAt(offsets(cutoff, time.Minute), 2)
 		putWebhooks(t, e, webhookIDs...)
 		putAll(ctx, t, e.db, e.deliveries, append(append([]deliveryItem{}, expired...), fresh...))
-		setCursor(t, e.db, e.deliveries, webhookIDs[0]) // a run that stopped after the first webhook
+		setCursor(t, e, webhookIDs[0]) // a run that stopped after the first webhook
 
 		res, err := Handler(e.sweeper(now), retention)(ctx, ev)
 		require.NoError(t, err)

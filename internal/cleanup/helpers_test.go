@@ -4,19 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
 	"sort"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/guregu/dynamo/v2"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -35,7 +30,6 @@ type env struct {
 	webhooks   string
 	deliveries string
 	calls      *awsmetrics.Calls
-	touched    *tableLog
 }
 
 // forEachBackend runs fn against every DynamoDB stand-in, in parallel.
@@ -52,9 +46,8 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t testing.TB, base *dynamodb.Client) *env {
 	t.Helper()
 	calls, count := awsmetrics.Counter()
-	touched := &tableLog{seen: map[string]int{}}
 	client := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, count, touched.register)
+		o.APIOptions = append(o.APIOptions, count)
 	})
 	sfx := randomSuffix(t)
 	e := &env{
@@ -64,19 +57,13 @@ func newEnv(t testing.TB, base *dynamodb.Client) *env {
 		webhooks:   "webhooks-" + sfx,
 		deliveries: "deliveries-" + sfx,
 		calls:      calls,
-		touched:    touched,
 	}
-	require.NoError(t, store.CreateTables(context.Background(), client, store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries}))
-	// The fixtures' expires_at is in the real past, and kumo's TTL reaper
-	// (every 30 s) would delete them while a test runs. With TTL off the
-	// tables hold what TTL left behind, which is what the sweep is for.
-	_, err := base.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(e.deliveries),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(store.TTLAttribute), Enabled: aws.Bool(false),
-		},
-	})
-	require.NoError(t, err)
+	require.NoError(t, store.CreateTables(context.Background(), client, e.tables()))
+	// The fixtures' expires_at is in the real past (in both tables: the
+	// webhooks table gets look-alikes the sweep must not touch). With TTL
+	// off the tables hold what TTL left behind, which is what the sweep is
+	// for, and kumo's reaper cannot remove it while a test runs.
+	testenv.StopTTL(t, base, store.TTLAttribute, e.webhooks, e.deliveries)
 	t.Cleanup(func() {
 		for _, name := range []string{e.webhooks, e.deliveries} {
 			_ = e.db.Table(name).DeleteTable().Run(context.Background())
@@ -86,14 +73,21 @@ func newEnv(t testing.TB, base *dynamodb.Client) *env {
 	return e
 }
 
-// reset zeroes the call counts after setup.
-func (e *env) reset() {
-	e.calls.Reset()
-	e.touched.reset()
+func (e *env) tables() store.Tables {
+	return store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries}
 }
 
-func (e *env) sweeper(now time.Time) *Sweeper {
-	s := New(e.client, store.Tables{Webhooks: e.webhooks, Deliveries: e.deliveries})
+// reset zeroes the call counts after setup.
+func (e *env) reset() { e.calls.Reset() }
+
+// sweeper returns a sweeper at the fixed time now, over the counted client
+// with opts applied (a test adds a throttling DynamoDB).
+func (e *env) sweeper(now time.Time, opts ...func(*dynamodb.Options)) *Sweeper {
+	client := e.client
+	if len(opts) > 0 {
+		client = dynamodb.New(e.client.Options(), opts...)
+	}
+	s := New(store.New(client, e.tables()))
 	s.Now = func() time.Time { return now }
 	s.Sleep = func(context.Context, time.Duration) error { return nil }
 	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -105,65 +99,6 @@ func randomSuffix(t testing.TB) string {
 	_, err := rand.Read(b[:])
 	require.NoError(t, err)
 	return hex.EncodeToString(b[:])
-}
-
-// tableLog records which tables calls named.
-type tableLog struct {
-	mu   sync.Mutex
-	seen map[string]int
-}
-
-func (l *tableLog) register(s *middleware.Stack) error {
-	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cleanup.tableLog",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			l.mu.Lock()
-			for _, name := range tableNames(in.Parameters) {
-				l.seen[name]++
-			}
-			l.mu.Unlock()
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
-}
-
-func (l *tableLog) reset() {
-	l.mu.Lock()
-	clear(l.seen)
-	l.mu.Unlock()
-}
-
-func (l *tableLog) tables() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for n := range l.seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func tableNames(params any) []string {
-	switch in := params.(type) {
-	case *dynamodb.GetItemInput:
-		return []string{*in.TableName}
-	case *dynamodb.QueryInput:
-		return []string{*in.TableName}
-	case *dynamodb.ScanInput:
-		return []string{*in.TableName}
-	case *dynamodb.UpdateItemInput:
-		return []string{*in.TableName}
-	case *dynamodb.PutItemInput:
-		return []string{*in.TableName}
-	case *dynamodb.DeleteItemInput:
-		return []string{*in.TableName}
-	case *dynamodb.BatchWriteItemInput:
-		var out []string
-		for n := range in.RequestItems {
-			out = append(out, n)
-		}
-		return out
-	}
-	return []string{fmt.Sprintf("%T", params)}
 }
 
 // deliveryItem is a delivery record with the attributes internal/store
@@ -231,14 +166,15 @@ func putAll(ctx context.Context, t testing.TB, db *dynamo.DB, table string, item
 	require.NoError(t, g.Wait())
 }
 
-// deliveryIDs returns the ids of all deliveries in the table (not the cursor).
+// deliveryIDs returns the ids of all deliveries in the table: the items
+// whose webhook_id is a webhook's (not the cursor's).
 func deliveryIDs(t testing.TB, db *dynamo.DB, table string) []string {
 	t.Helper()
 	var all []deliveryItem
 	require.NoError(t, db.Table(table).Scan().All(context.Background(), &all))
 	var ids []string
 	for _, d := range all {
-		if d.WebhookID != CursorWebhookID {
+		if webhook.ValidID(webhook.WebhookIDPrefix, d.WebhookID) {
 			ids = append(ids, d.ID)
 		}
 	}
@@ -256,23 +192,16 @@ func idsOf(items []deliveryItem) []string {
 }
 
 // cursorAfter reads the cursor's webhook id ("" when there is none).
-func cursorAfter(t testing.TB, db *dynamo.DB, table string) string {
+func cursorAfter(t testing.TB, e *env) string {
 	t.Helper()
-	var c cursorItem
-	err := db.Table(table).Get(attrWebhookID, CursorWebhookID).Range(attrID, dynamo.Equal, CursorID).
-		Consistent(true).One(context.Background(), &c)
-	if err == dynamo.ErrNotFound {
-		return ""
-	}
+	after, err := store.New(e.base, e.tables()).CleanupCursor(context.Background())
 	require.NoError(t, err)
-	return c.After
+	return after
 }
 
-func setCursor(t testing.TB, db *dynamo.DB, table, after string) {
+func setCursor(t testing.TB, e *env, after string) {
 	t.Helper()
-	require.NoError(t, db.Table(table).Put(cursorItem{
-		WebhookID: CursorWebhookID, ID: CursorID, After: after,
-	}).Run(context.Background()))
+	require.NoError(t, store.New(e.base, e.tables()).SetCleanupCursor(context.Background(), after, time.Now()))
 }
 
 // putWebhooks writes a config item (what by_kind indexes) for each id.
@@ -283,8 +212,6 @@ func putWebhooks(t testing.TB, e *env, ids ...string) {
 		vals[i] = map[string]any{"pk": "wh#" + id, "sk": "config", "kind": "webhook", "id": id,
 			"wh_status": "active", "url": "https://example.com/" + id}
 	}
-	for i := 0; i < len(vals); i += batchSize {
-		_, err := e.db.Table(e.webhooks).Batch().Write().Put(vals[i:min(i+batchSize, len(vals))]...).Run(context.Background())
-		require.NoError(t, err)
-	}
+	_, err := e.db.Table(e.webhooks).Batch().Write().Put(vals...).Run(context.Background())
+	require.NoError(t, err)
 }

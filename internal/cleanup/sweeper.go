@@ -36,6 +36,14 @@
 // reports Complete=false. The next run starts after it and, reaching the end
 // of the webhooks, clears the cursor, so every webhook is swept in turn. A
 // webhook swept partly is queried again, which reads only what is left.
+//
+// # Policy here, storage in internal/store
+//
+// This package decides what is deleted (the cutoffs), when a run stops (the
+// deadline and Margin), where the next one resumes, and how long to wait
+// before re-sending throttled deletes. Every read and write is a method of
+// store.Store (WebhookIDs, ExpiredDeliveryKeys, DeleteDeliveries,
+// CleanupCursor, SetCleanupCursor); Result counts the requests they make.
 package cleanup
 
 import (
@@ -46,27 +54,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/guregu/dynamo/v2"
-
 	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/wait"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
-)
-
-// Storage layout the sweep relies on (docs/internals.md, TABLE_DELIVERIES).
-const (
-	attrWebhookID = store.AttrWebhookID
-	attrID        = store.AttrID
-	attrAfter     = "after"
-)
-
-// The cursor item. Its webhook_id is no valid webhook id ("wh_..."), so no
-// query of a webhook's deliveries ever returns it, and it has no expires_at,
-// so TTL keeps it.
-const (
-	CursorWebhookID = "#cleanup"
-	CursorID        = "cursor"
 )
 
 // Defaults of a Sweeper made by New.
@@ -84,27 +74,28 @@ const (
 	MaxGraceDays = 30
 )
 
-// batchSize is BatchWriteItem's limit of requests per call.
-const batchSize = 25
-
-// BatchWriter sends one BatchWriteItem call. *dynamodb.Client and guregu's
-// DB.Client() satisfy it. The sweep sends this call itself, rather than
-// through guregu's BatchWrite, because it must see the unprocessed items:
-// guregu retries them without a bound on the attempts and without regard to
-// the Lambda deadline.
-type BatchWriter interface {
-	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-}
-
-var _ BatchWriter = (*dynamodb.Client)(nil)
-
-// WebhookLister pages through all webhook ids in id order, one request per
-// call: up to limit ids after `after`, and whether more may follow.
-type WebhookLister interface {
+// Store is the storage a sweep works on; *store.Store is one. Every call
+// that reads or writes is one request, which the sweep counts, except
+// DeleteDeliveries, which reports the calls it sent.
+type Store interface {
+	// WebhookIDs pages through all webhook ids in id order: up to limit
+	// ids after `after`, and whether more may follow (a Query).
 	WebhookIDs(ctx context.Context, after string, limit int) ([]string, bool, error)
+	// ExpiredDeliveryKeys reads one page of a webhook's deliveries created
+	// before createdBefore that expired before expiredBefore (a Query).
+	ExpiredDeliveryKeys(ctx context.Context, webhookID, after string, createdBefore, expiredBefore time.Time) ([]store.DeliveryKey, string, error)
+	// DeleteDeliveries deletes up to store.MaxBatchDelete deliveries and
+	// reports the BatchWriteItem calls it sent.
+	DeleteDeliveries(ctx context.Context, keys []store.DeliveryKey, retry store.BatchRetry) (deleted, calls int, err error)
+	// CleanupCursor reads the cursor (a GetItem).
+	CleanupCursor(ctx context.Context) (string, error)
+	// SetCleanupCursor writes it (an UpdateItem).
+	SetCleanupCursor(ctx context.Context, after string, at time.Time) error
+	// Tables names the tables, for the log.
+	Tables() store.Tables
 }
 
-var _ WebhookLister = (*store.Store)(nil)
+var _ Store = (*store.Store)(nil)
 
 // Calls counts the DynamoDB requests of one sweep, by operation.
 type Calls struct {
@@ -138,15 +129,12 @@ type Result struct {
 }
 
 // Sweeper deletes expired deliveries. Make it with New; the exported fields
-// may be changed before the first Sweep (tests inject the clock, the sleep
-// and the writer).
+// may be changed before the first Sweep (tests inject the clock and the
+// sleep).
 type Sweeper struct {
-	table dynamo.Table
-
-	// Webhooks lists the webhooks whose deliveries are swept.
-	Webhooks WebhookLister
-	// Writer sends the BatchWriteItem calls.
-	Writer BatchWriter
+	// Store lists the webhooks, reads and deletes their expired deliveries
+	// and keeps the cursor.
+	Store Store
 	// Now is the clock: it sets the cutoff and is compared with the deadline.
 	Now func() time.Time
 	// Sleep waits between retries of unprocessed items.
@@ -167,16 +155,13 @@ type Sweeper struct {
 	Logger              *slog.Logger
 }
 
-// New returns a sweeper of the deliveries in tables.Deliveries of the
-// webhooks in tables.Webhooks, with no grace (set GraceDays).
-func New(client *dynamodb.Client, tables store.Tables) *Sweeper {
-	db := dynamo.NewFromIface(client)
+// New returns a sweeper of the deliveries st holds, with no grace (set
+// GraceDays).
+func New(st Store) *Sweeper {
 	return &Sweeper{
-		table:      db.Table(tables.Deliveries),
-		Webhooks:   store.New(client, tables),
-		Writer:     client,
+		Store:      st,
 		Now:        time.Now,
-		Sleep:      sleep,
+		Sleep:      wait.Sleep,
 		Jitter:     rand.Float64,
 		PageSize:   DefaultPageSize,
 		Margin:     DefaultMargin,
@@ -187,24 +172,8 @@ func New(client *dynamodb.Client, tables store.Tables) *Sweeper {
 	}
 }
 
-// TableName is the name of the deliveries table the sweeper works on.
-func (s *Sweeper) TableName() string { return s.table.Name() }
-
-// deliveryKey is the part of a delivery the sweep reads.
-type deliveryKey struct {
-	WebhookID string `dynamo:"webhook_id"`
-	ID        string `dynamo:"id"`
-}
-
-type cursorItem struct {
-	WebhookID string    `dynamo:"webhook_id"`
-	ID        string    `dynamo:"id"`
-	After     string    `dynamo:"after"`
-	UpdatedAt time.Time `dynamo:"updated_at"`
-}
-
 // errStop ends a sweep early without failing it: the deadline is near.
-var errStop = errors.New("deadline near")
+var errStop = errors.New("cleanup: deadline near")
 
 // Sweep deletes the deliveries created more than retentionDays + GraceDays
 // days ago. It returns the partial result together with any error.
@@ -219,8 +188,8 @@ func (s *Sweeper) Sweep(ctx context.Context, retentionDays int) (Result, error) 
 	}
 	now := s.Now().UTC()
 	cutoff := now.Add(-time.Duration(retentionDays+s.GraceDays) * 24 * time.Hour)
-	r := &run{s: s, ctx: ctx, bound: store.IDBound(cutoff), res: Result{Cutoff: cutoff},
-		expiredBy: now.Add(-time.Duration(s.GraceDays) * 24 * time.Hour).Unix()}
+	r := &run{s: s, ctx: ctx, res: Result{Cutoff: cutoff},
+		expiredBy: now.Add(-time.Duration(s.GraceDays) * 24 * time.Hour)}
 
 	start, err := r.readCursor()
 	if err != nil {
@@ -247,14 +216,10 @@ func (s *Sweeper) Sweep(ctx context.Context, retentionDays int) (Result, error) 
 	return r.res, err
 }
 
-// IDBound returns the smallest delivery id created at or after t: every id
-// below it was created before t (store.IDBound).
-func IDBound(t time.Time) string { return store.IDBound(t) }
-
 func (s *Sweeper) log(res Result, err error) {
 	attrs := []any{"deleted", res.Deleted, "webhooks", res.Webhooks, "complete", res.Complete,
 		"cutoff", res.Cutoff, "grace_days", s.GraceDays, "resume_after", res.ResumeAfter,
-		"retries", res.Retries, "calls", res.Calls.Total(), "table", s.table.Name()}
+		"retries", res.Retries, "calls", res.Calls.Total(), "table", s.Store.Tables().Deliveries}
 	switch {
 	case err != nil:
 		s.Logger.Error("cleanup failed", append(attrs, "error", err)...)
@@ -267,12 +232,11 @@ func (s *Sweeper) log(res Result, err error) {
 
 // run is the state of one Sweep.
 type run struct {
-	s     *Sweeper
-	ctx   context.Context
-	bound string
-	// expiredBy: a delivery whose expires_at is before this unix time is
-	// deleted.
-	expiredBy int64
+	s   *Sweeper
+	ctx context.Context
+	// expiredBy: a delivery whose expires_at is before this time (to the
+	// second) is deleted, if it was created before res.Cutoff.
+	expiredBy time.Time
 	res       Result
 }
 
@@ -290,23 +254,9 @@ func (r *run) checkDeadline() error {
 
 // readCursor returns the webhook id to start after ("" for the first).
 func (r *run) readCursor() (string, error) {
-	var c cursorItem
-	err := r.s.table.Get(attrWebhookID, CursorWebhookID).
-		Range(attrID, dynamo.Equal, CursorID).
-		Consistent(true).
-		One(r.ctx, &c)
+	after, err := r.s.Store.CleanupCursor(r.ctx)
 	r.res.Calls.GetItem++
-	switch {
-	case errors.Is(err, dynamo.ErrNotFound):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("read cleanup cursor: %w", err)
-	}
-	if c.After != "" && !webhook.ValidID(webhook.WebhookIDPrefix, c.After) {
-		return "", fmt.Errorf("cleanup cursor (%s=%q, %s=%q) has %s %q, not a webhook id: fix or delete it",
-			attrWebhookID, CursorWebhookID, attrID, CursorID, attrAfter, c.After)
-	}
-	return c.After, nil
+	return after, err
 }
 
 // writeCursor records after as the webhook to resume after. It still works
@@ -315,15 +265,10 @@ func (r *run) readCursor() (string, error) {
 func (r *run) writeCursor(after string, now time.Time) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.s.Margin)
 	defer cancel()
-	err := r.s.table.Update(attrWebhookID, CursorWebhookID).
-		Range(attrID, CursorID).
-		Set(attrAfter, after).
-		Set("updated_at", now).
-		Remove("swept_through"). // the by_day sweep's cursor, if any
-		Run(ctx)
+	err := r.s.Store.SetCleanupCursor(ctx, after, now)
 	r.res.Calls.UpdateItem++
 	if err != nil {
-		return fmt.Errorf("write cleanup cursor %q: %w", after, err)
+		return err
 	}
 	r.res.ResumeAfter = after
 	return nil
@@ -337,7 +282,7 @@ func (r *run) sweepWebhooks(start string) (string, error) {
 		if err := r.checkDeadline(); err != nil {
 			return done, err
 		}
-		ids, more, err := r.s.Webhooks.WebhookIDs(r.ctx, after, max(r.s.PageSize, 1))
+		ids, more, err := r.s.Store.WebhookIDs(r.ctx, after, max(r.s.PageSize, 1))
 		r.res.Calls.Query++
 		if err != nil {
 			return done, err
@@ -362,81 +307,54 @@ func (r *run) sweepWebhooks(start string) (string, error) {
 // page at a time.
 func (r *run) sweepWebhook(webhookID string) error {
 	r.res.Webhooks++
-	var lek dynamo.PagingKey
+	after := ""
 	for {
-		q := r.s.table.Get(attrWebhookID, webhookID).
-			Range(attrID, dynamo.Less, r.bound).
-			Filter(store.ExpiredFilter, store.TTLAttribute, r.expiredBy).
-			Project(attrWebhookID, attrID).
-			RequestLimit(1) // one request per loop, so calls are counted and deadlines checked
-		if lek != nil {
-			q = q.StartFrom(lek)
-		}
-		var page []deliveryKey
-		next, err := q.AllWithLastEvaluatedKey(r.ctx, &page)
+		page, next, err := r.s.Store.ExpiredDeliveryKeys(r.ctx, webhookID, after, r.res.Cutoff, r.expiredBy)
 		r.res.Calls.Query++
 		if err != nil {
-			return fmt.Errorf("query expired deliveries of %s: %w", webhookID, err)
+			return err
 		}
 		for len(page) > 0 {
-			n := min(batchSize, len(page))
+			n := min(store.MaxBatchDelete, len(page))
 			if err := r.deleteBatch(page[:n]); err != nil {
 				return err
 			}
 			page = page[n:]
 		}
-		if next == nil {
+		if next == "" {
 			return nil
 		}
 		if err := r.checkDeadline(); err != nil {
 			return err
 		}
-		lek = next
+		after = next
 	}
 }
 
-// deleteBatch deletes up to 25 keys, re-sending unprocessed ones with
-// exponential backoff at most MaxRetries times.
-func (r *run) deleteBatch(keys []deliveryKey) error {
+// deleteBatch deletes up to 25 keys; the store re-sends unprocessed ones at
+// most MaxRetries times, each after waitRetry.
+func (r *run) deleteBatch(keys []store.DeliveryKey) error {
 	if err := r.checkDeadline(); err != nil {
 		return err
 	}
-	table := r.s.table.Name()
-	reqs := make([]types.WriteRequest, len(keys))
-	for i, k := range keys {
-		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{
-			attrWebhookID: &types.AttributeValueMemberS{Value: k.WebhookID},
-			attrID:        &types.AttributeValueMemberS{Value: k.ID},
-		}}}
+	deleted, calls, err := r.s.Store.DeleteDeliveries(r.ctx, keys,
+		store.BatchRetry{Max: r.s.MaxRetries, Wait: r.waitRetry})
+	r.res.Deleted += deleted
+	r.res.Calls.BatchWriteItem += calls
+	r.res.Retries += max(calls-1, 0)
+	return err
+}
+
+// waitRetry waits out the backoff before re-send n of unprocessed deletes,
+// unless the deadline is near.
+func (r *run) waitRetry(ctx context.Context, n int) error {
+	if err := r.checkDeadline(); err != nil {
+		return err
 	}
-	for attempt := 0; ; attempt++ {
-		out, err := r.s.Writer.BatchWriteItem(r.ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{table: reqs},
-		})
-		r.res.Calls.BatchWriteItem++
-		if attempt > 0 {
-			r.res.Retries++
-		}
-		if err != nil {
-			return fmt.Errorf("delete %d expired deliveries: %w", len(reqs), err)
-		}
-		left := out.UnprocessedItems[table]
-		r.res.Deleted += len(reqs) - len(left)
-		if len(left) == 0 {
-			return nil
-		}
-		if attempt == r.s.MaxRetries {
-			return fmt.Errorf("delete expired deliveries: %d still unprocessed after %d retries (throttled?)",
-				len(left), r.s.MaxRetries)
-		}
-		reqs = left
-		if err := r.checkDeadline(); err != nil {
-			return err
-		}
-		if err := r.s.Sleep(r.ctx, r.s.delay(attempt)); err != nil {
-			return fmt.Errorf("wait to retry unprocessed deletes: %w", err)
-		}
+	if err := r.s.Sleep(ctx, r.s.delay(n-1)); err != nil {
+		return fmt.Errorf("cleanup: wait to retry unprocessed deletes: %w", err)
 	}
+	return nil
 }
 
 // delay is the wait before retry attempt+1: exponential, capped, with equal
@@ -447,15 +365,4 @@ func (s *Sweeper) delay(attempt int) time.Duration {
 		d = min(s.MaxDelay, s.BaseDelay<<attempt)
 	}
 	return d/2 + time.Duration(s.Jitter()*float64(d/2))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"testing"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -109,7 +112,7 @@ func batchesPerWebhook(items []deliveryItem) int {
 	}
 	n := 0
 	for _, c := range per {
-		n += (c + batchSize - 1) / batchSize
+		n += (c + store.MaxBatchDelete - 1) / store.MaxBatchDelete
 	}
 	return n
 }
@@ -136,7 +139,7 @@ func TestSweepDeletesOnlyExpired(t *testing.T) {
 		// 36 expired per webhook in 2 batches; no cursor to read or write.
 		want := Calls{GetItem: 1, Query: 1 + len(webhookIDs), BatchWriteItem: batchesPerWebhook(expired)}
 		assert.Equal(t, want, res.Calls)
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 
 		// Again: nothing left to delete, one query per webhook.
 		e.reset()
@@ -277,7 +280,7 @@ func TestSweepStopsBeforeDeadlineAndResumes(t *testing.T) {
 		assert.Greater(t, first.Deleted, 0)
 		assert.Less(t, first.Deleted, len(expired))
 		require.NotEmpty(t, first.ResumeAfter, "whole webhooks were swept")
-		assert.Equal(t, first.ResumeAfter, cursorAfter(t, e.db, e.deliveries), "progress is persisted")
+		assert.Equal(t, first.ResumeAfter, cursorAfter(t, e), "progress is persisted")
 		assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(expired)+len(fresh)-first.Deleted)
 
 		// The next run starts after the cursor, finishes, and clears it.
@@ -290,7 +293,7 @@ func TestSweepStopsBeforeDeadlineAndResumes(t *testing.T) {
 		done := sort.SearchStrings(hooks, first.ResumeAfter) + 1
 		assert.Equal(t, len(hooks)-done, second.Webhooks, "finished webhooks are not queried again")
 		assert.Equal(t, "", second.ResumeAfter)
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 	})
 }
 
@@ -309,44 +312,57 @@ func TestSweepStopsAtOnceWhenDeadlineIsNear(t *testing.T) {
 		assert.False(t, res.Complete)
 		assert.Equal(t, 0, res.Deleted)
 		assert.Equal(t, Calls{GetItem: 1}, res.Calls, "only the cursor is read; no cursor is written without progress")
-		assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries))
+		assert.Equal(t, "", cursorAfter(t, e))
 	})
 }
 
-// flakyWriter leaves part of each request unprocessed, as a throttled
-// DynamoDB does, for its first `flaky` calls (all calls when flaky < 0).
+// flakyWriter plays a throttled DynamoDB: for its first `flaky`
+// BatchWriteItem calls (all calls when flaky < 0) it processes only part of
+// each request and answers the rest as unprocessed; with fail set, every
+// call fails. It is client middleware, so the store's own calls meet it.
 type flakyWriter struct {
-	next  BatchWriter
 	flaky int
 	keep  func(n int) int // how many of n requests to process
 	fail  error
 	calls int
 }
 
-func (f *flakyWriter) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
-	f.calls++
-	if f.fail != nil {
-		return nil, f.fail
-	}
-	if f.flaky >= 0 && f.calls > f.flaky {
-		return f.next.BatchWriteItem(ctx, in, opts...)
-	}
-	out := &dynamodb.BatchWriteItemOutput{UnprocessedItems: map[string][]types.WriteRequest{}}
-	for table, reqs := range in.RequestItems {
-		n := f.keep(len(reqs))
-		if n > 0 {
-			if _, err := f.next.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-				RequestItems: map[string][]types.WriteRequest{table: reqs[:n]},
-			}, opts...); err != nil {
-				return nil, err
+func (f *flakyWriter) register(s *middleware.Stack) error {
+	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("cleanup.flakyWriter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			bw, ok := in.Parameters.(*dynamodb.BatchWriteItemInput)
+			if !ok {
+				return next.HandleInitialize(ctx, in)
 			}
-		}
-		out.UnprocessedItems[table] = reqs[n:]
-	}
-	return out, nil
+			f.calls++
+			if f.fail != nil {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, f.fail
+			}
+			if f.flaky >= 0 && f.calls > f.flaky {
+				return next.HandleInitialize(ctx, in)
+			}
+			sent := map[string][]types.WriteRequest{}
+			left := map[string][]types.WriteRequest{}
+			for table, reqs := range bw.RequestItems {
+				n := f.keep(len(reqs))
+				if n > 0 {
+					sent[table] = reqs[:n]
+				}
+				left[table] = reqs[n:]
+			}
+			out := middleware.InitializeOutput{Result: &dynamodb.BatchWriteItemOutput{}}
+			var md middleware.Metadata
+			if len(sent) > 0 {
+				in.Parameters = &dynamodb.BatchWriteItemInput{RequestItems: sent}
+				var err error
+				if out, md, err = next.HandleInitialize(ctx, in); err != nil {
+					return out, md, err
+				}
+			}
+			out.Result.(*dynamodb.BatchWriteItemOutput).UnprocessedItems = left
+			return out, md, nil
+		}), middleware.After)
 }
-
-var _ BatchWriter = (*flakyWriter)(nil)
 
 func TestSweepRetriesUnprocessedItems(t *testing.T) {
 	errBoom := errors.New("boom")
@@ -395,9 +411,7 @@ func TestSweepRetriesUnprocessedItems(t *testing.T) {
 				putAll(ctx, t, e.db, e.deliveries, items)
 				w := tc.writer
 				var sleeps []time.Duration
-				s := e.sweeper(now)
-				w.next = s.Writer
-				s.Writer = &w
+				s := e.sweeper(now, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, w.register) })
 				s.MaxRetries = 4
 				s.BaseDelay, s.MaxDelay = 100*time.Millisecond, 300*time.Millisecond
 				s.Jitter = func() float64 { return 0.5 }
@@ -417,7 +431,7 @@ func TestSweepRetriesUnprocessedItems(t *testing.T) {
 				assert.Equal(t, tc.wantSleeps, sleeps)
 				assert.Equal(t, w.calls, res.Calls.BatchWriteItem)
 				assert.Len(t, deliveryIDs(t, e.db, e.deliveries), len(items)-tc.wantDeleted)
-				assert.Equal(t, "", cursorAfter(t, e.db, e.deliveries), "no webhook finished: no cursor")
+				assert.Equal(t, "", cursorAfter(t, e), "no webhook finished: no cursor")
 			})
 		}
 	})
@@ -442,21 +456,80 @@ func TestDelay(t *testing.T) {
 	}
 }
 
-func TestIDBound(t *testing.T) {
-	at := time.Date(2026, 2, 13, 12, 0, 0, 0, time.UTC)
-	b := IDBound(at)
-	assert.Equal(t, "dlv_019c56df4a00", b)
-	for _, tc := range []struct {
-		created time.Time
-		below   bool
-	}{
-		{at.Add(-time.Millisecond), true},
-		{at.Add(-day), true},
-		{at, false}, // exactly retention old: kept
-		{at.Add(time.Millisecond), false},
-		{at.Add(day), false},
-	} {
-		id := webhook.DeliveryIDFor("evt_x", "wh_x", tc.created)
-		assert.Equal(t, tc.below, id < b, "%s created %s", id, tc.created)
+// policyStore is a Store in memory, for the sweeper's policy alone: what it
+// asks for and in which order, with no DynamoDB behind it.
+type policyStore struct {
+	ids      []string
+	expired  map[string][]store.DeliveryKey
+	onDelete func(ctx context.Context, keys []store.DeliveryKey) error
+	cursor   string
+	// cursorCtx is the error of the context the cursor was written with.
+	cursorCtx error
+	writes    int
+}
+
+var _ Store = (*policyStore)(nil)
+
+func (p *policyStore) WebhookIDs(_ context.Context, after string, limit int) ([]string, bool, error) {
+	i := sort.SearchStrings(p.ids, after)
+	if i < len(p.ids) && p.ids[i] == after {
+		i++
 	}
+	end := min(i+limit, len(p.ids))
+	return p.ids[i:end], end < len(p.ids), nil
+}
+
+func (p *policyStore) ExpiredDeliveryKeys(_ context.Context, webhookID, _ string, _, _ time.Time) ([]store.DeliveryKey, string, error) {
+	return p.expired[webhookID], "", nil
+}
+
+func (p *policyStore) DeleteDeliveries(ctx context.Context, keys []store.DeliveryKey, _ store.BatchRetry) (int, int, error) {
+	if err := p.onDelete(ctx, keys); err != nil {
+		return 0, 1, err
+	}
+	return len(keys), 1, nil
+}
+
+func (p *policyStore) CleanupCursor(context.Context) (string, error) { return p.cursor, nil }
+
+func (p *policyStore) SetCleanupCursor(ctx context.Context, after string, _ time.Time) error {
+	p.writes++
+	p.cursorCtx = ctx.Err()
+	p.cursor = after
+	return nil
+}
+
+func (p *policyStore) Tables() store.Tables { return store.Tables{Deliveries: "memory"} }
+
+// When the run's context ends mid-sweep (the Lambda is stopped), the sweep
+// fails, yet still records the webhooks it finished, with a context of its
+// own: the next run does not sweep them again.
+func TestSweepKeepsProgressWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &policyStore{ids: webhookIDs, expired: map[string][]store.DeliveryKey{}}
+	for _, wh := range webhookIDs {
+		p.expired[wh] = []store.DeliveryKey{{WebhookID: wh, ID: webhook.DeliveryIDFor("evt_a", wh, cutoff.Add(-day))}}
+	}
+	p.onDelete = func(ctx context.Context, keys []store.DeliveryKey) error {
+		if keys[0].WebhookID == webhookIDs[1] {
+			cancel()
+			return fmt.Errorf("delete: %w", ctx.Err())
+		}
+		return nil
+	}
+	s := New(p)
+	s.Now = func() time.Time { return now }
+	s.Logger = slog.New(slog.DiscardHandler)
+
+	res, err := s.Sweep(ctx, retention)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, res.Complete)
+	assert.Equal(t, 1, res.Deleted)
+	assert.Equal(t, 2, res.Webhooks)
+	assert.Equal(t, Calls{GetItem: 1, Query: 3, BatchWriteItem: 2, UpdateItem: 1}, res.Calls)
+	assert.Equal(t, webhookIDs[0], res.ResumeAfter)
+	assert.Equal(t, webhookIDs[0], p.cursor, "the finished webhook is recorded")
+	assert.NoError(t, p.cursorCtx, "with a context that is still alive")
+	assert.Equal(t, 1, p.writes)
 }

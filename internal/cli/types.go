@@ -3,7 +3,8 @@ package cli
 import "time"
 
 // The CLI decodes the API's JSON into its own types: it is a client of the
-// HTTP contract (README.md, api/openapi.yaml), not of the server's Go code.
+// HTTP contract (README.md's "HTTP API", api/openapi.yaml), not of the
+// server's Go code.
 // Fields it does not show are left out; --format json prints the body as is.
 
 type webhookDTO struct {

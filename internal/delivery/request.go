@@ -134,11 +134,12 @@ func configErrorf(format string, args ...any) error {
 //	         Standard Webhooks webhook-id (delivery id), webhook-timestamp
 //	         (unix seconds of this attempt), webhook-signature (v1,<base64>)
 //
-// Only hmac deliveries carry the webhook-* headers: DESIGN.md gives them to
-// every *signed* delivery, and webhook-id/webhook-timestamp without a
-// signature would make off-the-shelf verifiers report a bad signature rather
-// than "not signed". Unsigned deliveries still carry the delivery id in
-// X-Webhook-Delivery for de-duplication.
+// Only hmac deliveries carry the webhook-* headers (README.md, "What a
+// subscriber receives"): they belong to a signature, and only hmac
+// deliveries are signed; webhook-id/webhook-timestamp without one would make
+// off-the-shelf verifiers report a bad signature rather than "not signed".
+// Unsigned deliveries still carry the delivery id in X-Webhook-Delivery for
+// de-duplication.
 //
 // Errors are about w's configuration (bad URL, missing credential, header
 // with CR/LF) and are permanent: retry.Classify reports them as Permanent.

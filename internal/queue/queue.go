@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/systemprompt-io/webhooks/internal/wait"
 )
 
 // SQS is the part of the SQS client a Queue uses; *sqs.Client is one.
@@ -62,7 +64,7 @@ func withSleep(f func(context.Context, time.Duration) error) Option {
 
 // New returns a Queue that sends to url.
 func New(client SQS, url string, opts ...Option) *Queue {
-	q := &Queue{client: client, url: url, now: time.Now, sleep: sleepCtx, retries: 3, backoff: 50 * time.Millisecond, workers: 1}
+	q := &Queue{client: client, url: url, now: time.Now, sleep: wait.Sleep, retries: 3, backoff: 50 * time.Millisecond, workers: 1}
 	for _, o := range opts {
 		o(q)
 	}
@@ -269,15 +271,4 @@ func chunks(entries []types.SendMessageBatchRequestEntry, pending []int) [][]int
 		out = append(out, cur)
 	}
 	return out
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

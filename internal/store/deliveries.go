@@ -130,7 +130,7 @@ func deliveryNotFound(id string) error {
 func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 	n := len(d.Attempts)
 	if n == 0 {
-		return fmt.Errorf("save delivery %s: no attempt to save", d.ID)
+		return fmt.Errorf("store: save delivery %s: no attempt to save", d.ID)
 	}
 	it := s.toDeliveryItem(d)
 	if expired(it.ExpiresAt, s.now()) {

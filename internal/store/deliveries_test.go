@@ -247,8 +247,11 @@ func TestDeactivateWebhook(t *testing.T) {
 func TestIdempotencyKeys(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store, _ *dynamodb.Client) {
 		ctx := context.Background()
+		// Dated from the real clock: an expires_at in the real past would be
+		// deleted by kumo's TTL reaper whenever it runs (every 30 s).
+		at := recent.Truncate(time.Second)
 		rec := webhook.IdempotencyRecord{Key: "order-42/α", Fingerprint: "f1", EventID: webhook.NewID(webhook.EventIDPrefix),
-			EventTime: fixedTime, CreatedAt: fixedTime, ExpiresAt: fixedTime.Add(24 * time.Hour)}
+			EventTime: at, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
 		got, claimed, err := s.ClaimIdempotencyKey(ctx, rec)
 		require.NoError(t, err)
 		assert.True(t, claimed)
@@ -271,7 +274,7 @@ func TestIdempotencyKeys(t *testing.T) {
 
 		// A record past its expiry (TTL not run yet) no longer holds the key.
 		late := again
-		late.CreatedAt = fixedTime.Add(25 * time.Hour)
+		late.CreatedAt = at.Add(25 * time.Hour)
 		late.ExpiresAt = late.CreatedAt.Add(24 * time.Hour)
 		got, claimed, err = s.ClaimIdempotencyKey(ctx, late)
 		require.NoError(t, err)

@@ -16,10 +16,10 @@ import (
 // expires_at deletes the records later, for free, and the cleanup sweep
 // deletes what TTL leaves behind (internal/cleanup).
 
-// IDBound returns the smallest delivery id created at or after t: every id
+// idBound returns the smallest delivery id created at or after t: every id
 // below it was created before t. A UUIDv7 starts with its 48-bit millisecond
 // timestamp, so a key condition on it selects by the id's time.
-func IDBound(t time.Time) string {
+func idBound(t time.Time) string {
 	return fmt.Sprintf("%s%012x", webhook.DeliveryIDPrefix, uint64(t.UnixMilli())&(1<<48-1))
 }
 
@@ -31,9 +31,9 @@ func expired(e, now time.Time) bool { return !e.IsZero() && e.Unix() < now.Unix(
 // visibleFilter keeps the records not expired at a unix time ($ = TTLAttribute).
 const visibleFilter = "$ >= ?"
 
-// ExpiredFilter selects the records expired before a unix time ($ =
+// expiredFilter selects the records expired before a unix time ($ =
 // TTLAttribute): the cleanup sweep's filter, the complement of the reads'.
-const ExpiredFilter = "$ < ?"
+const expiredFilter = "$ < ?"
 
 // WebhookIDs returns up to limit webhook ids greater than after ("" for the
 // first), in id order, from one eventually consistent Query of the by_kind
@@ -41,7 +41,7 @@ const ExpiredFilter = "$ < ?"
 // with it.
 func (s *Store) WebhookIDs(ctx context.Context, after string, limit int) ([]string, bool, error) {
 	if limit < 1 {
-		return nil, false, fmt.Errorf("list webhook ids: limit %d, want at least 1", limit)
+		return nil, false, fmt.Errorf("store: list webhook ids: limit %d, want at least 1", limit)
 	}
 	q := s.webhooks.Get(AttrKind, kindWebhook).Index(IndexByKind).
 		Project(AttrID).Limit(limit).RequestLimit(1)

@@ -1,6 +1,7 @@
 // Package store is all DynamoDB access of the service (guregu/dynamo v2):
-// table definitions, webhook configs with their subscription index, and
-// statistics. The layout is described in docs/internals.md.
+// table definitions, webhook configs with their subscription index,
+// statistics, deliveries, idempotency keys, and the cleanup sweep's reads,
+// deletes and cursor. The layout is described in docs/internals.md.
 package store
 
 import (

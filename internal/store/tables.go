@@ -94,7 +94,7 @@ const tableWait = 5 * time.Minute
 // definitions are SDK inputs shared with the template test.
 func CreateTables(ctx context.Context, client *dynamodb.Client, t Tables) error {
 	if t.Webhooks == "" || t.Deliveries == "" {
-		return errors.New("create tables: both table names are required")
+		return errors.New("store: create tables: both table names are required")
 	}
 	for _, def := range Definitions(t) {
 		name := aws.ToString(def.TableName)
@@ -114,7 +114,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, t Tables) error 
 			return fmt.Errorf("wait for table %s: %w", name, err)
 		}
 		if err := sameShape(def, out.Table); err != nil {
-			return fmt.Errorf("table %s exists with another layout: %w", name, err)
+			return fmt.Errorf("store: table %s exists with another layout: %w", name, err)
 		}
 		if err := enableTTL(ctx, client, name); err != nil {
 			return err
@@ -134,7 +134,7 @@ func enableTTL(ctx context.Context, client *dynamodb.Client, name string) error 
 		switch desc.TimeToLiveStatus {
 		case types.TimeToLiveStatusEnabled, types.TimeToLiveStatusEnabling:
 			if aws.ToString(desc.AttributeName) != TTLAttribute {
-				return fmt.Errorf("table %s: ttl is on attribute %q, want %q", name, aws.ToString(desc.AttributeName), TTLAttribute)
+				return fmt.Errorf("store: table %s: ttl is on attribute %q, want %q", name, aws.ToString(desc.AttributeName), TTLAttribute)
 			}
 			return nil
 		}

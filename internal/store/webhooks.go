@@ -202,7 +202,7 @@ func (s *Store) listByEvent(ctx context.Context, f webhook.ListFilter, after str
 // given.
 func (s *Store) UpdateWebhook(ctx context.Context, w *webhook.Webhook) error {
 	if w == nil {
-		return errors.New("update webhook: nil webhook")
+		return errors.New("store: update webhook: nil webhook")
 	}
 	if len(uniqueEvents(w.Events)) > maxEvents {
 		return webhook.Invalid("events", "at most %d events", maxEvents)

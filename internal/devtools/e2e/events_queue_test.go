@@ -57,7 +57,7 @@ func TestEventsQueueShapes(t *testing.T) {
 		// The same EventBridge event again (EventBridge retries, SNS
 		// redelivers): the same delivery, not a new one.
 		s.post(eventBridge)
-		time.Sleep(2 * time.Second)
+		s.waitDrained(20*time.Second, s.urls.EventsQueue, s.urls.DeliveryQueue)
 		page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
 		require.NoError(t, err)
 		assert.Len(t, page.Items, 3, "a repeated event id makes no second delivery record")
@@ -106,7 +106,7 @@ func TestEventsQueueProducerKey(t *testing.T) {
 		s.post(msg)
 		rcv.waitRequests(t, 1, 20*time.Second)
 		s.post(msg)
-		time.Sleep(2 * time.Second) // room for a duplicate to show up, if there were one
+		s.waitDrained(20*time.Second, s.urls.EventsQueue, s.urls.DeliveryQueue) // a duplicate would be delivered by then
 		assert.Len(t, rcv.got(), 1)
 		page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
 		require.NoError(t, err)

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -246,6 +245,45 @@ func (s *stack) queueDepth(url string) int {
 	return n
 }
 
+// waitDrained waits until each queue in turn holds no message, visible, in
+// flight or delayed: a positive signal that the work the test caused is done,
+// instead of a guess at how long that takes. The event source mappings delete
+// a message only after its handler returned, and a handler sends what the
+// message causes (an event's jobs, a job's next attempt) before it returns,
+// so once the events queue and then the delivery queue are empty every
+// delivery the test's messages lead to has been attempted and recorded. A
+// check that nothing more arrives comes after this.
+func (s *stack) waitDrained(within time.Duration, urls ...string) {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for _, u := range urls {
+		for n := s.queueDepth(u); n > 0; n = s.queueDepth(u) {
+			if time.Now().After(deadline) {
+				s.t.Fatalf("queue %s still holds %d messages after %s", u, n, within)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// waitRecords waits until a webhook has at least n delivery records and
+// returns the first page of them.
+func (s *stack) waitRecords(webhookID string, n int, within time.Duration) webhook.Page[*webhook.Delivery] {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		page, err := s.store.ListDeliveries(context.Background(), webhookID, webhook.DeliveryFilter{})
+		require.NoError(s.t, err)
+		if len(page.Items) >= n {
+			return page
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("webhook %s has %d delivery records after %s, want %d", webhookID, len(page.Items), within, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // receiver is a subscriber endpoint that records what it gets and answers
 // with a scripted sequence of status codes (the last one repeats).
 type receiver struct {
@@ -302,18 +340,6 @@ func (r *receiver) waitRequests(t *testing.T, n int, within time.Duration) []rec
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// sqsEvent wraps bodies as an SQS batch, as the event source mapping does.
-func sqsEvent(bodies ...string) events.SQSEvent {
-	var ev events.SQSEvent
-	for i, b := range bodies {
-		ev.Records = append(ev.Records, events.SQSMessage{
-			MessageId: "m-" + strconv.Itoa(i), Body: b, EventSource: "aws:sqs",
-			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": strconv.FormatInt(time.Now().UnixMilli(), 10)},
-		})
-	}
-	return ev
 }
 
 func haveReference() bool {

@@ -36,7 +36,9 @@ func TestIdempotentTriggerOverHTTP(t *testing.T) {
 		assert.Equal(t, http.StatusConflict, code, "%v", conflict)
 
 		rcv.waitRequests(t, 1, 20*time.Second)
-		time.Sleep(1500 * time.Millisecond) // room for a duplicate to show up, if there were one
+		// Every job the three calls sent is in the delivery queue by now;
+		// once it is empty, a duplicate would have reached the receiver.
+		s.waitDrained(20*time.Second, s.urls.DeliveryQueue)
 		assert.Len(t, rcv.got(), 1, "one delivery for the key")
 		page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
 		require.NoError(t, err)
@@ -130,12 +132,7 @@ func TestKilledMidBatch(t *testing.T) {
 			require.Equal(t, 2, res.Deliveries)
 		}
 		for _, id := range []string{ok, flaky} {
-			page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
-			for len(page.Items) < 3 && err == nil {
-				time.Sleep(100 * time.Millisecond)
-				page, err = s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
-			}
-			require.NoError(t, err)
+			page := s.waitRecords(id, 3, 40*time.Second)
 			require.Len(t, page.Items, 3, "one record per delivery")
 			for _, d := range page.Items {
 				dids = append(dids, d.ID)
@@ -149,11 +146,7 @@ func TestKilledMidBatch(t *testing.T) {
 		assert.Len(t, dids, 6)
 
 		// Wait for the crashed batches to come back and be processed again.
-		deadline := time.Now().Add(30 * time.Second)
-		for s.queueDepth(s.urls.DeliveryQueue) > 0 {
-			require.True(t, time.Now().Before(deadline), "delivery queue did not drain")
-			time.Sleep(200 * time.Millisecond)
-		}
+		s.waitDrained(30*time.Second, s.urls.DeliveryQueue)
 		for _, id := range []string{ok, flaky} {
 			page, err := s.store.ListDeliveries(context.Background(), id, webhook.DeliveryFilter{})
 			require.NoError(t, err)

@@ -45,9 +45,9 @@ type Options struct {
 // Stack is a running local AWS: the emulator, SDK clients pointing at it and
 // the resources created on it.
 //
-// Queues and their pollers (the event source mapping) are added on top of
-// it: Start creates the tables and the key; CreateQueues and NewESM, beside
-// this file, take s.Clients.SQS.
+// Start creates the tables, the queues (queue.Ensure) and the key; the
+// queues' pollers (the event source mapping, NewESM beside this file) are
+// added on top of it and take s.Clients.SQS.
 type Stack struct {
 	Endpoint string        // the emulator's URL (DynamoDB, SQS and KMS)
 	Clients  *awsx.Clients // SDK clients for Endpoint

@@ -18,6 +18,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/sivchari/kumo"
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
@@ -107,4 +110,24 @@ func clients(t testing.TB, ep awsx.Endpoints) *awsx.Clients {
 		t.Fatalf("aws clients: %v", err)
 	}
 	return c
+}
+
+// StopTTL turns TTL off on tables, before a test writes items whose expiry
+// attribute is already past on the real clock. kumo deletes such items in
+// the background every 30 s (and only on tables with TTL on), at a moment no
+// test controls; a table without TTL keeps them until the test deletes them,
+// as a DynamoDB whose TTL has not got to them yet does.
+func StopTTL(t testing.TB, client *dynamodb.Client, attribute string, tables ...string) {
+	t.Helper()
+	for _, name := range tables {
+		_, err := client.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{
+			TableName: aws.String(name),
+			TimeToLiveSpecification: &types.TimeToLiveSpecification{
+				AttributeName: aws.String(attribute), Enabled: aws.Bool(false),
+			},
+		})
+		if err != nil {
+			t.Fatalf("turn ttl off on %s: %v", name, err)
+		}
+	}
 }

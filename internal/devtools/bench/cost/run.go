@@ -120,12 +120,12 @@ type Sweep struct {
 }
 
 // sweep runs the cleanup sweeper over the stack's deliveries as the daily
-// schedule would 31 days later (retention 30): its cursor says the day
-// before was swept, so it queries only the days since, as in steady state.
+// schedule would 31 days later (retention 30), when every delivery of the
+// run is past its retention.
 func sweep(ctx context.Context, s *bench.Stack, want, grace int) (Sweep, error) {
 	var out Sweep
 	s.Meters.Reset()
-	sw := cleanup.New(s.Clients.DynamoDB, store.Tables{Webhooks: s.Config.WebhooksTable, Deliveries: s.Config.DeliveriesTable})
+	sw := cleanup.New(store.New(s.Clients.DynamoDB, store.Tables{Webhooks: s.Config.WebhooksTable, Deliveries: s.Config.DeliveriesTable}))
 	sw.GraceDays = grace
 	if grace > 0 {
 		want = 0 // TTL's to delete within the grace; the sweep deletes only what it missed
