@@ -108,13 +108,21 @@ func (j Job) validate() error {
 
 // Encode returns the job's message body: compact JSON that SQS accepts. A
 // payload over MaxPayloadBytes, or a body over MaxMessageBytes, is a
-// *webhook.Error with code ETooLarge.
+// *webhook.Error with code ETooLarge; a payload that is not JSON is EInvalid.
+//
+// The payload was checked once, where the event entered (CheckPayload, from
+// the trigger), and a fan-out encodes it once per subscriber: so Encode reads
+// it only to encode it. Its size is bounded by its length (compact JSON is
+// never longer than what it was compacted from), and only a payload whose
+// length is over the limit is measured compact.
 func (j Job) Encode() (string, error) {
 	if err := j.validate(); err != nil {
 		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
 	}
-	if err := CheckPayload(j.Data, j.Metadata); err != nil {
-		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
+	if len(j.Data)+len(j.Metadata) > MaxPayloadBytes {
+		if err := CheckPayload(j.Data, j.Metadata); err != nil {
+			return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
+		}
 	}
 	w := jobWire{
 		Kind: JobKind, V: JobVersion,
@@ -128,6 +136,9 @@ func (j Job) Encode() (string, error) {
 	}
 	body, err := marshal(w)
 	if err != nil {
+		if perr := CheckPayload(j.Data, j.Metadata); perr != nil {
+			err = perr // names the field that is not JSON
+		}
 		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
 	}
 	if len(body) > MaxMessageBytes {

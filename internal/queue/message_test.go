@@ -371,3 +371,31 @@ func TestIsJob(t *testing.T) {
 	assert.False(t, IsJob(readSample(t, "events/native.json")))
 	assert.False(t, IsJob("not json"))
 }
+
+// BenchmarkJobEncode encodes the job of one subscriber of an event with a
+// 100 KiB payload, as a fan-out does once per subscriber.
+func BenchmarkJobEncode(b *testing.B) {
+	j := sampleJob()
+	j.Data = bigPayload(100 << 10)
+	b.SetBytes(int64(len(j.Data)))
+	for b.Loop() {
+		if _, err := j.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Encode measures a payload compact only when its length is over the limit:
+// whitespace the job would not carry does not count there either.
+func TestJobEncodePaddedPayload(t *testing.T) {
+	j := sampleJob()
+	j.Data = json.RawMessage(`{"s": "` + strings.Repeat("y", MaxPayloadBytes-100) + `"}` + strings.Repeat(" ", 1000))
+	require.Greater(t, len(j.Data)+len(j.Metadata), MaxPayloadBytes)
+	body, err := j.Encode()
+	require.NoError(t, err)
+	assert.Contains(t, body, `"data":{"s":"yyy`)
+
+	j.Data = json.RawMessage(`{"s": "` + strings.Repeat("y", MaxPayloadBytes) + `"}`)
+	_, err = j.Encode()
+	assert.Equal(t, webhook.ETooLarge, webhook.ErrorCode(err))
+}
