@@ -10,14 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // Triggerer fans events out into delivery jobs: results[i] and errs[i]
 // answer reqs[i], each request failing alone.
 type Triggerer interface {
-	TriggerBatch(ctx context.Context, reqs []trigger.Request) ([]trigger.Result, []error)
+	TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error)
 }
 
 // StatsAdder adds to a webhook's counters.
@@ -89,7 +88,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		// event type and one SendMessageBatch per 10 jobs, not one of each
 		// per event.
 		wg.Go(func() {
-			reqs := make([]trigger.Request, len(evs))
+			reqs := make([]webhook.TriggerRequest, len(evs))
 			for i, e := range evs {
 				reqs[i] = e.req
 			}
@@ -99,7 +98,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 					fail(e.msg, errs[i])
 					continue
 				}
-				h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.via,
+				h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.req.Via,
 					"event", e.req.Event, "event_id", results[i].EventID, "deliveries", results[i].Deliveries)
 			}
 		})
@@ -151,27 +150,25 @@ func (h *Handler) job(ctx context.Context, msg events.SQSMessage) (string, webho
 // eventMessage is an event message of a batch and what it triggers.
 type eventMessage struct {
 	msg events.SQSMessage
-	req trigger.Request
-	via string
+	req webhook.TriggerRequest
 }
 
 // eventRequest reads an event message into the trigger it asks for.
 func eventRequest(msg events.SQSMessage) (eventMessage, error) {
-	t, err := queue.ParseEvent(msg.Body, msg.MessageId)
+	req, err := queue.ParseEvent(msg.Body, msg.MessageId)
 	if err != nil {
 		return eventMessage{}, err
 	}
-	req := trigger.Request{Event: t.Event, Data: t.Data, Metadata: t.Metadata, IdempotencyKey: t.IdempotencyKey,
-		Source: trigger.FromQueue, Time: t.Time}
-	if req.Time.IsZero() {
+	switch {
+	case req.Source == webhook.FromAPI:
+		// A key the producer chose may come back in another message (with
+		// another SentTimestamp): it is remembered, and the event timed, as
+		// the API's are.
+		req.Time = time.Time{}
+	case req.Time.IsZero():
 		req.Time = sentAt(msg)
 	}
-	if t.ProducerKey {
-		// A key the producer chose may come back in another message (with
-		// another SentTimestamp): remember it, as the API does.
-		req.Source, req.Time = trigger.FromAPI, time.Time{}
-	}
-	return eventMessage{msg: msg, req: req, via: t.Via}, nil
+	return eventMessage{msg: msg, req: req}, nil
 }
 
 // sentAt is when SQS first accepted the message: the same on every
