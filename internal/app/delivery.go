@@ -28,6 +28,7 @@ var (
 	_ delivery.StatsAdder = (*store.Store)(nil)
 	_ delivery.Opener     = (*secrets.KMS)(nil)
 	_ delivery.Scheduler  = (*queue.Queue)(nil)
+	_ delivery.Runner     = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
 )
 
@@ -73,7 +74,7 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, 0)
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
 	return p, nil
 }
 
