@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -398,4 +399,19 @@ func TestJobEncodePaddedPayload(t *testing.T) {
 	j.Data = json.RawMessage(`{"s": "` + strings.Repeat("y", MaxPayloadBytes) + `"}`)
 	_, err = j.Encode()
 	assert.Equal(t, webhook.ETooLarge, webhook.ErrorCode(err))
+}
+
+// The errors queue makes name their package, where they are made.
+func TestErrorsCarryThePackagePrefix(t *testing.T) {
+	bad := sampleJob()
+	bad.Event = ""
+	_, encodeErr := bad.Encode()
+	_, parseErr := ParseEvent("not json", "m-1")
+	_, decodeErr := DecodeJob(`{"kind":"job","v":2}`)
+	sendErr := New(nil, "https://sqs.local/q").SendJobs(context.Background(), []Job{sampleJob()}, []time.Duration{0, 0})
+	partial := &PartialError{Failed: []int{1}, Err: errors.New("throttled")}
+	for name, err := range map[string]error{"Encode": encodeErr, "ParseEvent": parseErr, "DecodeJob": decodeErr, "SendJobs": sendErr, "PartialError": partial} {
+		require.Error(t, err, name)
+		assert.True(t, strings.HasPrefix(err.Error(), "queue: "), "%s: %v", name, err)
+	}
 }
