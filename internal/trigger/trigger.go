@@ -166,7 +166,8 @@ func (s *Service) trigger(ctx context.Context, r webhook.TriggerRequest, now tim
 // one-subscriber events costs 1 SendMessageBatch, not 10. Their ids are
 // derived as Trigger derives them, so a failed request, redelivered, enqueues
 // the same deliveries again. Other requests (a producer's own key, which is
-// claimed and completed as for the API) go through Trigger, concurrently.
+// claimed and completed as for the API) go the way of Trigger, concurrently.
+// Each request is validated once.
 func (s *Service) TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error) {
 	results, errs := make([]webhook.TriggerResult, len(reqs)), make([]error, len(reqs))
 	now := s.now().UTC()
