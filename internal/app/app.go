@@ -18,13 +18,16 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
 )
 
 // Compile-time checks that the concrete types satisfy the API's interfaces.
 var (
-	_ httpapi.Store   = (*store.Store)(nil)
-	_ httpapi.Events  = (*Pipeline)(nil)
-	_ httpapi.Secrets = (*secrets.KMS)(nil)
+	_ httpapi.Store      = (*store.Store)(nil)
+	_ httpapi.Triggerer  = (*trigger.Service)(nil)
+	_ httpapi.Deliveries = (*store.Store)(nil)
+	_ httpapi.Events     = (*Pipeline)(nil)
+	_ httpapi.Secrets    = (*secrets.KMS)(nil)
 )
 
 // APIRequires lists the settings the API needs: the trigger enqueues jobs,
@@ -38,6 +41,8 @@ func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) httpapi.Option
 	return httpapi.Options{
 		Store:          p.Store,
 		Secrets:        p.Secrets,
+		Triggerer:      p.Triggers,
+		Deliveries:     p.Store,
 		Events:         p,
 		Mask:           secrets.Mask,
 		GenerateSecret: secrets.GenerateHMACSecret,

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -29,6 +28,7 @@ var (
 	_ delivery.StatsAdder = (*store.Store)(nil)
 	_ delivery.Opener     = (*secrets.KMS)(nil)
 	_ delivery.Scheduler  = (*queue.Queue)(nil)
+	_ delivery.Runner     = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
 )
 
@@ -71,26 +71,11 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		Log:    log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("delivery: %w", err)
+		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, 0)
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
 	return p, nil
-}
-
-// Trigger fans an event out (api.Events).
-func (p *Pipeline) Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error) {
-	return p.Triggers.Trigger(ctx, r)
-}
-
-// ListDeliveries returns a page of a webhook's deliveries (api.Events).
-func (p *Pipeline) ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error) {
-	return p.Store.ListDeliveries(ctx, webhookID, f)
-}
-
-// GetDelivery returns one delivery (api.Events).
-func (p *Pipeline) GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error) {
-	return p.Store.GetDelivery(ctx, webhookID, id)
 }
 
 // Retry re-queues a failed delivery (api.Events).

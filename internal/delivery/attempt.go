@@ -137,7 +137,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl) - a.opt.Margin
 		if left < time.Second {
-			return webhook.StatsDelta{}, fmt.Errorf("attempt %s: %s left before the function's deadline", job.DeliveryID, left)
+			return webhook.StatsDelta{}, fmt.Errorf("delivery: attempt %s: %s left before the function's deadline", job.DeliveryID, left)
 		}
 		timeout = min(timeout, left)
 	}

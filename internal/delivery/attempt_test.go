@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -319,6 +320,7 @@ func TestRunNearDeadlineIsNotStarted(t *testing.T) {
 	defer cancel()
 	_, err := f.a.Run(ctx, f.job(1), false)
 	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "delivery: attempt "), err)
 	assert.Zero(t, f.hits.Load())
 }
 

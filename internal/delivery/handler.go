@@ -2,22 +2,31 @@ package delivery
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
+// Runner attempts delivery jobs (implemented by *Attempter).
+type Runner interface {
+	// Run attempts job and returns what the attempt adds to the webhook's
+	// statistics; an error means the job should come back.
+	Run(ctx context.Context, job queue.Job, redelivered bool) (webhook.StatsDelta, error)
+}
+
 // Triggerer fans events out into delivery jobs: results[i] and errs[i]
-// answer reqs[i], each request failing alone.
+// answer reqs[i], each request failing alone (implemented by
+// *trigger.Service).
 type Triggerer interface {
-	TriggerBatch(ctx context.Context, reqs []trigger.Request) ([]trigger.Result, []error)
+	TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error)
 }
 
 // StatsAdder adds to a webhook's counters.
@@ -25,116 +34,122 @@ type StatsAdder interface {
 	AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error
 }
 
-// Handler is the delivery function: it consumes both queues. A job message
-// is attempted; any other message is an event from another AWS service and is
-// triggered, together with the batch's other events. It answers with partial batch failures, so one bad message never
-// re-runs its batch-mates.
-type Handler struct {
-	attempter   *Attempter
-	trigger     Triggerer
-	stats       StatsAdder
-	concurrency int
+// HandlerOptions tune a Handler. Zero values take the defaults.
+type HandlerOptions struct {
+	Log *slog.Logger // slog.Default
+	// Concurrency is how many job messages of a batch are attempted at once:
+	// 10 (a whole SQS batch, so one slow endpoint does not hold up the
+	// others).
+	Concurrency int
 }
 
-// NewHandler returns a Handler running at most concurrency messages of a
-// batch at once (10 when ≤ 0: a whole SQS batch, so one slow endpoint does
-// not hold up the others).
-func NewHandler(a *Attempter, t Triggerer, s StatsAdder, concurrency int) *Handler {
-	if concurrency <= 0 {
-		concurrency = 10
+// Handler is the delivery function: it consumes both queues. A job message
+// is attempted; any other message is an event from another AWS service and is
+// triggered, together with the batch's other events. It answers with partial
+// batch failures, so one bad message never re-runs its batch-mates.
+type Handler struct {
+	jobs    Runner
+	trigger Triggerer
+	stats   StatsAdder
+	opt     HandlerOptions
+}
+
+// NewHandler returns a Handler that attempts job messages with jobs and
+// triggers event messages with t.
+func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Handler {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
 	}
-	return &Handler{attempter: a, trigger: t, stats: s, concurrency: concurrency}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 10
+	}
+	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt}
 }
 
 // Handle processes a batch. It never returns an error: a failed message is
 // listed in BatchItemFailures and comes back after its visibility timeout
 // (and reaches the DLQ after maxReceiveCount).
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	log := h.attempter.opt.Log
+	b := &batch{log: h.opt.Log, stats: map[string]*webhook.StatsDelta{}}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("request_id", lc.AwsRequestID)
+		b.log = b.log.With("request_id", lc.AwsRequestID)
 	}
-	var (
-		mu       sync.Mutex
-		failures []events.SQSBatchItemFailure
-		stats    = map[string]*webhook.StatsDelta{}
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, h.concurrency)
-	)
-	fail := func(msg events.SQSMessage, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		log.ErrorContext(ctx, "message failed; it will be retried", "message_id", msg.MessageId,
-			"receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
-		failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+	jobs, evs := b.route(ctx, ev.Records)
+	var wg sync.WaitGroup
+	// The events fan out beside the jobs: they wait on SQS, not on an
+	// endpoint, and take no job's place.
+	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
+	h.attempt(ctx, b, jobs)
+	wg.Wait()
+	h.addStats(ctx, b)
+	return events.SQSEventResponse{BatchItemFailures: b.failures}, nil
+}
+
+// batch is what one Handle call gathers from its messages.
+type batch struct {
+	log *slog.Logger // with the Lambda request id
+
+	mu       sync.Mutex
+	failures []events.SQSBatchItemFailure
+	stats    map[string]*webhook.StatsDelta // by webhook id
+}
+
+// fail reports msg failed, to come back.
+func (b *batch) fail(ctx context.Context, msg events.SQSMessage, err error) {
+	b.log.ErrorContext(ctx, "message failed; it will be retried", "message_id", msg.MessageId,
+		"receive_count", msg.Attributes["ApproximateReceiveCount"], "error", err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures = append(b.failures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+}
+
+// count adds an attempt's statistics to its webhook's.
+func (b *batch) count(webhookID string, d webhook.StatsDelta) {
+	if d.Attempts == 0 {
+		return
 	}
-	var (
-		jobs []events.SQSMessage
-		evs  []eventMessage
-	)
-	for _, msg := range ev.Records {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stats[webhookID] == nil {
+		b.stats[webhookID] = &webhook.StatsDelta{}
+	}
+	b.stats[webhookID].Add(d)
+}
+
+// route sorts the batch's messages into jobs and events; an event message
+// that cannot be read fails at once.
+func (b *batch) route(ctx context.Context, msgs []events.SQSMessage) (jobs []events.SQSMessage, evs []eventMessage) {
+	for _, msg := range msgs {
 		if queue.IsJob(msg.Body) {
 			jobs = append(jobs, msg)
 			continue
 		}
-		e, err := eventRequest(msg)
+		req, err := eventRequest(msg)
 		if err != nil {
-			fail(msg, err)
+			b.fail(ctx, msg, err)
 			continue
 		}
-		evs = append(evs, e)
+		evs = append(evs, eventMessage{msg: msg, req: req})
 	}
-	if len(evs) > 0 {
-		// The batch's events fan out together: one subscriber query per
-		// event type and one SendMessageBatch per 10 jobs, not one of each
-		// per event.
-		wg.Go(func() {
-			reqs := make([]trigger.Request, len(evs))
-			for i, e := range evs {
-				reqs[i] = e.req
-			}
-			results, errs := h.trigger.TriggerBatch(ctx, reqs)
-			for i, e := range evs {
-				if errs[i] != nil {
-					fail(e.msg, errs[i])
-					continue
-				}
-				h.attempter.opt.Log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.via,
-					"event", e.req.Event, "event_id", results[i].EventID, "deliveries", results[i].Deliveries)
-			}
-		})
-	}
+	return jobs, evs
+}
+
+// attempt runs the job messages, at most Concurrency at once.
+func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessage) {
+	var g errgroup.Group // no WithContext: one job's failure must not cancel the others
+	g.SetLimit(h.opt.Concurrency)
 	for _, msg := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			webhookID, d, err := h.job(ctx, msg)
 			if err != nil {
-				fail(msg, err)
-				return
+				b.fail(ctx, msg, err)
+				return nil
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if d.Attempts > 0 {
-				if stats[webhookID] == nil {
-					stats[webhookID] = &webhook.StatsDelta{}
-				}
-				stats[webhookID].Add(d)
-			}
-		}()
+			b.count(webhookID, d)
+			return nil
+		})
 	}
-	wg.Wait()
-
-	// One counter update per webhook per batch, not per attempt: DynamoDB
-	// bills each write, and a batch often holds several deliveries to one
-	// endpoint. A failure here loses counts, never deliveries.
-	for id, d := range stats {
-		if err := h.stats.AddStats(ctx, id, *d); err != nil {
-			log.ErrorContext(ctx, "update stats", "webhook_id", id, "error", err)
-		}
-	}
-	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+	g.Wait()
 }
 
 // job attempts a job message.
@@ -144,34 +159,65 @@ func (h *Handler) job(ctx context.Context, msg events.SQSMessage) (string, webho
 		return "", webhook.StatsDelta{}, err
 	}
 	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-	d, err := h.attempter.Run(ctx, job, n > 1)
+	d, err := h.jobs.Run(ctx, job, n > 1)
 	return job.WebhookID, d, err
+}
+
+// triggerEvents fans the batch's events out together: one subscriber query
+// per event name and one SendMessageBatch per 10 jobs, not one of each per
+// event.
+func (h *Handler) triggerEvents(ctx context.Context, b *batch, evs []eventMessage) {
+	if len(evs) == 0 {
+		return
+	}
+	reqs := make([]webhook.TriggerRequest, len(evs))
+	for i, e := range evs {
+		reqs[i] = e.req
+	}
+	results, errs := h.trigger.TriggerBatch(ctx, reqs)
+	for i, e := range evs {
+		if errs[i] != nil {
+			b.fail(ctx, e.msg, errs[i])
+			continue
+		}
+		b.log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.req.Via,
+			"event", e.req.Event, "event_id", results[i].EventID, "deliveries", results[i].Deliveries)
+	}
+}
+
+// addStats makes one counter update per webhook per batch, not per attempt:
+// DynamoDB bills each write, and a batch often holds several deliveries to
+// one endpoint. A failure here loses counts, never deliveries.
+func (h *Handler) addStats(ctx context.Context, b *batch) {
+	for id, d := range b.stats {
+		if err := h.stats.AddStats(ctx, id, *d); err != nil {
+			b.log.ErrorContext(ctx, "update stats", "webhook_id", id, "error", err)
+		}
+	}
 }
 
 // eventMessage is an event message of a batch and what it triggers.
 type eventMessage struct {
 	msg events.SQSMessage
-	req trigger.Request
-	via string
+	req webhook.TriggerRequest
 }
 
 // eventRequest reads an event message into the trigger it asks for.
-func eventRequest(msg events.SQSMessage) (eventMessage, error) {
-	t, err := queue.ParseEvent(msg.Body, msg.MessageId)
+func eventRequest(msg events.SQSMessage) (webhook.TriggerRequest, error) {
+	req, err := queue.ParseEvent(msg.Body, msg.MessageId)
 	if err != nil {
-		return eventMessage{}, err
+		return req, err
 	}
-	req := trigger.Request{Event: t.Event, Data: t.Data, Metadata: t.Metadata, IdempotencyKey: t.IdempotencyKey,
-		Source: trigger.FromQueue, Time: t.Time}
-	if req.Time.IsZero() {
+	switch {
+	case req.Source == webhook.FromAPI:
+		// A key the producer chose may come back in another message (with
+		// another SentTimestamp): it is remembered, and the event timed, as
+		// the API's are.
+		req.Time = time.Time{}
+	case req.Time.IsZero():
 		req.Time = sentAt(msg)
 	}
-	if t.ProducerKey {
-		// A key the producer chose may come back in another message (with
-		// another SentTimestamp): remember it, as the API does.
-		req.Source, req.Time = trigger.FromAPI, time.Time{}
-	}
-	return eventMessage{msg: msg, req: req, via: t.Via}, nil
+	return req, nil
 }
 
 // sentAt is when SQS first accepted the message: the same on every

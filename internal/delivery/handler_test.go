@@ -3,15 +3,19 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -79,9 +83,11 @@ func (noKeys) CompleteIdempotencyKey(context.Context, string, int) error {
 	return fmt.Errorf("unexpected completion")
 }
 
+// statsLog keeps each webhook's last AddStats and counts the calls.
 type statsLog struct {
 	mu    sync.Mutex
 	added map[string]webhook.StatsDelta
+	calls int
 }
 
 func (s *statsLog) AddStats(_ context.Context, id string, d webhook.StatsDelta) error {
@@ -91,6 +97,7 @@ func (s *statsLog) AddStats(_ context.Context, id string, d webhook.StatsDelta) 
 		s.added = map[string]webhook.StatsDelta{}
 	}
 	s.added[id] = d
+	s.calls++
 	return nil
 }
 
@@ -118,11 +125,9 @@ func newHandlerFixture(t *testing.T, a *Attempter) *handlerFixture {
 		var err error
 		a, err = NewAttempter(nil, nil, nil, Options{Client: safehttp.NewClient(safehttp.Options{}), Log: log})
 		require.NoError(t, err)
-	} else {
-		a.opt.Log = log
 	}
 	svc := trigger.New(f.index, queue.New(f.sqs, "https://sqs.local/jobs"), noKeys{}, nil, log)
-	f.h = NewHandler(a, svc, f.stats, 0)
+	f.h = NewHandler(a, svc, f.stats, HandlerOptions{Log: log})
 	return f
 }
 
@@ -249,4 +254,114 @@ func TestHandleJobBesideEvents(t *testing.T) {
 	assert.Equal(t, int64(1), f.stats.added[af.hook.ID].Succeeded)
 	assert.Equal(t, 1, f.sqs.batches)
 	assert.Equal(t, []string{deliveryOf(0), deliveryOf(1)}, f.sentDeliveries(t))
+}
+
+// logLines decodes the JSON log lines with message msg.
+func logLines(t *testing.T, logs *bytes.Buffer, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// The handler's lines name the Lambda request they belong to.
+func TestHandleLogsCarryTheRequestID(t *testing.T) {
+	f := newHandlerFixture(t, nil)
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-7"})
+	ev := events.SQSEvent{Records: []events.SQSMessage{eventMsg(0, native(0)), eventMsg(1, "not json"), eventMsg(2, native(2))}}
+	res, err := f.h.Handle(ctx, ev)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"m-1"}, failedIDs(res))
+
+	triggered := logLines(t, f.logs, "event triggered")
+	require.Len(t, triggered, 2)
+	for _, l := range triggered {
+		assert.Equal(t, "req-7", l["request_id"], l)
+	}
+	failed := logLines(t, f.logs, "message failed; it will be retried")
+	require.Len(t, failed, 1)
+	assert.Equal(t, "req-7", failed[0]["request_id"])
+	assert.Equal(t, "m-1", failed[0]["message_id"])
+}
+
+// gateRunner is a Runner whose runs wait for release; it counts the runs in
+// flight and the most at once.
+type gateRunner struct {
+	release chan struct{}
+	fail    string // a delivery id whose run fails
+
+	mu              sync.Mutex
+	now, most, runs int
+}
+
+func (g *gateRunner) Run(_ context.Context, job queue.Job, _ bool) (webhook.StatsDelta, error) {
+	g.mu.Lock()
+	g.now++
+	g.runs++
+	g.most = max(g.most, g.now)
+	g.mu.Unlock()
+	<-g.release
+	g.mu.Lock()
+	g.now--
+	g.mu.Unlock()
+	if job.DeliveryID == g.fail {
+		return webhook.StatsDelta{}, errors.New("throttled")
+	}
+	return webhook.StatsDelta{Attempts: 1, Succeeded: 1, TotalResponseMS: 10}, nil
+}
+
+func (g *gateRunner) inFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.now
+}
+
+// jobMsg is job message n, of a delivery to webhook wh.
+func jobMsg(t *testing.T, n int, wh string) events.SQSMessage {
+	t.Helper()
+	body, err := queue.Job{
+		DeliveryID: webhook.NewID(webhook.DeliveryIDPrefix), WebhookID: wh, EventID: "evt_x",
+		Event: "agent.started", Attempt: 1, CreatedAt: sentTime, Timestamp: sentTime,
+	}.Encode()
+	require.NoError(t, err)
+	return events.SQSMessage{MessageId: "job-" + strconv.Itoa(n), Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+}
+
+func TestHandleAttemptsAtMostConcurrencyJobs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		other := webhook.NewID(webhook.WebhookIDPrefix)
+		var ev events.SQSEvent
+		for n := range 10 {
+			ev.Records = append(ev.Records, jobMsg(t, n, []string{subscriber, other}[n%2]))
+		}
+		failing, err := queue.DecodeJob(ev.Records[4].Body)
+		require.NoError(t, err)
+		r := &gateRunner{release: make(chan struct{}), fail: failing.DeliveryID}
+		stats := &statsLog{}
+		h := NewHandler(r, nil, stats, HandlerOptions{Concurrency: 3, Log: slog.New(slog.DiscardHandler)})
+
+		done := make(chan events.SQSEventResponse)
+		go func() {
+			res, err := h.Handle(context.Background(), ev)
+			assert.NoError(t, err)
+			done <- res
+		}()
+		synctest.Wait()
+		assert.Equal(t, 3, r.inFlight(), "as many jobs as the concurrency, no more, until one ends")
+		close(r.release)
+		res := <-done
+
+		assert.Equal(t, []string{"job-4"}, failedIDs(res), "only the failed job comes back")
+		assert.Equal(t, 10, r.runs)
+		assert.Equal(t, 3, r.most)
+		assert.Equal(t, 2, stats.calls, "one counter update per webhook")
+		assert.Equal(t, webhook.StatsDelta{Attempts: 4, Succeeded: 4, TotalResponseMS: 40}, stats.added[subscriber], "the failed job adds nothing")
+		assert.Equal(t, webhook.StatsDelta{Attempts: 5, Succeeded: 5, TotalResponseMS: 50}, stats.added[other])
+	})
 }

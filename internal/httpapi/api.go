@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -37,23 +36,37 @@ type Secrets interface {
 	Open(ctx context.Context, webhookID string, sealed []byte) (map[string]string, error)
 }
 
-// Events is the event side of the API: triggering, delivery history, manual
-// retries and test sends (implemented by app.Pipeline over the trigger
-// service, the store and the delivery attempter). While Options.Events is
-// nil those routes answer 404.
-type Events interface {
-	Trigger(ctx context.Context, r trigger.Request) (trigger.Result, error)
+// Triggerer fans an event out to its subscribers: POST /events
+// (implemented by *trigger.Service). While Options.Triggerer is nil that
+// route answers 404.
+type Triggerer interface {
+	Trigger(ctx context.Context, r webhook.TriggerRequest) (webhook.TriggerResult, error)
+}
+
+// Deliveries reads a webhook's delivery history: GET
+// /webhooks/{id}/deliveries and /webhooks/{id}/deliveries/{delivery_id}
+// (implemented by *store.Store). While Options.Deliveries is nil those routes
+// answer 404.
+type Deliveries interface {
 	ListDeliveries(ctx context.Context, webhookID string, f webhook.DeliveryFilter) (webhook.Page[*webhook.Delivery], error)
 	GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error)
+}
+
+// Events is the rest of the event side of the API: manual retries and test
+// sends (implemented by app.Pipeline over the delivery attempter). While
+// Options.Events is nil those routes answer 404.
+type Events interface {
 	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
 	Test(ctx context.Context, webhookID string) (*delivery.TestResult, error)
 }
 
 // Options are the API's dependencies and settings.
 type Options struct {
-	Store   Store   // required
-	Secrets Secrets // required
-	Events  Events  // optional: the event side's routes
+	Store      Store      // required
+	Secrets    Secrets    // required
+	Triggerer  Triggerer  // optional: POST /events
+	Deliveries Deliveries // optional: the delivery history routes
+	Events     Events     // optional: the retry and test routes
 
 	// Mask returns the shown form of credentials (secrets.Mask); required.
 	Mask func(creds map[string]string) map[string]string
@@ -122,11 +135,15 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(webhook.StatusActive))
 	mux.HandleFunc("GET /webhooks/{id}/stats", a.stats)
 	mux.HandleFunc("GET /openapi.json", a.openAPI)
-	if o.Events != nil {
+	if o.Triggerer != nil {
 		mux.HandleFunc("POST /events", a.triggerEvent)
-		mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
+	}
+	if o.Deliveries != nil {
 		mux.HandleFunc("GET /webhooks/{id}/deliveries", a.listDeliveries)
 		mux.HandleFunc("GET /webhooks/{id}/deliveries/{delivery_id}", a.getDelivery)
+	}
+	if o.Events != nil {
+		mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
 		mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
 	}
 	return a.middleware(mux), nil

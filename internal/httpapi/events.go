@@ -8,7 +8,6 @@ import (
 
 	"github.com/systemprompt-io/webhooks/api"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -29,15 +28,21 @@ func (a *server) triggerEvent(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, webhook.Invalid("Idempotency-Key", "give one non-empty Idempotency-Key, or none"))
 		return
 	}
-	res, err := a.Events.Trigger(r.Context(), trigger.Request{
+	res, err := a.Triggerer.Trigger(r.Context(), webhook.TriggerRequest{
 		Event: in.Event, Data: in.Data, Metadata: in.Metadata,
-		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: trigger.FromAPI,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"), Source: webhook.FromAPI,
 	})
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, res)
+	writeJSON(w, http.StatusAccepted, triggerJSON{EventID: res.EventID, Deliveries: res.Deliveries})
+}
+
+// triggerJSON is the answer to POST /events.
+type triggerJSON struct {
+	EventID    string `json:"event_id"`
+	Deliveries int    `json:"deliveries"`
 }
 
 // deliveryJSON is a delivery as the API shows it.
@@ -77,7 +82,7 @@ func (a *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	page, err := a.Events.ListDeliveries(r.Context(), id, f)
+	page, err := a.Deliveries.ListDeliveries(r.Context(), id, f)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -112,7 +117,7 @@ func (a *server) getDelivery(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	d, err := a.Events.GetDelivery(r.Context(), id, did)
+	d, err := a.Deliveries.GetDelivery(r.Context(), id, did)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -23,9 +23,6 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
-// RequestID returns the id of the request ctx belongs to.
-func RequestID(ctx context.Context) string { return requestID(ctx) }
-
 func saneID(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false

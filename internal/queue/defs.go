@@ -152,7 +152,7 @@ func EnsureDefinitions(ctx context.Context, client *sqs.Client, defs []Definitio
 		if d.DeadLetter != "" {
 			arn, ok := arns[d.DeadLetter]
 			if !ok {
-				return URLs{}, fmt.Errorf("ensure queue %s: its dead-letter queue (%s) is not defined before it", d.Name, d.DeadLetter)
+				return URLs{}, fmt.Errorf("queue: ensure queue %s: its dead-letter queue (%s) is not defined before it", d.Name, d.DeadLetter)
 			}
 			attrs["RedrivePolicy"] = d.RedrivePolicy(arn)
 		}
@@ -194,7 +194,7 @@ func ensureQueue(ctx context.Context, client *sqs.Client, name string, attrs map
 	}
 	arn = have.Attributes[string(types.QueueAttributeNameQueueArn)]
 	if arn == "" {
-		return "", "", fmt.Errorf("get attributes of queue %s: no QueueArn", name)
+		return "", "", fmt.Errorf("queue: get attributes of queue %s: no QueueArn", name)
 	}
 	differ := map[string]string{}
 	for k, v := range attrs {

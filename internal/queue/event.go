@@ -7,31 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Trigger is an event read from the events queue: what POST /events takes.
-type Trigger struct {
-	Event    string
-	Data     json.RawMessage // compact JSON; nil when absent or null
-	Metadata json.RawMessage // compact JSON; nil when absent or null
-	// IdempotencyKey makes a redelivered message trigger nothing new: the
-	// producer's own key when it gave one ("idempotency_key" of a native
-	// message, an EventBridge event's id), else the id of the message that
-	// carried it (SNS MessageId, else SQS MessageId), which stays the same
-	// across redeliveries. Derived keys are prefixed ("eventbridge:",
-	// "sns:", "sqs:") so they cannot meet a key a client chose.
-	IdempotencyKey string
-	// Via says how the event came, for logs: "sqs", "eventbridge", "sns",
-	// or "sns/eventbridge".
-	Via string
-	// Time is when the producer says the event happened (EventBridge's
-	// "time", else SNS's "Timestamp"); zero for native messages. It is the
-	// same on every redelivery, so ids derived from it are too.
-	Time time.Time
-	// ProducerKey says IdempotencyKey is one the producer chose
-	// ("idempotency_key" of a native message) rather than a message id.
-	ProducerKey bool
-}
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
 
 // ParseEvent reads the body of a message on the events queue. It takes three
 // shapes:
@@ -45,27 +23,40 @@ type Trigger struct {
 //     delivery sends it, whose Message is one of the other two. (With raw
 //     message delivery, SNS sends the inner shape itself.)
 //
+// In the request it returns, Data and Metadata are compact JSON (nil when
+// absent or null), and Via says how the event came ("sqs", "eventbridge",
+// "sns" or "sns/eventbridge"). The idempotency key makes a redelivered
+// message trigger nothing new: the producer's own key when it gave one (a
+// native message's "idempotency_key", with Source FromAPI: such a key may
+// come back in another message, so it is remembered as the API's are; an
+// EventBridge event's id), else the id of the message that carried it (SNS
+// MessageId, else SQS MessageId), which stays the same across redeliveries.
+// Derived keys are prefixed ("eventbridge:", "sns:", "sqs:") so they cannot
+// meet a key a client chose. Time is when the producer says the event
+// happened (EventBridge's "time", else SNS's "Timestamp"), the same on every
+// redelivery; zero for native messages.
+//
 // messageID is the SQS message id, the idempotency key of last resort. Every
 // error wraps ErrMalformed and says what was wrong.
-func ParseEvent(body, messageID string) (Trigger, error) {
+func ParseEvent(body, messageID string) (webhook.TriggerRequest, error) {
 	t, err := parseEvent(body, messageID)
 	if err != nil {
-		return Trigger{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return webhook.TriggerRequest{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return t, nil
 }
 
-func parseEvent(body, messageID string) (Trigger, error) {
+func parseEvent(body, messageID string) (webhook.TriggerRequest, error) {
 	top, err := object(body)
 	if err != nil {
-		return Trigger{}, fmt.Errorf("event message: %w", err)
+		return webhook.TriggerRequest{}, fmt.Errorf("event message: %w", err)
 	}
 	if isSNS(top) {
 		return parseSNS(body)
 	}
 	t, err := parseInner(top, body)
 	if err != nil {
-		return Trigger{}, err
+		return webhook.TriggerRequest{}, err
 	}
 	if t.IdempotencyKey == "" && messageID != "" {
 		t.IdempotencyKey = "sqs:" + messageID
@@ -99,7 +90,7 @@ func isSNS(m map[string]json.RawMessage) bool {
 	return typ && (topic || msg)
 }
 
-func parseSNS(body string) (Trigger, error) {
+func parseSNS(body string) (webhook.TriggerRequest, error) {
 	var n struct {
 		Type      string  `json:"Type"`
 		MessageID string  `json:"MessageId"`
@@ -108,26 +99,26 @@ func parseSNS(body string) (Trigger, error) {
 		Timestamp string  `json:"Timestamp"`
 	}
 	if err := json.Unmarshal([]byte(body), &n); err != nil {
-		return Trigger{}, fmt.Errorf("SNS notification: %w", err)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification: %w", err)
 	}
 	if n.Type != "Notification" {
 		// SubscriptionConfirmation reaches a queue only when a topic of
 		// another account subscribes it; an operator confirms it.
-		return Trigger{}, fmt.Errorf("SNS %q message from %s, not a Notification: nothing to trigger", n.Type, n.TopicArn)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS %q message from %s, not a Notification: nothing to trigger", n.Type, n.TopicArn)
 	}
 	if n.Message == nil {
-		return Trigger{}, fmt.Errorf("SNS notification %s has no Message", n.MessageID)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification %s has no Message", n.MessageID)
 	}
 	inner, err := object(*n.Message)
 	if err != nil {
-		return Trigger{}, fmt.Errorf("SNS notification %s: Message: %w", n.MessageID, err)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification %s: Message: %w", n.MessageID, err)
 	}
 	if isSNS(inner) {
-		return Trigger{}, fmt.Errorf("SNS notification %s: Message is itself an SNS message", n.MessageID)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification %s: Message is itself an SNS message", n.MessageID)
 	}
 	t, err := parseInner(inner, *n.Message)
 	if err != nil {
-		return Trigger{}, fmt.Errorf("SNS notification %s: %w", n.MessageID, err)
+		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification %s: %w", n.MessageID, err)
 	}
 	if t.IdempotencyKey == "" && n.MessageID != "" {
 		t.IdempotencyKey = "sns:" + n.MessageID
@@ -144,7 +135,7 @@ func parseSNS(body string) (Trigger, error) {
 }
 
 // parseInner reads a native message or an EventBridge event.
-func parseInner(m map[string]json.RawMessage, body string) (Trigger, error) {
+func parseInner(m map[string]json.RawMessage, body string) (webhook.TriggerRequest, error) {
 	_, detailType := m["detail-type"]
 	_, detail := m["detail"]
 	_, event := m["event"]
@@ -154,17 +145,17 @@ func parseInner(m map[string]json.RawMessage, body string) (Trigger, error) {
 	case event:
 		return parseNative(m, body)
 	case detailType:
-		return Trigger{}, errors.New(`EventBridge event without "detail"`)
+		return webhook.TriggerRequest{}, errors.New(`EventBridge event without "detail"`)
 	case detail:
-		return Trigger{}, errors.New(`EventBridge event without "detail-type"`)
+		return webhook.TriggerRequest{}, errors.New(`EventBridge event without "detail-type"`)
 	default:
-		return Trigger{}, errors.New(`event message is neither {"event","data","metadata"}, an EventBridge event nor an SNS notification`)
+		return webhook.TriggerRequest{}, errors.New(`event message is neither {"event","data","metadata"}, an EventBridge event nor an SNS notification`)
 	}
 }
 
-func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
+func parseNative(m map[string]json.RawMessage, body string) (webhook.TriggerRequest, error) {
 	if k, ok := m["kind"]; ok && string(k) == `"`+JobKind+`"` {
-		return Trigger{}, errors.New("a job message, not an event: it belongs on the delivery queue")
+		return webhook.TriggerRequest{}, errors.New("a job message, not an event: it belongs on the delivery queue")
 	}
 	var n struct {
 		Event          string          `json:"event"`
@@ -173,13 +164,19 @@ func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
 		IdempotencyKey string          `json:"idempotency_key"`
 	}
 	if err := json.Unmarshal([]byte(body), &n); err != nil {
-		return Trigger{}, fmt.Errorf("event message: %w", err)
+		return webhook.TriggerRequest{}, fmt.Errorf("event message: %w", err)
 	}
 	if strings.TrimSpace(n.Event) == "" {
-		return Trigger{}, errors.New(`event message: "event" is empty`)
+		return webhook.TriggerRequest{}, errors.New(`event message: "event" is empty`)
 	}
-	return Trigger{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata),
-		IdempotencyKey: n.IdempotencyKey, ProducerKey: n.IdempotencyKey != ""}, nil
+	t := webhook.TriggerRequest{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata),
+		IdempotencyKey: n.IdempotencyKey, Source: webhook.FromQueue}
+	if n.IdempotencyKey != "" {
+		// A key the producer chose may come back in another message:
+		// remember it, as the API does.
+		t.Source = webhook.FromAPI
+	}
+	return t, nil
 }
 
 // eventBridgeMetadata is what an EventBridge envelope contributes as metadata.
@@ -192,26 +189,26 @@ type eventBridgeMetadata struct {
 	Resources []string `json:"resources"`
 }
 
-func parseEventBridge(body string) (Trigger, error) {
+func parseEventBridge(body string) (webhook.TriggerRequest, error) {
 	var e struct {
 		eventBridgeMetadata
 		DetailType string          `json:"detail-type"`
 		Detail     json.RawMessage `json:"detail"`
 	}
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
-		return Trigger{}, fmt.Errorf("EventBridge event: %w", err)
+		return webhook.TriggerRequest{}, fmt.Errorf("EventBridge event: %w", err)
 	}
 	if strings.TrimSpace(e.DetailType) == "" {
-		return Trigger{}, fmt.Errorf(`EventBridge event %s: "detail-type" is empty`, e.ID)
+		return webhook.TriggerRequest{}, fmt.Errorf(`EventBridge event %s: "detail-type" is empty`, e.ID)
 	}
 	if e.Resources == nil {
 		e.Resources = []string{}
 	}
 	meta, err := json.Marshal(e.eventBridgeMetadata)
 	if err != nil {
-		return Trigger{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
+		return webhook.TriggerRequest{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
 	}
-	t := Trigger{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge"}
+	t := webhook.TriggerRequest{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge", Source: webhook.FromQueue}
 	t.Time, _ = time.Parse(time.RFC3339Nano, e.Time)
 	if e.ID != "" {
 		t.IdempotencyKey = "eventbridge:" + e.ID

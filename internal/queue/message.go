@@ -36,7 +36,7 @@ const (
 // read. Such a message will not get better by retrying it; the caller logs it
 // with its message id and reports it failed, so the queue's redrive policy
 // moves it to the dead-letter queue where an operator can see it.
-var ErrMalformed = errors.New("malformed message")
+var ErrMalformed = errors.New("queue: malformed message")
 
 // Job means "attempt delivery DeliveryID now". It carries the event itself,
 // so an attempt needs no read of the event.
@@ -108,13 +108,21 @@ func (j Job) validate() error {
 
 // Encode returns the job's message body: compact JSON that SQS accepts. A
 // payload over MaxPayloadBytes, or a body over MaxMessageBytes, is a
-// *webhook.Error with code ETooLarge.
+// *webhook.Error with code ETooLarge; a payload that is not JSON is EInvalid.
+//
+// The payload was checked once, where the event entered (CheckPayload, from
+// the trigger), and a fan-out encodes it once per subscriber: so Encode reads
+// it only to encode it. Its size is bounded by its length (compact JSON is
+// never longer than what it was compacted from), and only a payload whose
+// length is over the limit is measured compact.
 func (j Job) Encode() (string, error) {
 	if err := j.validate(); err != nil {
-		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
+		return "", fmt.Errorf("queue: encode job %s: %w", j.DeliveryID, err)
 	}
-	if err := CheckPayload(j.Data, j.Metadata); err != nil {
-		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
+	if len(j.Data)+len(j.Metadata) > MaxPayloadBytes {
+		if err := CheckPayload(j.Data, j.Metadata); err != nil {
+			return "", fmt.Errorf("queue: encode job %s: %w", j.DeliveryID, err)
+		}
 	}
 	w := jobWire{
 		Kind: JobKind, V: JobVersion,
@@ -128,10 +136,13 @@ func (j Job) Encode() (string, error) {
 	}
 	body, err := marshal(w)
 	if err != nil {
-		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID, err)
+		if perr := CheckPayload(j.Data, j.Metadata); perr != nil {
+			err = perr // names the field that is not JSON
+		}
+		return "", fmt.Errorf("queue: encode job %s: %w", j.DeliveryID, err)
 	}
 	if len(body) > MaxMessageBytes {
-		return "", fmt.Errorf("encode job %s: %w", j.DeliveryID,
+		return "", fmt.Errorf("queue: encode job %s: %w", j.DeliveryID,
 			webhook.Errorf(webhook.ETooLarge, "the job message is %d bytes, over the queue's limit of %d", len(body), MaxMessageBytes))
 	}
 	return string(body), nil

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -266,52 +267,52 @@ func readSample(t *testing.T, path string) string {
 func TestParseEvent(t *testing.T) {
 	tests := []struct {
 		file string
-		want Trigger
+		want webhook.TriggerRequest
 	}{
-		{"events/native.json", Trigger{
+		{"events/native.json", webhook.TriggerRequest{
 			Event:          "agent.started",
 			Data:           json.RawMessage(`{"agent_id":"agent_123","agent_name":"Data Processor","started_at":"2024-01-01T12:00:00.000Z"}`),
 			Metadata:       json.RawMessage(`{"triggered_by":"scheduler"}`),
-			IdempotencyKey: "sqs:msg-1", Via: "sqs",
+			IdempotencyKey: "sqs:msg-1", Via: "sqs", Source: webhook.FromQueue,
 		}},
-		{"events/native-key.json", Trigger{
+		{"events/native-key.json", webhook.TriggerRequest{
 			Event: "custom", Data: json.RawMessage(`{"message":"test"}`),
-			IdempotencyKey: "order-42-shipped", Via: "sqs", ProducerKey: true,
+			IdempotencyKey: "order-42-shipped", Via: "sqs", Source: webhook.FromAPI,
 		}},
-		{"events/native-null.json", Trigger{Event: "task.executed", IdempotencyKey: "sqs:msg-1", Via: "sqs"}},
-		{"events/eventbridge.json", Trigger{
+		{"events/native-null.json", webhook.TriggerRequest{Event: "task.executed", IdempotencyKey: "sqs:msg-1", Via: "sqs", Source: webhook.FromQueue}},
+		{"events/eventbridge.json", webhook.TriggerRequest{
 			Event: "workflow.completed",
 			Data:  json.RawMessage(`{"workflow_id":"wf_01","duration_ms":5321}`),
 			Metadata: json.RawMessage(`{"source":"com.systemprompt.workflows","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718",` +
 				`"time":"2024-01-01T12:00:00Z","account":"111122223333","region":"us-east-1",` +
 				`"resources":["arn:aws:states:us-east-1:111122223333:execution:nightly:run-1"]}`),
-			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "eventbridge",
+			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "eventbridge", Source: webhook.FromQueue,
 			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
-		{"events/eventbridge-scheduler.json", Trigger{
+		{"events/eventbridge-scheduler.json", webhook.TriggerRequest{
 			Event: "task.scheduled",
 			Data:  json.RawMessage(`{}`),
 			Metadata: json.RawMessage(`{"source":"aws.scheduler","id":"b2a7c4e1-0f5d-4c62-9a3f-1c2d3e4f5a6b",` +
 				`"time":"2024-01-01T00:00:00Z","account":"111122223333","region":"eu-west-1","resources":[]}`),
-			IdempotencyKey: "eventbridge:b2a7c4e1-0f5d-4c62-9a3f-1c2d3e4f5a6b", Via: "eventbridge",
+			IdempotencyKey: "eventbridge:b2a7c4e1-0f5d-4c62-9a3f-1c2d3e4f5a6b", Via: "eventbridge", Source: webhook.FromQueue,
 			Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
 		}},
-		{"events/sns-native.json", Trigger{
+		{"events/sns-native.json", webhook.TriggerRequest{
 			Event: "api.key.revoked", Data: json.RawMessage(`{"key_id":"key_9"}`), Metadata: json.RawMessage(`{"actor":"admin"}`),
-			IdempotencyKey: "sns:22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", Via: "sns",
+			IdempotencyKey: "sns:22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", Via: "sns", Source: webhook.FromQueue,
 			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
-		{"events/sns-native-key.json", Trigger{
+		{"events/sns-native-key.json", webhook.TriggerRequest{
 			Event: "custom", Data: json.RawMessage(`{"v":1}`), IdempotencyKey: "deploy-77", Via: "sns",
-			ProducerKey: true, Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
+			Source: webhook.FromAPI, Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC),
 		}},
-		{"events/sns-eventbridge.json", Trigger{
+		{"events/sns-eventbridge.json", webhook.TriggerRequest{
 			Event: "workflow.completed",
 			Data:  json.RawMessage(`{"workflow_id":"wf_01","duration_ms":5321}`),
 			Metadata: json.RawMessage(`{"source":"com.systemprompt.workflows","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718",` +
 				`"time":"2024-01-01T12:00:00Z","account":"111122223333","region":"us-east-1",` +
 				`"resources":["arn:aws:states:us-east-1:111122223333:execution:nightly:run-1"]}`),
-			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "sns/eventbridge",
+			IdempotencyKey: "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718", Via: "sns/eventbridge", Source: webhook.FromQueue,
 			Time: time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC), // EventBridge's own time wins over SNS's
 		}},
 	}
@@ -325,7 +326,7 @@ func TestParseEvent(t *testing.T) {
 			assert.Equal(t, tt.want.IdempotencyKey, got.IdempotencyKey)
 			assert.Equal(t, tt.want.Via, got.Via)
 			assert.True(t, tt.want.Time.Equal(got.Time), "time: want %s, got %s", tt.want.Time, got.Time)
-			assert.Equal(t, tt.want.ProducerKey, got.ProducerKey)
+			assert.Equal(t, tt.want.Source, got.Source, "FromAPI: a key the producer chose")
 		})
 	}
 }
@@ -370,4 +371,47 @@ func TestIsJob(t *testing.T) {
 	assert.True(t, IsJob(readSample(t, "bad/job.json")))
 	assert.False(t, IsJob(readSample(t, "events/native.json")))
 	assert.False(t, IsJob("not json"))
+}
+
+// BenchmarkJobEncode encodes the job of one subscriber of an event with a
+// 100 KiB payload, as a fan-out does once per subscriber.
+func BenchmarkJobEncode(b *testing.B) {
+	j := sampleJob()
+	j.Data = bigPayload(100 << 10)
+	b.SetBytes(int64(len(j.Data)))
+	for b.Loop() {
+		if _, err := j.Encode(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Encode measures a payload compact only when its length is over the limit:
+// whitespace the job would not carry does not count there either.
+func TestJobEncodePaddedPayload(t *testing.T) {
+	j := sampleJob()
+	j.Data = json.RawMessage(`{"s": "` + strings.Repeat("y", MaxPayloadBytes-100) + `"}` + strings.Repeat(" ", 1000))
+	require.Greater(t, len(j.Data)+len(j.Metadata), MaxPayloadBytes)
+	body, err := j.Encode()
+	require.NoError(t, err)
+	assert.Contains(t, body, `"data":{"s":"yyy`)
+
+	j.Data = json.RawMessage(`{"s": "` + strings.Repeat("y", MaxPayloadBytes) + `"}`)
+	_, err = j.Encode()
+	assert.Equal(t, webhook.ETooLarge, webhook.ErrorCode(err))
+}
+
+// The errors queue makes name their package, where they are made.
+func TestErrorsCarryThePackagePrefix(t *testing.T) {
+	bad := sampleJob()
+	bad.Event = ""
+	_, encodeErr := bad.Encode()
+	_, parseErr := ParseEvent("not json", "m-1")
+	_, decodeErr := DecodeJob(`{"kind":"job","v":2}`)
+	sendErr := New(nil, "https://sqs.local/q").SendJobs(context.Background(), []Job{sampleJob()}, []time.Duration{0, 0})
+	partial := &PartialError{Failed: []int{1}, Err: errors.New("throttled")}
+	for name, err := range map[string]error{"Encode": encodeErr, "ParseEvent": parseErr, "DecodeJob": decodeErr, "SendJobs": sendErr, "PartialError": partial} {
+		require.Error(t, err, name)
+		assert.True(t, strings.HasPrefix(err.Error(), "queue: "), "%s: %v", name, err)
+	}
 }

@@ -96,7 +96,7 @@ type PartialError struct {
 }
 
 func (e *PartialError) Error() string {
-	return fmt.Sprintf("%d job(s) not sent: %v", len(e.Failed), e.Err)
+	return fmt.Sprintf("queue: %d job(s) not sent: %v", len(e.Failed), e.Err)
 }
 
 func (e *PartialError) Unwrap() error { return e.Err }
@@ -113,7 +113,7 @@ func (e *PartialError) Unwrap() error { return e.Err }
 // WithConcurrency at a time.
 func (q *Queue) SendJobs(ctx context.Context, jobs []Job, delays []time.Duration) error {
 	if delays != nil && len(delays) != len(jobs) {
-		return fmt.Errorf("send jobs: %d delays for %d jobs", len(delays), len(jobs))
+		return fmt.Errorf("queue: send jobs: %d delays for %d jobs", len(delays), len(jobs))
 	}
 	now := q.now()
 	entries := make([]types.SendMessageBatchRequestEntry, len(jobs))
@@ -145,7 +145,7 @@ func (q *Queue) Resend(ctx context.Context, job Job) error {
 // Send sends one message body as it is (events, tests).
 func (q *Queue) Send(ctx context.Context, body string) error {
 	if err := checkBody(body); err != nil {
-		return fmt.Errorf("send message: %w", err)
+		return fmt.Errorf("queue: send message: %w", err)
 	}
 	if _, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)}); err != nil {
 		return fmt.Errorf("send message to %s: %w", q.url, err)

@@ -22,9 +22,9 @@ var (
 )
 
 // queueReq is the request of SQS message n, as the delivery handler builds it.
-func queueReq(event string, n int) Request {
-	return Request{Event: event, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
-		IdempotencyKey: fmt.Sprintf("sqs:m-%d", n), Source: FromQueue, Time: sent.Add(time.Duration(n) * time.Millisecond)}
+func queueReq(event string, n int) webhook.TriggerRequest {
+	return webhook.TriggerRequest{Event: event, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
+		IdempotencyKey: fmt.Sprintf("sqs:m-%d", n), Source: webhook.FromQueue, Time: sent.Add(time.Duration(n) * time.Millisecond)}
 }
 
 // newBatchService subscribes wh1 and wh2 to agent.started, wh3 to task.failed.
@@ -36,8 +36,8 @@ func newBatchService(q *fakeQueue) (*Service, *fakeStore) {
 
 // tenEvents are 10 queue events of 2 types: even n agent.started (2
 // subscribers), odd n task.failed (1).
-func tenEvents() []Request {
-	reqs := make([]Request, 10)
+func tenEvents() []webhook.TriggerRequest {
+	reqs := make([]webhook.TriggerRequest, 10)
 	for n := range reqs {
 		reqs[n] = queueReq([]string{"agent.started", "task.failed"}[n%2], n)
 	}
@@ -88,12 +88,12 @@ func TestTriggerBatchQueriesOncePerEventAndSendsOnce(t *testing.T) {
 // names the same deliveries.
 func TestTriggerQueueIDsArePinned(t *testing.T) {
 	const wh = "wh_0192f0c4a1b27c3d8e9f001122334455"
-	req := Request{Event: "agent.started", IdempotencyKey: "sqs:0b5e2f1c-7a44-4c1e-9d0a-3f6b8e2a9c11", Source: FromQueue,
+	req := webhook.TriggerRequest{Event: "agent.started", IdempotencyKey: "sqs:0b5e2f1c-7a44-4c1e-9d0a-3f6b8e2a9c11", Source: webhook.FromQueue,
 		Time: time.Date(2026, 11, 28, 15, 59, 0, 123_000_000, time.UTC)}
-	for name, trigger := range map[string]func(*Service) (Result, error){
-		"Trigger": func(s *Service) (Result, error) { return s.Trigger(context.Background(), req) },
-		"TriggerBatch": func(s *Service) (Result, error) {
-			res, errs := s.TriggerBatch(context.Background(), []Request{queueReq("task.failed", 1), req})
+	for name, trigger := range map[string]func(*Service) (webhook.TriggerResult, error){
+		"Trigger": func(s *Service) (webhook.TriggerResult, error) { return s.Trigger(context.Background(), req) },
+		"TriggerBatch": func(s *Service) (webhook.TriggerResult, error) {
+			res, errs := s.TriggerBatch(context.Background(), []webhook.TriggerRequest{queueReq("task.failed", 1), req})
 			return res[1], errs[1]
 		},
 	} {
@@ -103,7 +103,7 @@ func TestTriggerQueueIDsArePinned(t *testing.T) {
 			st.subs["agent.started"] = []string{wh}
 			res, err := trigger(s)
 			require.NoError(t, err)
-			assert.Equal(t, Result{EventID: "evt_01a222e19a1b748f8b1c654da1e13da2", Deliveries: 1}, res)
+			assert.Equal(t, webhook.TriggerResult{EventID: "evt_01a222e19a1b748f8b1c654da1e13da2", Deliveries: 1}, res)
 			var ids []string
 			for _, j := range q.jobs {
 				if j.EventID == res.EventID {
@@ -147,7 +147,7 @@ func TestTriggerBatchPartialSendFailsOnlyItsRequests(t *testing.T) {
 	// deliveries again (the one already sent, by id, stays single in the
 	// delivery table).
 	q.drop = nil
-	again, errs := s.TriggerBatch(context.Background(), []Request{reqs[2], reqs[7]})
+	again, errs := s.TriggerBatch(context.Background(), []webhook.TriggerRequest{reqs[2], reqs[7]})
 	require.NoError(t, errors.Join(errs...))
 	assert.Equal(t, 2, again[0].Deliveries)
 	assert.Equal(t, 1, again[1].Deliveries)
@@ -164,12 +164,12 @@ func TestTriggerBatchPartialSendFailsOnlyItsRequests(t *testing.T) {
 func TestTriggerBatchBadRequestFailsAlone(t *testing.T) {
 	q := &fakeQueue{}
 	s, st := newBatchService(q)
-	reqs := []Request{
+	reqs := []webhook.TriggerRequest{
 		queueReq("agent.started", 0),
-		{Event: "agent.exploded", IdempotencyKey: "sqs:m-1", Source: FromQueue, Time: sent},
+		{Event: "agent.exploded", IdempotencyKey: "sqs:m-1", Source: webhook.FromQueue, Time: sent},
 		queueReq("task.failed", 2),
-		{Event: "custom", Data: json.RawMessage(`[1]`), IdempotencyKey: "sqs:m-3", Source: FromQueue, Time: sent},
-		{Event: "custom", Data: json.RawMessage(`{"x":"` + strings.Repeat("x", queue.MaxPayloadBytes) + `"}`), IdempotencyKey: "sqs:m-4", Source: FromQueue, Time: sent},
+		{Event: "custom", Data: json.RawMessage(`[1]`), IdempotencyKey: "sqs:m-3", Source: webhook.FromQueue, Time: sent},
+		{Event: "custom", Data: json.RawMessage(`{"x":"` + strings.Repeat("x", queue.MaxPayloadBytes) + `"}`), IdempotencyKey: "sqs:m-4", Source: webhook.FromQueue, Time: sent},
 		queueReq("agent.started", 5),
 	}
 	results, errs := s.TriggerBatch(context.Background(), reqs)
@@ -215,7 +215,7 @@ func TestTriggerBatchSubscriberQueryFailureFailsItsEvent(t *testing.T) {
 	st.subs["agent.started"] = nil
 	flaky := &flakyStore{fakeStore: st, fail: "task.failed"}
 	s.subs = flaky
-	results, errs := s.TriggerBatch(context.Background(), []Request{queueReq("task.failed", 0), queueReq("agent.started", 1), queueReq("task.failed", 2)})
+	results, errs := s.TriggerBatch(context.Background(), []webhook.TriggerRequest{queueReq("task.failed", 0), queueReq("agent.started", 1), queueReq("task.failed", 2)})
 	assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(errs[0]))
 	assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(errs[2]))
 	require.NoError(t, errs[1])
@@ -243,8 +243,8 @@ func (f *flakyStore) ActiveSubscribers(ctx context.Context, event string) ([]str
 func TestTriggerBatchProducerKeyKeepsItsRecord(t *testing.T) {
 	q := &fakeQueue{}
 	s, st := newBatchService(q)
-	keyed := Request{Event: "task.failed", Data: json.RawMessage(`{"a":1}`), IdempotencyKey: "order-42", Source: FromAPI}
-	reqs := []Request{queueReq("agent.started", 0), keyed, queueReq("agent.started", 2)}
+	keyed := webhook.TriggerRequest{Event: "task.failed", Data: json.RawMessage(`{"a":1}`), IdempotencyKey: "order-42", Source: webhook.FromAPI}
+	reqs := []webhook.TriggerRequest{queueReq("agent.started", 0), keyed, queueReq("agent.started", 2)}
 
 	first, errs := s.TriggerBatch(context.Background(), reqs)
 	require.NoError(t, errors.Join(errs...))
@@ -254,7 +254,7 @@ func TestTriggerBatchProducerKeyKeepsItsRecord(t *testing.T) {
 	assert.Equal(t, 1, first[1].Deliveries)
 	assert.ElementsMatch(t, []int{4, 1}, q.sizes, "the queue events together, the keyed one alone")
 
-	again, errs := s.TriggerBatch(context.Background(), []Request{keyed})
+	again, errs := s.TriggerBatch(context.Background(), []webhook.TriggerRequest{keyed})
 	require.NoError(t, errs[0])
 	assert.Equal(t, first[1], again[0], "the first answer")
 	assert.Equal(t, 2, q.calls, "the repeat enqueued nothing")
@@ -267,4 +267,35 @@ func TestTriggerBatchEmpty(t *testing.T) {
 	assert.Empty(t, results)
 	assert.Empty(t, errs)
 	assert.Zero(t, q.calls)
+}
+
+// A request is validated and its payload compacted once, before its jobs are
+// made: every job carries the compact form, so that encoding a job (once per
+// subscriber) only measures the payload's length.
+func TestTriggerCompactsPayloadOnce(t *testing.T) {
+	spaced := json.RawMessage("{ \"a\" : [1, 2] }")
+	for name, run := range map[string]func(s *Service) error{
+		"Trigger": func(s *Service) error {
+			_, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", Data: spaced, Metadata: json.RawMessage("null")})
+			return err
+		},
+		"TriggerBatch": func(s *Service) error {
+			q := queueReq("agent.started", 0)
+			q.Data, q.Metadata = spaced, json.RawMessage("null")
+			_, errs := s.TriggerBatch(context.Background(), []webhook.TriggerRequest{q,
+				{Event: "agent.started", Data: spaced, Metadata: json.RawMessage("null"), IdempotencyKey: "k-1"}})
+			return errors.Join(errs...)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q := &fakeQueue{}
+			s, _ := newBatchService(q)
+			require.NoError(t, run(s))
+			require.NotEmpty(t, q.jobs)
+			for _, j := range q.jobs {
+				assert.Equal(t, `{"a":[1,2]}`, string(j.Data))
+				assert.Nil(t, j.Metadata)
+			}
+		})
+	}
 }

@@ -42,38 +42,6 @@ type Keys interface {
 // IdempotencyTTL is how long a key is remembered (Stripe and Svix keep 24 h).
 const IdempotencyTTL = 24 * time.Hour
 
-// Source says where a trigger came from; it decides how repeats are caught.
-type Source int
-
-const (
-	// FromAPI: a repeat is caught by the caller's Idempotency-Key, which is
-	// stored with the first answer.
-	FromAPI Source = iota
-	// FromQueue: the key is the message's own id (stable across SQS
-	// redeliveries). Nothing is stored: the event and delivery ids are
-	// derived from the key, so a redelivered message enqueues the same
-	// deliveries again and their records, keyed by delivery id, stay single.
-	FromQueue
-)
-
-// Request is one event to trigger.
-type Request struct {
-	Event          string
-	Data           json.RawMessage
-	Metadata       json.RawMessage
-	IdempotencyKey string
-	Source         Source
-	// Time is the event's time (the payload's timestamp); zero means now.
-	// Queue triggers pass a time that is stable across redeliveries.
-	Time time.Time
-}
-
-// Result is the answer to a trigger.
-type Result struct {
-	EventID    string `json:"event_id"`
-	Deliveries int    `json:"deliveries"`
-}
-
 // MaxKeyLen bounds an Idempotency-Key.
 const MaxKeyLen = 255
 
@@ -98,7 +66,7 @@ func New(subs Subscribers, jobs JobSender, keys Keys, now func() time.Time, log 
 }
 
 // Validate checks a request before anything is written.
-func Validate(r Request) error {
+func Validate(r webhook.TriggerRequest) error {
 	switch {
 	case r.Event == "":
 		return webhook.Invalid("event", "event is required")
@@ -123,16 +91,31 @@ func Validate(r Request) error {
 // sent stand; the error says how to finish the trigger without duplicates:
 // repeat it with the same idempotency key (for a request without one, the
 // error names the event id to use as the key).
-func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
-	if err := Validate(r); err != nil {
-		return Result{}, err
+func (s *Service) Trigger(ctx context.Context, r webhook.TriggerRequest) (webhook.TriggerResult, error) {
+	r, err := prepare(r)
+	if err != nil {
+		return webhook.TriggerResult{}, err
 	}
-	now := s.now().UTC()
+	return s.trigger(ctx, r, s.now().UTC())
+}
+
+// prepare validates r and compacts its payload: the form every job of the
+// event carries, so that the payload is read here once, not once per job.
+func prepare(r webhook.TriggerRequest) (webhook.TriggerRequest, error) {
+	if err := Validate(r); err != nil {
+		return r, err
+	}
+	r.Data, r.Metadata = compact(r.Data), compact(r.Metadata)
+	return r, nil
+}
+
+// trigger is Trigger of a prepared request.
+func (s *Service) trigger(ctx context.Context, r webhook.TriggerRequest, now time.Time) (webhook.TriggerResult, error) {
 	at := eventTime(r, now)
 
 	var eventID string
 	switch {
-	case r.Source == FromQueue:
+	case r.Source == webhook.FromQueue:
 		eventID = queueEventID(r, at)
 	case r.IdempotencyKey != "":
 		rec := webhook.IdempotencyRecord{
@@ -142,15 +125,15 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 		}
 		prev, claimed, err := s.keys.ClaimIdempotencyKey(ctx, rec)
 		if err != nil {
-			return Result{}, s.unfinished(ctx, r, "", at, now, fmt.Errorf("claim idempotency key: %w", err))
+			return webhook.TriggerResult{}, s.unfinished(ctx, r, "", at, now, fmt.Errorf("claim idempotency key: %w", err))
 		}
 		if !claimed {
 			if prev.Fingerprint != rec.Fingerprint {
-				return Result{}, &webhook.Error{Code: webhook.EConflict, Field: "Idempotency-Key",
+				return webhook.TriggerResult{}, &webhook.Error{Code: webhook.EConflict, Field: "Idempotency-Key",
 					Message: "this Idempotency-Key was already used with a different request"}
 			}
 			if prev.Done {
-				return Result{EventID: prev.EventID, Deliveries: prev.Deliveries}, nil
+				return webhook.TriggerResult{EventID: prev.EventID, Deliveries: prev.Deliveries}, nil
 			}
 			// A first try that did not finish: finish it, with its ids.
 			rec = prev
@@ -163,16 +146,16 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 	p := &pending{r: r, eventID: eventID, at: at}
 	s.fanOut(ctx, []*pending{p}, now)
 	if p.err != nil {
-		return Result{}, s.unfinished(ctx, r, eventID, at, now, p.err)
+		return webhook.TriggerResult{}, s.unfinished(ctx, r, eventID, at, now, p.err)
 	}
-	if r.IdempotencyKey != "" && r.Source == FromAPI {
+	if r.IdempotencyKey != "" && r.Source == webhook.FromAPI {
 		if err := s.keys.CompleteIdempotencyKey(ctx, r.IdempotencyKey, p.n); err != nil {
 			// The deliveries are enqueued; a repeat with this key finds the
 			// record unfinished and enqueues the same delivery ids again.
 			s.log.WarnContext(ctx, "complete idempotency key", "event_id", eventID, "error", err)
 		}
 	}
-	return Result{EventID: eventID, Deliveries: p.n}, nil
+	return webhook.TriggerResult{EventID: eventID, Deliveries: p.n}, nil
 }
 
 // TriggerBatch triggers several events at once, as the delivery function
@@ -183,9 +166,10 @@ func (s *Service) Trigger(ctx context.Context, r Request) (Result, error) {
 // one-subscriber events costs 1 SendMessageBatch, not 10. Their ids are
 // derived as Trigger derives them, so a failed request, redelivered, enqueues
 // the same deliveries again. Other requests (a producer's own key, which is
-// claimed and completed as for the API) go through Trigger, concurrently.
-func (s *Service) TriggerBatch(ctx context.Context, reqs []Request) ([]Result, []error) {
-	results, errs := make([]Result, len(reqs)), make([]error, len(reqs))
+// claimed and completed as for the API) go the way of Trigger, concurrently.
+// Each request is validated once.
+func (s *Service) TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error) {
+	results, errs := make([]webhook.TriggerResult, len(reqs)), make([]error, len(reqs))
 	now := s.now().UTC()
 	var (
 		batch []*pending
@@ -193,12 +177,13 @@ func (s *Service) TriggerBatch(ctx context.Context, reqs []Request) ([]Result, [
 		wg    sync.WaitGroup
 	)
 	for i, r := range reqs {
-		if err := Validate(r); err != nil {
+		r, err := prepare(r)
+		if err != nil {
 			errs[i] = err
 			continue
 		}
-		if r.Source != FromQueue {
-			wg.Go(func() { results[i], errs[i] = s.Trigger(ctx, r) })
+		if r.Source != webhook.FromQueue {
+			wg.Go(func() { results[i], errs[i] = s.trigger(ctx, r, now) })
 			continue
 		}
 		at := eventTime(r, now)
@@ -212,14 +197,14 @@ func (s *Service) TriggerBatch(ctx context.Context, reqs []Request) ([]Result, [
 			errs[i] = s.unfinished(ctx, p.r, p.eventID, p.at, now, p.err)
 			continue
 		}
-		results[i] = Result{EventID: p.eventID, Deliveries: p.n}
+		results[i] = webhook.TriggerResult{EventID: p.eventID, Deliveries: p.n}
 	}
 	wg.Wait()
 	return results, errs
 }
 
 // eventTime is a request's event time as ids and payloads carry it.
-func eventTime(r Request, now time.Time) time.Time {
+func eventTime(r webhook.TriggerRequest, now time.Time) time.Time {
 	at := r.Time
 	if at.IsZero() {
 		at = now
@@ -230,7 +215,7 @@ func eventTime(r Request, now time.Time) time.Time {
 // queueEventID is a queue request's event id: derived from its key (the
 // message's, stable across redeliveries) and time, so that a redelivered
 // message names the same event and deliveries; random without a key.
-func queueEventID(r Request, at time.Time) string {
+func queueEventID(r webhook.TriggerRequest, at time.Time) string {
 	if r.IdempotencyKey == "" {
 		return webhook.NewID(webhook.EventIDPrefix)
 	}
@@ -240,7 +225,7 @@ func queueEventID(r Request, at time.Time) string {
 // pending is a validated request with its ids, being fanned out; fanOut
 // sets n (its deliveries) or err.
 type pending struct {
-	r       Request
+	r       webhook.TriggerRequest
 	eventID string
 	at      time.Time
 	n       int
@@ -357,14 +342,14 @@ func (s *Service) subscribers(ctx context.Context, ps []*pending) map[string]*su
 // unfinished turns a failed fan-out into an error the caller can act on.
 // Payload errors are the caller's (4xx); anything else is internal, and the
 // message says how to repeat the trigger safely.
-func (s *Service) unfinished(ctx context.Context, r Request, eventID string, at, now time.Time, err error) error {
+func (s *Service) unfinished(ctx context.Context, r webhook.TriggerRequest, eventID string, at, now time.Time, err error) error {
 	var we *webhook.Error
 	if errors.As(err, &we) && we.Code != webhook.EInternal {
 		return err
 	}
 	s.log.ErrorContext(ctx, "trigger failed part-way", "event", r.Event, "event_id", eventID, "error", err)
 	msg := "the event could not be enqueued completely; repeat the request with the same Idempotency-Key"
-	if r.Source == FromAPI && r.IdempotencyKey == "" && eventID != "" {
+	if r.Source == webhook.FromAPI && r.IdempotencyKey == "" && eventID != "" {
 		// Make the partial trigger finishable: remember it under its event
 		// id, and tell the caller to repeat with that id as the key.
 		rec := webhook.IdempotencyRecord{Key: eventID, Fingerprint: fingerprint(r), EventID: eventID,
@@ -381,7 +366,7 @@ func (s *Service) unfinished(ctx context.Context, r Request, eventID string, at,
 
 // fingerprint identifies a request's content, to tell a repeat from a
 // different request that reuses a key.
-func fingerprint(r Request) string {
+func fingerprint(r webhook.TriggerRequest) string {
 	h := sha256.New()
 	for _, p := range [][]byte{[]byte(r.Event), compact(r.Data), compact(r.Metadata)} {
 		fmt.Fprintf(h, "%d:", len(p))

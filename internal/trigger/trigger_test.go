@@ -118,7 +118,7 @@ func TestTriggerFansOut(t *testing.T) {
 	q := &fakeQueue{}
 	s, _ := newService(q)
 
-	res, err := s.Trigger(context.Background(), Request{Event: "agent.started", Data: json.RawMessage(`{"agent_id":"a1"}`)})
+	res, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", Data: json.RawMessage(`{"agent_id":"a1"}`)})
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Deliveries)
 	assert.True(t, webhook.ValidID(webhook.EventIDPrefix, res.EventID))
@@ -135,7 +135,7 @@ func TestTriggerFansOut(t *testing.T) {
 func TestTriggerWithoutSubscribers(t *testing.T) {
 	q := &fakeQueue{}
 	s, _ := newService(q)
-	res, err := s.Trigger(context.Background(), Request{Event: "task.failed"})
+	res, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "task.failed"})
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.Deliveries)
 	assert.Zero(t, q.calls, "nothing to enqueue")
@@ -144,16 +144,16 @@ func TestTriggerWithoutSubscribers(t *testing.T) {
 func TestTriggerRejectsBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		req   Request
+		req   webhook.TriggerRequest
 		code  string
 		field string
 	}{
-		{"no event", Request{}, webhook.EInvalid, "event"},
-		{"unknown event", Request{Event: "agent.exploded"}, webhook.EInvalid, "event"},
-		{"data not an object", Request{Event: "custom", Data: json.RawMessage(`[1]`)}, webhook.EInvalid, "data"},
-		{"metadata not an object", Request{Event: "custom", Metadata: json.RawMessage(`"x"`)}, webhook.EInvalid, "metadata"},
-		{"key too long", Request{Event: "custom", IdempotencyKey: string(make([]byte, 256))}, webhook.EInvalid, "Idempotency-Key"},
-		{"payload too large", Request{Event: "custom", Data: json.RawMessage(`{"x":"` + strings.Repeat("x", queue.MaxPayloadBytes) + `"}`)}, webhook.ETooLarge, ""},
+		{"no event", webhook.TriggerRequest{}, webhook.EInvalid, "event"},
+		{"unknown event", webhook.TriggerRequest{Event: "agent.exploded"}, webhook.EInvalid, "event"},
+		{"data not an object", webhook.TriggerRequest{Event: "custom", Data: json.RawMessage(`[1]`)}, webhook.EInvalid, "data"},
+		{"metadata not an object", webhook.TriggerRequest{Event: "custom", Metadata: json.RawMessage(`"x"`)}, webhook.EInvalid, "metadata"},
+		{"key too long", webhook.TriggerRequest{Event: "custom", IdempotencyKey: string(make([]byte, 256))}, webhook.EInvalid, "Idempotency-Key"},
+		{"payload too large", webhook.TriggerRequest{Event: "custom", Data: json.RawMessage(`{"x":"` + strings.Repeat("x", queue.MaxPayloadBytes) + `"}`)}, webhook.ETooLarge, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := &fakeQueue{}
@@ -173,18 +173,18 @@ func TestTriggerRejectsBadInput(t *testing.T) {
 func TestTriggerIdempotencyKey(t *testing.T) {
 	q := &fakeQueue{}
 	s, st := newService(q)
-	req := Request{Event: "agent.started", Data: json.RawMessage(`{"a":1}`), IdempotencyKey: "k1"}
+	req := webhook.TriggerRequest{Event: "agent.started", Data: json.RawMessage(`{"a":1}`), IdempotencyKey: "k1"}
 
 	first, err := s.Trigger(context.Background(), req)
 	require.NoError(t, err)
 	st.subs["agent.started"] = append(st.subs["agent.started"], webhook.NewID(webhook.WebhookIDPrefix))
 
-	again, err := s.Trigger(context.Background(), Request{Event: "agent.started", Data: json.RawMessage(`{ "a": 1 }`), IdempotencyKey: "k1"})
+	again, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", Data: json.RawMessage(`{ "a": 1 }`), IdempotencyKey: "k1"})
 	require.NoError(t, err)
 	assert.Equal(t, first, again, "the first answer, even though a subscriber was added since")
 	assert.Len(t, q.jobs, 2, "the repeat created nothing")
 
-	_, err = s.Trigger(context.Background(), Request{Event: "agent.started", Data: json.RawMessage(`{"a":2}`), IdempotencyKey: "k1"})
+	_, err = s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", Data: json.RawMessage(`{"a":2}`), IdempotencyKey: "k1"})
 	assert.Equal(t, webhook.EConflict, webhook.ErrorCode(err), "same key, different request")
 }
 
@@ -192,7 +192,7 @@ func TestTriggerPartialFailureIsFinishedByRepeat(t *testing.T) {
 	t.Run("with a key", func(t *testing.T) {
 		q := &fakeQueue{failFirst: true}
 		s, _ := newService(q)
-		req := Request{Event: "agent.started", IdempotencyKey: "k2"}
+		req := webhook.TriggerRequest{Event: "agent.started", IdempotencyKey: "k2"}
 		_, err := s.Trigger(context.Background(), req)
 		require.Error(t, err)
 		assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(err))
@@ -207,14 +207,14 @@ func TestTriggerPartialFailureIsFinishedByRepeat(t *testing.T) {
 	t.Run("without a key", func(t *testing.T) {
 		q := &fakeQueue{failFirst: true}
 		s, st := newService(q)
-		_, err := s.Trigger(context.Background(), Request{Event: "agent.started"})
+		_, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started"})
 		require.Error(t, err)
 		require.Len(t, q.jobs, 1)
 		eventID := q.jobs[0].EventID
 		assert.Contains(t, webhook.ErrorMessage(err), "Idempotency-Key: "+eventID)
 		require.Contains(t, st.keys, eventID)
 
-		res, err := s.Trigger(context.Background(), Request{Event: "agent.started", IdempotencyKey: eventID})
+		res, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", IdempotencyKey: eventID})
 		require.NoError(t, err)
 		assert.Equal(t, eventID, res.EventID)
 		assert.Equal(t, q.jobs[0].DeliveryID, q.jobs[1].DeliveryID)
@@ -225,7 +225,7 @@ func TestTriggerFromQueueIsDeterministic(t *testing.T) {
 	q := &fakeQueue{}
 	s, st := newService(q)
 	sent := time.Date(2026, 11, 28, 15, 59, 0, 0, time.UTC)
-	req := Request{Event: "agent.started", IdempotencyKey: "sqs:m-1", Source: FromQueue, Time: sent}
+	req := webhook.TriggerRequest{Event: "agent.started", IdempotencyKey: "sqs:m-1", Source: webhook.FromQueue, Time: sent}
 	a, err := s.Trigger(context.Background(), req)
 	require.NoError(t, err)
 	b, err := s.Trigger(context.Background(), req)
@@ -241,7 +241,7 @@ func TestTriggerStoreFailure(t *testing.T) {
 	q := &fakeQueue{}
 	s, st := newService(q)
 	st.subsErr = errors.New("throttled")
-	_, err := s.Trigger(context.Background(), Request{Event: "agent.started", IdempotencyKey: "k3"})
+	_, err := s.Trigger(context.Background(), webhook.TriggerRequest{Event: "agent.started", IdempotencyKey: "k3"})
 	assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(err))
 	assert.Zero(t, q.calls)
 }

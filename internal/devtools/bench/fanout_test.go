@@ -18,6 +18,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // backends: the embedded emulator, and the reference stand-ins (moto's
@@ -120,7 +121,7 @@ func BenchmarkTriggerFanOut(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				for range b.N {
-					res, err := svc.Trigger(ctx, trigger.Request{Event: "agent.started", Data: data})
+					res, err := svc.Trigger(ctx, webhook.TriggerRequest{Event: "agent.started", Data: data})
 					if err != nil {
 						b.Fatal(err)
 					}

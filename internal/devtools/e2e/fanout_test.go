@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -55,7 +54,7 @@ func TestFanOutWithEveryAuthType(t *testing.T) {
 		code, _ := s.do("POST", "/webhooks/"+pid+"/pause", nil)
 		require.Equal(t, http.StatusOK, code)
 
-		res, err := s.pipeline.Trigger(context.Background(), trigger.Request{
+		res, err := s.pipeline.Triggers.Trigger(context.Background(), webhook.TriggerRequest{
 			Event: "agent.started", Data: json.RawMessage(`{"agent_id":"agent_123","agent_name":"Data Processor"}`),
 			Metadata: json.RawMessage(`{"triggered_by":"scheduler"}`),
 		})

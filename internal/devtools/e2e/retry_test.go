@@ -10,14 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // trigger fires event and returns the one delivery id it made for webhookID.
 func (s *stack) trigger(event, webhookID string) string {
 	s.t.Helper()
-	res, err := s.pipeline.Trigger(context.Background(), trigger.Request{Event: event, Data: json.RawMessage(`{"n":1}`)})
+	res, err := s.pipeline.Triggers.Trigger(context.Background(), webhook.TriggerRequest{Event: event, Data: json.RawMessage(`{"n":1}`)})
 	require.NoError(s.t, err)
 	require.Equal(s.t, 1, res.Deliveries)
 	return deliveryOf(s, webhookID)
@@ -129,7 +128,7 @@ func TestGoneDeactivatesWebhook(t *testing.T) {
 		code, w := s.do("GET", "/webhooks/"+id, nil)
 		require.Equal(t, http.StatusOK, code)
 		assert.Equal(t, "inactive", w["status"])
-		res, err := s.pipeline.Trigger(context.Background(), trigger.Request{Event: "custom"})
+		res, err := s.pipeline.Triggers.Trigger(context.Background(), webhook.TriggerRequest{Event: "custom"})
 		require.NoError(t, err)
 		assert.Zero(t, res.Deliveries, "an inactive webhook gets nothing")
 	})

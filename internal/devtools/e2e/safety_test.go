@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
-	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -85,7 +84,7 @@ func TestDialGuardRefusesBlockedRanges(t *testing.T) {
 			require.NoError(t, s.store.CreateWebhook(context.Background(), w))
 			ids[name] = w.ID
 		}
-		res, err := s.pipeline.Trigger(context.Background(), triggerReq("system.health.degraded"))
+		res, err := s.pipeline.Triggers.Trigger(context.Background(), triggerReq("system.health.degraded"))
 		require.NoError(t, err)
 		require.Equal(t, len(targets), res.Deliveries)
 		for name, id := range ids {
@@ -127,7 +126,7 @@ func TestKilledMidBatch(t *testing.T) {
 
 		var dids []string
 		for range 3 {
-			res, err := s.pipeline.Trigger(context.Background(), triggerReq("task.executed"))
+			res, err := s.pipeline.Triggers.Trigger(context.Background(), triggerReq("task.executed"))
 			require.NoError(t, err)
 			require.Equal(t, 2, res.Deliveries)
 		}
@@ -172,6 +171,6 @@ func TestKilledMidBatch(t *testing.T) {
 	})
 }
 
-func triggerReq(event string) trigger.Request {
-	return trigger.Request{Event: event, Data: json.RawMessage(`{"n":1}`)}
+func triggerReq(event string) webhook.TriggerRequest {
+	return webhook.TriggerRequest{Event: event, Data: json.RawMessage(`{"n":1}`)}
 }
