@@ -10,6 +10,11 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
+// SecretPrefix marks a Standard Webhooks secret: "whsec_" and the standard
+// base64 of the key. The signer uses the decoded key; generated secrets have
+// this form.
+const SecretPrefix = "whsec_"
+
 // Methods a webhook may use. The seed allows POST (its default), PUT and PATCH.
 var methods = []string{"POST", "PUT", "PATCH"}
 
@@ -232,7 +237,7 @@ func (w *Webhook) validateAuth() error {
 			}
 		}
 	case AuthHMAC:
-		if s, ok := strings.CutPrefix(w.Credentials["secret"], "whsec_"); ok {
+		if s, ok := strings.CutPrefix(w.Credentials["secret"], SecretPrefix); ok {
 			// Standard Webhooks secrets are base64; the signer uses the
 			// decoded bytes, so they must decode.
 			if k, err := base64.StdEncoding.DecodeString(s); err != nil || len(k) == 0 {
