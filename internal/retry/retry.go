@@ -1,6 +1,7 @@
 // Package retry is the pure retry policy of a delivery attempt: how an
-// endpoint's answer is classified, how long to wait before the next attempt,
-// and how a long wait is chained over SQS's 900-second delay limit.
+// endpoint's answer is classified and how long to wait before the next
+// attempt. (How a wait is carried over SQS's 900-second delay limit is
+// queue.Plan's.)
 //
 // Nothing here reads the clock or a global random source: callers pass the
 // current time and a random source, so every decision is reproducible in tests.
@@ -271,28 +272,4 @@ func Describe(statusCode int, err error) string {
 		return err.Error()
 	}
 	return "no response"
-}
-
-// MaxSQSDelay is the longest DelaySeconds SQS accepts on a message.
-const MaxSQSDelay = 900 * time.Second
-
-// SQSDelay says how to treat a job whose next attempt is due at notBefore:
-// early is true while now is before notBefore, and delaySeconds is then the
-// DelaySeconds to put on the (re-)sent message: the time left rounded up to a
-// whole second (so the message is never visible before it is due), at most
-// 900. Longer waits chain: each hop re-sends the rest, e.g. 3600 s takes 4
-// hops of 900 s. When the job is due, SQSDelay returns (0, false): attempt now.
-//
-// The same call serves scheduling (after a failed attempt) and an arriving
-// message (early → re-send with delaySeconds instead of attempting).
-func SQSDelay(notBefore, now time.Time) (delaySeconds int32, early bool) {
-	left := notBefore.Sub(now)
-	if left <= 0 {
-		return 0, false
-	}
-	if left >= MaxSQSDelay {
-		return int32(MaxSQSDelay / time.Second), true
-	}
-	secs := (left + time.Second - 1) / time.Second
-	return int32(secs), true
 }
