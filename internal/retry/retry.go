@@ -169,18 +169,21 @@ func baseMS(p webhook.RetryPolicy, attempt int) int64 {
 
 // RetryAfter parses a Retry-After header (RFC 9110 §10.2.3): delay-seconds or
 // an HTTP-date, relative to now. A date in the past means "now" (0, true).
-// ok is false when the header is absent or malformed. The caller bounds the
-// result (Decide caps it at the policy's max delay).
-func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+// The result is at most limit (a negative limit is 0): delay-seconds too
+// large for a Duration, or a date far ahead, are the receiver asking for a
+// very long pause, which limit bounds. ok is false when the header is absent
+// or malformed.
+func RetryAfter(h http.Header, now time.Time, limit time.Duration) (time.Duration, bool) {
+	limit = max(limit, 0)
+	// Only the optional white space of HTTP (SP, HTAB) surrounds a value.
+	v := strings.Trim(h.Get("Retry-After"), " \t")
 	if v == "" {
 		return 0, false
 	}
 	if isDigits(v) {
 		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs > math.MaxInt64/int64(time.Second) {
-			// All digits but too large: the receiver wants a very long pause.
-			return time.Duration(math.MaxInt64), true
+		if err != nil || secs > int64(limit/time.Second) {
+			return limit, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
@@ -188,7 +191,7 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), limit), true
 }
 
 func isDigits(s string) bool {
@@ -249,8 +252,8 @@ func Decide(p webhook.RetryPolicy, attempt int, statusCode int, header http.Head
 	}
 	delay := Delay(p, attempt, rnd)
 	if statusCode == http.StatusTooManyRequests || statusCode == http.StatusServiceUnavailable {
-		if ra, ok := RetryAfter(header, now); ok && ra > delay {
-			delay = min(ra, capDelay(p))
+		if ra, ok := RetryAfter(header, now, capDelay(p)); ok && ra > delay {
+			delay = ra
 		}
 	}
 	d.Status = webhook.DeliveryRetrying

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -193,11 +194,45 @@ func TestRetryAfter(t *testing.T) {
 		{"rfc850", hdr("Monday, 01-Jan-24 12:00:30 GMT"), 30 * time.Second, true},
 		{"asctime", hdr("Mon Jan  1 12:01:00 2024"), time.Minute, true},
 		{"date in past", hdr("Mon, 01 Jan 2024 11:00:00 GMT"), 0, true},
+		{"tab around", hdr("\t30\t"), 30 * time.Second, true},
+		{"no-break space is not HTTP white space", hdr("\u00a030"), 0, false},
+		{"leading zeros", hdr("007"), 7 * time.Second, true},
+		{"plus sign", hdr("+5"), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := RetryAfter(tt.h, now)
+			got, ok := RetryAfter(tt.h, now, time.Duration(math.MaxInt64))
 			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestRetryAfterLimit(t *testing.T) {
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	hdr := func(v string) http.Header { return http.Header{"Retry-After": {v}} }
+	tests := []struct {
+		name  string
+		v     string
+		limit time.Duration
+		want  time.Duration
+	}{
+		{"under", "30", time.Minute, 30 * time.Second},
+		{"at", "60", time.Minute, time.Minute},
+		{"over", "61", time.Minute, time.Minute},
+		{"huge", "99999999999999999999999", time.Minute, time.Minute},
+		{"fractional limit", "2", 1500 * time.Millisecond, 1500 * time.Millisecond},
+		{"under a fractional limit", "1", 1500 * time.Millisecond, time.Second},
+		{"date under", "Mon, 01 Jan 2024 12:00:45 GMT", time.Minute, 45 * time.Second},
+		{"date over", "Mon, 01 Jan 2024 13:00:00 GMT", time.Minute, time.Minute},
+		{"far date", "Fri, 31 Dec 9999 23:59:59 GMT", 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"zero limit", "30", 0, 0},
+		{"negative limit is zero", "30", -time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := RetryAfter(hdr(tt.v), now, tt.limit)
+			assert.True(t, ok)
 			assert.Equal(t, tt.want, got)
 		})
 	}
