@@ -434,3 +434,61 @@ func TestCreateAndDialAgreeSampled(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCreateAndDialAgree: for any IPv4 or IPv6 address (with any zone),
+// create-time validation of a URL naming it and the dial guard given it as
+// the resolved address refuse it together or not at all, for the same
+// reason.
+func FuzzCreateAndDialAgree(f *testing.F) {
+	for _, s := range []string{
+		"8.8.8.8", "127.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "255.255.255.255",
+		"::", "::1", "fd00:ec2::254", "fe80::1", "ff02::1", "2001::1", "64:ff9b:1::1",
+		"::ffff:127.0.0.1", "::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1",
+		"2606:4700:4700::1111", "64:ff9b::808:808", "2002:808:808::1", "4000::1",
+	} {
+		a := netip.MustParseAddr(s)
+		f.Add(a.AsSlice(), "")
+	}
+	f.Add(netip.MustParseAddr("fe80::1").AsSlice(), "eth0")
+	f.Fuzz(func(t *testing.T, b []byte, zone string) {
+		a, ok := netip.AddrFromSlice(b)
+		if !ok {
+			return
+		}
+		if a.Is6() && zone != "" {
+			if !validZone(zone) {
+				return // not an interface name or index a URL could carry
+			}
+			a = a.WithZone(zone)
+		}
+		created, dialled := validate(a), dial(a)
+		if (created != nil) != (dialled != nil) {
+			t.Fatalf("%s: create says %v, the dial guard says %v", a, created, dialled)
+		}
+		if created == nil {
+			return
+		}
+		var be *BlockedError
+		if !errors.As(dialled, &be) {
+			t.Fatalf("%s: the guard refuses with %v, not a *BlockedError", a, dialled)
+		}
+		if webhook.ErrorField(created) != "url" || !strings.Contains(webhook.ErrorMessage(created), be.Reason) {
+			t.Fatalf("%s: create says %v, the guard %q", a, created, be.Reason)
+		}
+	})
+}
+
+// validZone reports whether z looks like an interface name or index
+// (at most IFNAMSIZ-1 = 15 characters on Linux; a few more are allowed).
+func validZone(z string) bool {
+	if len(z) > 64 {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
