@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -36,6 +37,9 @@ func checkURL(field, raw string, allowPrivate bool) error {
 	}
 	if len(raw) > MaxURLLen {
 		return Invalid(field, "url is longer than %d characters", MaxURLLen)
+	}
+	if !utf8.ValidString(raw) {
+		return Invalid(field, "url is not valid UTF-8")
 	}
 	if strings.TrimSpace(raw) != raw {
 		return Invalid(field, "url must not start or end with white space")

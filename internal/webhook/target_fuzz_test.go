@@ -27,7 +27,7 @@ func targetWebhook(raw string) *webhook.Webhook {
 //     literal is outside every blocked range, and the dial guard lets it
 //     through too;
 //   - an accepted URL re-parses, from its own String form, to the same host,
-//     and is accepted again;
+//     and is accepted again (unless escaping made it too long);
 //   - an accepted host name has labels of at most 63 and at most 253 octets
 //     in its ASCII form.
 func FuzzCheckURL(f *testing.F) {
@@ -126,7 +126,10 @@ func FuzzCheckURL(f *testing.F) {
 		if u2.Hostname() != host {
 			t.Fatalf("%q: host %q re-parses from %q as %q", raw, host, again, u2.Hostname())
 		}
-		if err := targetWebhook(again).Validate(false); err != nil {
+		// Escaping can make the String form longer than the limit (é in a
+		// path is %C3%A9); any other refusal would be a rule that reads the
+		// same URL two ways.
+		if err := targetWebhook(again).Validate(false); err != nil && len(again) <= webhook.MaxURLLen {
 			t.Fatalf("%q: accepted, but its String form %q is refused: %v", raw, again, err)
 		}
 	})

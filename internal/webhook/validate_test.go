@@ -115,6 +115,8 @@ func TestValidate(t *testing.T) {
 		{"url space in host", func(w *Webhook) { w.URL = "https://exa mple.com/" }, "url"},
 		{"url leading space", func(w *Webhook) { w.URL = " https://example.com/" }, "url"},
 		{"url CRLF", func(w *Webhook) { w.URL = "https://example.com/\r\nX: y" }, "url"},
+		{"url invalid UTF-8 in path", func(w *Webhook) { w.URL = "https://example.com/h\x8a" }, "url"},
+		{"url UTF-8 in path ok", func(w *Webhook) { w.URL = "https://example.com/café" }, ""},
 		{"url 2048", func(w *Webhook) { w.URL = "https://example.com/" + long(2048-20) }, ""},
 		{"url 2049", func(w *Webhook) { w.URL = "https://example.com/" + long(2049-20) }, "url"},
 		{"url public ipv4", func(w *Webhook) { w.URL = "https://93.184.216.34/hook" }, ""},
