@@ -181,6 +181,9 @@ func TestSchemasRejectWhatTheDomainRejects(t *testing.T) {
 		{"unknown field", with("colour", "red"), false},
 		{"name too long", with("name", string(make([]byte, 257))), false},
 		{"name with a newline", with("name", "a\nb"), false},
+		{"name with a bidi override", with("name", "a\u202Eb"), false},
+		{"name with a line separator", with("name", "a\u2028b"), false},
+		{"name in Hebrew", with("name", "שלום"), true},
 		{"relative url", with("url", "/hook"), false},
 		{"ftp url", with("url", "ftp://example.com/"), false},
 		{"no events", with("events", []any{}), false},
@@ -199,6 +202,7 @@ func TestSchemasRejectWhatTheDomainRejects(t *testing.T) {
 		{"unknown strategy", with("retry", map[string]any{"strategy": "random"}), false},
 		{"header with CRLF in the name", with("headers", map[string]any{"X-A\r\nB": "v"}), false},
 		{"header", with("headers", map[string]any{"X-Custom": "v"}), true},
+		{"header value with a TAB", with("headers", map[string]any{"X-Custom": "a\tb"}), false},
 		{"bearer with its token", func() map[string]any {
 			m := with("auth_type", "bearer")
 			m["auth_credentials"] = map[string]any{"token": "t"}

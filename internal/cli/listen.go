@@ -23,6 +23,7 @@ import (
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/signing"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // listenHost is the only address `listen` binds: it is a development
@@ -338,7 +339,7 @@ func newVerifier(secret string) (*verifier, error) {
 	// The library takes a whsec_ secret as base64 and anything else only as
 	// raw bytes: the same two readings as signing.Key.
 	var std *standardwebhooks.Webhook
-	if strings.HasPrefix(secret, signing.SecretPrefix) {
+	if strings.HasPrefix(secret, webhook.SecretPrefix) {
 		std, err = standardwebhooks.NewWebhook(secret)
 	} else {
 		std, err = standardwebhooks.NewWebhookRaw([]byte(secret))

@@ -1,6 +1,7 @@
 // Package retry is the pure retry policy of a delivery attempt: how an
-// endpoint's answer is classified, how long to wait before the next attempt,
-// and how a long wait is chained over SQS's 900-second delay limit.
+// endpoint's answer is classified and how long to wait before the next
+// attempt. (How a wait is carried over SQS's 900-second delay limit is
+// queue.Plan's.)
 //
 // Nothing here reads the clock or a global random source: callers pass the
 // current time and a random source, so every decision is reproducible in tests.
@@ -168,18 +169,21 @@ func baseMS(p webhook.RetryPolicy, attempt int) int64 {
 
 // RetryAfter parses a Retry-After header (RFC 9110 §10.2.3): delay-seconds or
 // an HTTP-date, relative to now. A date in the past means "now" (0, true).
-// ok is false when the header is absent or malformed. The caller bounds the
-// result (Decide caps it at the policy's max delay).
-func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+// The result is at most limit (a negative limit is 0): delay-seconds too
+// large for a Duration, or a date far ahead, are the receiver asking for a
+// very long pause, which limit bounds. ok is false when the header is absent
+// or malformed.
+func RetryAfter(h http.Header, now time.Time, limit time.Duration) (time.Duration, bool) {
+	limit = max(limit, 0)
+	// Only the optional white space of HTTP (SP, HTAB) surrounds a value.
+	v := strings.Trim(h.Get("Retry-After"), " \t")
 	if v == "" {
 		return 0, false
 	}
 	if isDigits(v) {
 		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs > math.MaxInt64/int64(time.Second) {
-			// All digits but too large: the receiver wants a very long pause.
-			return time.Duration(math.MaxInt64), true
+		if err != nil || secs > int64(limit/time.Second) {
+			return limit, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
@@ -187,7 +191,7 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	return max(t.Sub(now), 0), true
+	return min(max(t.Sub(now), 0), limit), true
 }
 
 func isDigits(s string) bool {
@@ -248,8 +252,8 @@ func Decide(p webhook.RetryPolicy, attempt int, statusCode int, header http.Head
 	}
 	delay := Delay(p, attempt, rnd)
 	if statusCode == http.StatusTooManyRequests || statusCode == http.StatusServiceUnavailable {
-		if ra, ok := RetryAfter(header, now); ok && ra > delay {
-			delay = min(ra, capDelay(p))
+		if ra, ok := RetryAfter(header, now, capDelay(p)); ok && ra > delay {
+			delay = ra
 		}
 	}
 	d.Status = webhook.DeliveryRetrying
@@ -271,28 +275,4 @@ func Describe(statusCode int, err error) string {
 		return err.Error()
 	}
 	return "no response"
-}
-
-// MaxSQSDelay is the longest DelaySeconds SQS accepts on a message.
-const MaxSQSDelay = 900 * time.Second
-
-// SQSDelay says how to treat a job whose next attempt is due at notBefore:
-// early is true while now is before notBefore, and delaySeconds is then the
-// DelaySeconds to put on the (re-)sent message: the time left rounded up to a
-// whole second (so the message is never visible before it is due), at most
-// 900. Longer waits chain: each hop re-sends the rest, e.g. 3600 s takes 4
-// hops of 900 s. When the job is due, SQSDelay returns (0, false): attempt now.
-//
-// The same call serves scheduling (after a failed attempt) and an arriving
-// message (early → re-send with delaySeconds instead of attempting).
-func SQSDelay(notBefore, now time.Time) (delaySeconds int32, early bool) {
-	left := notBefore.Sub(now)
-	if left <= 0 {
-		return 0, false
-	}
-	if left >= MaxSQSDelay {
-		return int32(MaxSQSDelay / time.Second), true
-	}
-	secs := (left + time.Second - 1) / time.Second
-	return int32(secs), true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -193,11 +194,45 @@ func TestRetryAfter(t *testing.T) {
 		{"rfc850", hdr("Monday, 01-Jan-24 12:00:30 GMT"), 30 * time.Second, true},
 		{"asctime", hdr("Mon Jan  1 12:01:00 2024"), time.Minute, true},
 		{"date in past", hdr("Mon, 01 Jan 2024 11:00:00 GMT"), 0, true},
+		{"tab around", hdr("\t30\t"), 30 * time.Second, true},
+		{"no-break space is not HTTP white space", hdr("\u00a030"), 0, false},
+		{"leading zeros", hdr("007"), 7 * time.Second, true},
+		{"plus sign", hdr("+5"), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := RetryAfter(tt.h, now)
+			got, ok := RetryAfter(tt.h, now, time.Duration(math.MaxInt64))
 			assert.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestRetryAfterLimit(t *testing.T) {
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	hdr := func(v string) http.Header { return http.Header{"Retry-After": {v}} }
+	tests := []struct {
+		name  string
+		v     string
+		limit time.Duration
+		want  time.Duration
+	}{
+		{"under", "30", time.Minute, 30 * time.Second},
+		{"at", "60", time.Minute, time.Minute},
+		{"over", "61", time.Minute, time.Minute},
+		{"huge", "99999999999999999999999", time.Minute, time.Minute},
+		{"fractional limit", "2", 1500 * time.Millisecond, 1500 * time.Millisecond},
+		{"under a fractional limit", "1", 1500 * time.Millisecond, time.Second},
+		{"date under", "Mon, 01 Jan 2024 12:00:45 GMT", time.Minute, 45 * time.Second},
+		{"date over", "Mon, 01 Jan 2024 13:00:00 GMT", time.Minute, time.Minute},
+		{"far date", "Fri, 31 Dec 9999 23:59:59 GMT", 7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{"zero limit", "30", 0, 0},
+		{"negative limit is zero", "30", -time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := RetryAfter(hdr(tt.v), now, tt.limit)
+			assert.True(t, ok)
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -272,76 +307,4 @@ func TestDecideJitterWithRetryAfter(t *testing.T) {
 	assert.Equal(t, 10*time.Second, d.Delay, "Retry-After is a floor, not jittered below")
 	d = Decide(p, 2, 500, nil, nil, now, constRand(0.5))
 	assert.Equal(t, 1800*time.Millisecond, d.Delay)
-}
-
-func TestSQSDelay(t *testing.T) {
-	t0 := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name      string
-		notBefore time.Time
-		now       time.Time
-		delay     int32
-		early     bool
-	}{
-		{"due exactly", t0, t0, 0, false},
-		{"overdue", t0, t0.Add(time.Hour), 0, false},
-		{"zero not_before", time.Time{}, t0, 0, false},
-		{"1 ms early rounds up", t0.Add(time.Millisecond), t0, 1, true},
-		{"1.5 s", t0.Add(1500 * time.Millisecond), t0, 2, true},
-		{"10 s", t0.Add(10 * time.Second), t0, 10, true},
-		{"899.001 s", t0.Add(899001 * time.Millisecond), t0, 900, true},
-		{"900 s", t0.Add(900 * time.Second), t0, 900, true},
-		{"901 s capped", t0.Add(901 * time.Second), t0, 900, true},
-		{"a week", t0.Add(7 * 24 * time.Hour), t0, 900, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, early := SQSDelay(tt.notBefore, tt.now)
-			assert.Equal(t, tt.delay, d)
-			assert.Equal(t, tt.early, early)
-		})
-	}
-}
-
-// hops simulates the chain: each message arrives exactly DelaySeconds later and
-// is re-sent with the rest until it is due.
-func hops(notBefore, now time.Time) (sends []int32, arrival time.Time) {
-	for {
-		d, early := SQSDelay(notBefore, now)
-		if !early {
-			return sends, now
-		}
-		sends = append(sends, d)
-		now = now.Add(time.Duration(d) * time.Second)
-		if len(sends) > 10000 {
-			panic("no progress")
-		}
-	}
-}
-
-func TestSQSDelayChains(t *testing.T) {
-	t0 := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name  string
-		wait  time.Duration
-		sends []int32
-	}{
-		{"3600 s in 4 hops", 3600 * time.Second, []int32{900, 900, 900, 900}},
-		{"901 s in 2 hops", 901 * time.Second, []int32{900, 1}},
-		{"1000.2 s", 1000200 * time.Millisecond, []int32{900, 101}},
-		{"60 s in 1 hop", time.Minute, []int32{60}},
-		{"nothing", 0, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sends, arrival := hops(t0.Add(tt.wait), t0)
-			assert.Equal(t, tt.sends, sends)
-			assert.False(t, arrival.Before(t0.Add(tt.wait)), "never attempted early")
-			assert.Less(t, arrival.Sub(t0.Add(tt.wait)), time.Second, "late by less than the rounding")
-		})
-	}
-	// A week chains in 672 hops and arrives on time.
-	sends, arrival := hops(t0.Add(7*24*time.Hour), t0)
-	assert.Len(t, sends, 672)
-	assert.Equal(t, t0.Add(7*24*time.Hour), arrival)
 }

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/systemprompt-io/webhooks/internal/webhook"
+	"github.com/systemprompt-io/webhooks/internal/netguard"
 )
 
 // BlockedError is the refusal of a connection to a forbidden address.
@@ -33,134 +33,16 @@ func (e *BlockedError) Error() string {
 // Permanent reports that retrying cannot help (see retry.Classify).
 func (e *BlockedError) Permanent() bool { return true }
 
-type blockedRange struct {
-	prefix netip.Prefix
-	reason string
-}
-
-func mustRanges(pairs ...string) []blockedRange {
-	out := make([]blockedRange, 0, len(pairs)/2)
-	for i := 0; i < len(pairs); i += 2 {
-		out = append(out, blockedRange{netip.MustParsePrefix(pairs[i]), pairs[i+1]})
-	}
-	return out
-}
-
-// Refused IPv4 ranges (IANA special-purpose registry, RFC 6890 and friends).
-// Order matters only for the reason shown: the metadata address comes first.
-var v4Blocked = mustRanges(
-	"169.254.169.254/32", "cloud metadata",
-	"169.254.170.2/32", "cloud metadata", // ECS task metadata
-	"0.0.0.0/8", "unspecified", // "this network"; 0.0.0.0 reaches localhost on Linux
-	"10.0.0.0/8", "private",
-	"100.64.0.0/10", "carrier-grade NAT (shared)",
-	"127.0.0.0/8", "loopback",
-	"169.254.0.0/16", "link-local",
-	"172.16.0.0/12", "private",
-	"192.0.0.0/24", "IETF protocol assignment",
-	"192.0.2.0/24", "documentation",
-	"192.88.99.0/24", "6to4 relay anycast",
-	"192.168.0.0/16", "private",
-	"198.18.0.0/15", "benchmarking",
-	"198.51.100.0/24", "documentation",
-	"203.0.113.0/24", "documentation",
-	"224.0.0.0/4", "multicast",
-	"255.255.255.255/32", "broadcast",
-	"240.0.0.0/4", "reserved",
-)
-
-// Refused IPv6 ranges. IPv4-mapped, NAT64 and 6to4 addresses are not listed:
-// they are judged by the IPv4 address they carry (see check).
-var v6Blocked = mustRanges(
-	"fd00:ec2::254/128", "cloud metadata", // AWS IMDS over IPv6
-	"::/128", "unspecified",
-	"::1/128", "loopback",
-	"::/96", "IPv4-compatible (deprecated)", // ::a.b.c.d, never legitimate today
-	"64:ff9b:1::/48", "local-use NAT64", // RFC 8215: translates into private networks
-	"100::/64", "discard-only",
-	"2001::/32", "Teredo", // carries an obfuscated IPv4 of a relay; no legitimate webhook target
-	"2001:db8::/32", "documentation",
-	"fc00::/7", "private (unique local)",
-	"fe80::/10", "link-local",
-	"fec0::/10", "site-local (deprecated)",
-	"ff00::/8", "multicast",
-)
-
-var (
-	nat64   = netip.MustParsePrefix("64:ff9b::/96")
-	sixToV4 = netip.MustParsePrefix("2002::/16")
-	// Everything outside global unicast is reserved or special-purpose.
-	global6 = netip.MustParsePrefix("2000::/3")
-)
-
 // Check returns a *BlockedError if addr is not a public unicast address a
 // delivery may connect to, and nil otherwise. It is what the dial guard
-// applies when private targets are not allowed.
-//
-// It refuses at least everything webhook.BlockedAddr (the check validation
-// applies to IP literals in URLs) refuses, so a host name can never reach an
-// address its IP literal could not; on top of that it names the range, and
-// also refuses the few special IPv6 ranges validation does not list.
+// applies when private targets are not allowed; the ranges and their reasons
+// are netguard's, the same table create-time validation applies to IP
+// literals in URLs.
 func Check(addr netip.Addr) error {
-	reason := check(addr)
-	if reason == "" && webhook.BlockedAddr(addr) {
-		reason = "not a public address"
-	}
-	if reason != "" {
+	if reason := netguard.Reason(addr); reason != "" {
 		return &BlockedError{Addr: addr, Reason: reason}
 	}
 	return nil
-}
-
-func check(addr netip.Addr) string {
-	if !addr.IsValid() {
-		return "invalid"
-	}
-	// Prefix.Contains never matches an address with a zone, so drop it.
-	a := addr.WithZone("")
-	if a.Is4In6() {
-		// ::ffff:a.b.c.d is the IPv4 host a.b.c.d to the kernel.
-		if r := check4(a.Unmap()); r != "" {
-			return r + " (IPv4-mapped)"
-		}
-		return ""
-	}
-	if a.Is4() {
-		return check4(a)
-	}
-	if nat64.Contains(a) {
-		// Well-known NAT64 reaches the IPv4 address in the low 32 bits;
-		// public ones are fine (IPv6-only subnets with DNS64 use this).
-		b := a.As16()
-		if r := check4(netip.AddrFrom4([4]byte(b[12:16]))); r != "" {
-			return r + " (NAT64)"
-		}
-		return ""
-	}
-	if sixToV4.Contains(a) {
-		b := a.As16()
-		if r := check4(netip.AddrFrom4([4]byte(b[2:6]))); r != "" {
-			return r + " (6to4)"
-		}
-	}
-	for _, r := range v6Blocked {
-		if r.prefix.Contains(a) {
-			return r.reason
-		}
-	}
-	if !global6.Contains(a) {
-		return "reserved"
-	}
-	return ""
-}
-
-func check4(a netip.Addr) string {
-	for _, r := range v4Blocked {
-		if r.prefix.Contains(a) {
-			return r.reason
-		}
-	}
-	return ""
 }
 
 // control runs after DNS resolution, just before connect(2), with the literal

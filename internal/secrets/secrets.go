@@ -34,7 +34,7 @@ const contextKey = "webhook_id"
 // were tampered with, sealed for another webhook or with another key. Callers
 // treat it as permanent; any other Open error (throttling, a disabled key, the
 // network) may pass.
-var ErrCannotOpen = errors.New("sealed credentials cannot be opened")
+var ErrCannotOpen = errors.New("secrets: sealed credentials cannot be opened")
 
 // KMS seals and opens credentials with one KMS key.
 type KMS struct {
@@ -72,7 +72,7 @@ func (k *KMS) Seal(ctx context.Context, webhookID string, creds map[string]strin
 		return []byte{}, nil
 	}
 	if webhookID == "" {
-		return nil, errors.New("seal credentials: webhook id is required")
+		return nil, errors.New("secrets: seal credentials: webhook id is required")
 	}
 	cj, err := marshal(creds)
 	if err != nil {
@@ -177,9 +177,6 @@ func Mask(creds map[string]string) map[string]string {
 	return out
 }
 
-// HMACSecretPrefix marks a Standard Webhooks secret: the rest is base64.
-const HMACSecretPrefix = "whsec_"
-
 // GenerateHMACSecret returns a new signing secret: "whsec_" and the standard
 // base64 of 32 bytes read from r (crypto/rand when r is nil).
 func GenerateHMACSecret(r io.Reader) (string, error) {
@@ -190,5 +187,5 @@ func GenerateHMACSecret(r io.Reader) (string, error) {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return "", fmt.Errorf("generate hmac secret: %w", err)
 	}
-	return HMACSecretPrefix + base64.StdEncoding.EncodeToString(b[:]), nil
+	return webhook.SecretPrefix + base64.StdEncoding.EncodeToString(b[:]), nil
 }

@@ -177,7 +177,7 @@ func TestGenerateHMACSecret(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got, HMACSecretPrefix))
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got, webhook.SecretPrefix))
 			require.NoError(t, err)
 			assert.Len(t, raw, 32)
 		})

@@ -14,10 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// SecretPrefix marks a Standard Webhooks secret: the rest is the base64 key.
-const SecretPrefix = "whsec_"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
 
 // Prefixes of the two signature formats.
 const (
@@ -32,19 +31,19 @@ const (
 // whsec_ secret whose base64 is malformed, is an error: signing with it would
 // give receivers a signature they could never check.
 func Key(secret string) ([]byte, error) {
-	rest, ok := strings.CutPrefix(secret, SecretPrefix)
+	rest, ok := strings.CutPrefix(secret, webhook.SecretPrefix)
 	if !ok {
 		if secret == "" {
-			return nil, errors.New("hmac secret is empty")
+			return nil, errors.New("signing: hmac secret is empty")
 		}
 		return []byte(secret), nil
 	}
 	key, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil {
-		return nil, fmt.Errorf("hmac secret: %s... is not valid base64: %w", SecretPrefix, err)
+		return nil, fmt.Errorf("signing: hmac secret: %s... is not valid base64: %w", webhook.SecretPrefix, err)
 	}
 	if len(key) == 0 {
-		return nil, errors.New("hmac secret: whsec_ key is empty")
+		return nil, fmt.Errorf("signing: hmac secret: %s key is empty", webhook.SecretPrefix)
 	}
 	return key, nil
 }

@@ -1,89 +1,16 @@
 package webhook
 
 import (
-	"errors"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/systemprompt-io/webhooks/internal/netguard"
 )
-
-// blockedPrefixes are the address ranges a webhook may not target unless
-// private targets are allowed: anything that is not a public unicast address.
-// Cloud metadata endpoints fall inside them (169.254.169.254 and
-// fd00:ec2::254 are link-local/ULA, Alibaba's 100.100.100.200 is CGNAT).
-var blockedPrefixes = func() []netip.Prefix {
-	cidrs := []string{
-		// IPv4
-		"0.0.0.0/8",       // "this network", includes the unspecified address
-		"10.0.0.0/8",      // private
-		"100.64.0.0/10",   // carrier-grade NAT
-		"127.0.0.0/8",     // loopback
-		"169.254.0.0/16",  // link-local, cloud metadata
-		"172.16.0.0/12",   // private
-		"192.0.0.0/24",    // IETF protocol assignments
-		"192.0.2.0/24",    // documentation
-		"192.88.99.0/24",  // 6to4 relay anycast
-		"192.168.0.0/16",  // private
-		"198.18.0.0/15",   // benchmarking
-		"198.51.100.0/24", // documentation
-		"203.0.113.0/24",  // documentation
-		"224.0.0.0/4",     // multicast
-		"240.0.0.0/4",     // reserved, includes broadcast
-		// IPv6
-		"::/128",        // unspecified
-		"::1/128",       // loopback
-		"::/96",         // IPv4-compatible (deprecated)
-		"100::/64",      // discard
-		"2001:db8::/32", // documentation
-		"fc00::/7",      // unique local, includes fd00:ec2::254 (AWS metadata)
-		"fe80::/10",     // link-local
-		"fec0::/10",     // site-local (deprecated)
-		"ff00::/8",      // multicast
-	}
-	ps := make([]netip.Prefix, len(cidrs))
-	for i, c := range cidrs {
-		ps[i] = netip.MustParsePrefix(c)
-	}
-	return ps
-}()
-
-// Prefixes of IPv6 ranges that embed an IPv4 address, which is checked too:
-// NAT64 (64:ff9b::/96, the IPv4 in the last 32 bits) and 6to4 (2002::/16,
-// the IPv4 in bits 16..47).
-var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixTo4      = netip.MustParsePrefix("2002::/16")
-)
-
-// BlockedAddr reports whether a is an address a webhook may not reach unless
-// private targets are allowed: loopback, private, link-local, CGNAT,
-// unspecified, multicast, reserved or metadata, in IPv4, IPv6 or an IPv6
-// form that embeds IPv4 (mapped, NAT64, 6to4). The dial-time guard uses the
-// same test on resolved addresses.
-func BlockedAddr(a netip.Addr) bool {
-	if !a.IsValid() {
-		return true
-	}
-	a = a.WithZone("").Unmap()
-	for _, p := range blockedPrefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	if a.Is6() {
-		b := a.As16()
-		if nat64Prefix.Contains(a) {
-			return BlockedAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
-		}
-		if sixTo4.Contains(a) {
-			return BlockedAddr(netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}))
-		}
-	}
-	return false
-}
 
 // blockedNames are host names that point at the machine itself, the local
 // network or a cloud metadata service, whatever DNS says.
@@ -110,6 +37,9 @@ func checkURL(field, raw string, allowPrivate bool) error {
 	}
 	if len(raw) > MaxURLLen {
 		return Invalid(field, "url is longer than %d characters", MaxURLLen)
+	}
+	if !utf8.ValidString(raw) {
+		return Invalid(field, "url is not valid UTF-8")
 	}
 	if strings.TrimSpace(raw) != raw {
 		return Invalid(field, "url must not start or end with white space")
@@ -139,14 +69,16 @@ func checkURL(field, raw string, allowPrivate bool) error {
 		return Invalid(field, "url has an empty port")
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if !allowPrivate && BlockedAddr(addr) {
-			return Invalid(field, "url targets a private, loopback or reserved address")
+		// The dial guard applies the same table to whatever a name resolves
+		// to, so a literal accepted here is never refused there.
+		if reason := netguard.Reason(addr); !allowPrivate && reason != "" {
+			return Invalid(field, "url targets address %s, which is %s", addr, reason)
 		}
 		return nil
 	}
-	name, err := normalizeHost(host)
+	name, err := normalizeHost(field, host)
 	if err != nil {
-		return Invalid(field, "url has an invalid host name")
+		return err
 	}
 	if ip, numeric := legacyIPv4(name); numeric {
 		// Resolvers (and browsers) read 127.1, 0x7f.0.0.1 or 2130706433 as
@@ -155,8 +87,8 @@ func checkURL(field, raw string, allowPrivate bool) error {
 		if !ip.IsValid() {
 			return Invalid(field, "url has an invalid numeric host")
 		}
-		if !allowPrivate && BlockedAddr(ip) {
-			return Invalid(field, "url targets a private, loopback or reserved address")
+		if reason := netguard.Reason(ip); !allowPrivate && reason != "" {
+			return Invalid(field, "url targets address %s, which is %s", ip, reason)
 		}
 		return Invalid(field, "url has a non-standard numeric host; write the address as a dotted quad")
 	}
@@ -166,28 +98,44 @@ func checkURL(field, raw string, allowPrivate bool) error {
 	return nil
 }
 
+// DNS limits (RFC 1035 §2.3.4): a label is at most 63 octets and a name at
+// most 253 in text form (255 on the wire), counted on the ASCII (punycode)
+// form a resolver is asked for.
+const (
+	maxLabelLen = 63
+	maxHostLen  = 253
+)
+
 // normalizeHost lowercases a host name, maps an internationalized name to its
-// ASCII form and drops a trailing dot.
-func normalizeHost(host string) (string, error) {
+// ASCII form and drops a trailing dot. A name a resolver could not look up
+// (an empty or over-long label, an over-long name) is refused as an *Error
+// for field.
+func normalizeHost(field, host string) (string, error) {
 	name := strings.ToLower(host)
 	for i := 0; i < len(name); i++ {
 		if name[i] >= 0x80 {
 			a, err := idna.Lookup.ToASCII(name)
 			if err != nil {
-				return "", err
+				return "", Invalid(field, "url has an invalid host name")
 			}
 			name = a
 			break
 		}
 	}
 	name = strings.TrimSuffix(name, ".")
-	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
-		return "", errInvalidHost
+	if len(name) > maxHostLen {
+		return "", Invalid(field, "url host name is longer than %d characters", maxHostLen)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		switch {
+		case label == "":
+			return "", Invalid(field, "url has an invalid host name")
+		case len(label) > maxLabelLen:
+			return "", Invalid(field, "url host name has a label longer than %d characters", maxLabelLen)
+		}
 	}
 	return name, nil
 }
-
-var errInvalidHost = errors.New("invalid host name")
 
 func blockedName(name string) bool {
 	if blockedNames[name] {

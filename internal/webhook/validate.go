@@ -10,6 +10,11 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
+// SecretPrefix marks a Standard Webhooks secret: "whsec_" and the standard
+// base64 of the key. The signer uses the decoded key; generated secrets have
+// this form.
+const SecretPrefix = "whsec_"
+
 // Methods a webhook may use. The seed allows POST (its default), PUT and PATCH.
 var methods = []string{"POST", "PUT", "PATCH"}
 
@@ -117,8 +122,28 @@ func (w *Webhook) validateName() error {
 	if n := utf8.RuneCountInString(w.Name); n > MaxNameLen {
 		return Invalid("name", "name is %d characters long; at most %d are allowed", n, MaxNameLen)
 	}
-	if strings.ContainsFunc(w.Name, unicode.IsControl) {
-		return Invalid("name", "name must not contain control characters")
+	return checkDisplay("name", w.Name)
+}
+
+// checkDisplay refuses what would make a string shown to people (in a
+// console, a log, a terminal) read other than it is: invalid UTF-8, control
+// characters (Cc), format characters (Cf: the bidirectional overrides and
+// isolates U+202A..U+202E and U+2066..U+2069, zero-width U+200B..U+200D,
+// U+FEFF, ...) and the line and paragraph separators U+2028 and U+2029
+// (Zl, Zp), which break lines in many viewers.
+func checkDisplay(field, s string) error {
+	if !utf8.ValidString(s) {
+		return Invalid(field, "%s is not valid UTF-8", field)
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return Invalid(field, "%s must not contain control characters (U+%04X)", field, r)
+		case unicode.In(r, unicode.Cf):
+			return Invalid(field, "%s must not contain invisible format characters such as bidirectional overrides (U+%04X)", field, r)
+		case unicode.In(r, unicode.Zl, unicode.Zp):
+			return Invalid(field, "%s must not contain line or paragraph separators (U+%04X)", field, r)
+		}
 	}
 	return nil
 }
@@ -196,11 +221,11 @@ func (w *Webhook) validateAuth() error {
 			return Invalid("auth_credentials.username", "username must not contain ':'")
 		}
 	case AuthBearer:
-		if !httpguts.ValidHeaderFieldValue(w.Credentials["token"]) {
+		if !validHeaderValue(w.Credentials["token"]) {
 			return Invalid("auth_credentials.token", "token must not contain control characters")
 		}
 	case AuthAPIKey:
-		if !httpguts.ValidHeaderFieldValue(w.Credentials["api_key"]) {
+		if !validHeaderValue(w.Credentials["api_key"]) {
 			return Invalid("auth_credentials.api_key", "api_key must not contain control characters")
 		}
 		if h, ok := w.Credentials["header_name"]; ok {
@@ -212,7 +237,7 @@ func (w *Webhook) validateAuth() error {
 			}
 		}
 	case AuthHMAC:
-		if s, ok := strings.CutPrefix(w.Credentials["secret"], "whsec_"); ok {
+		if s, ok := strings.CutPrefix(w.Credentials["secret"], SecretPrefix); ok {
 			// Standard Webhooks secrets are base64; the signer uses the
 			// decoded bytes, so they must decode.
 			if k, err := base64.StdEncoding.DecodeString(s); err != nil || len(k) == 0 {
@@ -247,11 +272,19 @@ func (w *Webhook) validateHeaders() error {
 		if len(value) > MaxHeaderValueLen {
 			return Invalid("headers", "header %q has a value longer than %d bytes", name, MaxHeaderValueLen)
 		}
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return Invalid("headers", "header %q has a value with control characters (CR, LF, NUL...)", name)
+		if !validHeaderValue(value) {
+			return Invalid("headers", "header %q has a value with control characters (CR, LF, NUL, TAB...)", name)
 		}
 	}
 	return nil
+}
+
+// validHeaderValue reports whether v is valid UTF-8 without control
+// characters: C0 (TAB included), DEL and C1. HTTP would take a TAB inside a
+// value (httpguts does), but a value is sent as configured and shown in
+// reads, where a TAB or an escape sequence only hides what the header says.
+func validHeaderValue(v string) bool {
+	return utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
 }
 
 // checkHeaderName refuses names that are not HTTP tokens (RFC 9110), which

@@ -5,13 +5,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// hostOf returns a host name of exactly n characters in labels of at most 63.
+func hostOf(n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strings.Repeat("a", min(63, n-b.Len())))
+	}
+	return b.String()
+}
 
 func validWebhook() *Webhook {
 	return &Webhook{
@@ -60,6 +71,30 @@ func TestValidate(t *testing.T) {
 		{"name 256 runes multibyte", func(w *Webhook) { w.Name = strings.Repeat("é", 256) }, ""},
 		{"name 257 runes multibyte", func(w *Webhook) { w.Name = strings.Repeat("é", 257) }, "name"},
 		{"name with newline", func(w *Webhook) { w.Name = "a\nb" }, "name"},
+		{"name with tab", func(w *Webhook) { w.Name = "a\tb" }, "name"},
+		{"name with DEL", func(w *Webhook) { w.Name = "a\x7fb" }, "name"},
+		{"name with C1 control", func(w *Webhook) { w.Name = "a\u0085b" }, "name"},
+		{"name with RLO", func(w *Webhook) { w.Name = "invoice\u202Efdp.exe" }, "name"},
+		{"name with LRE", func(w *Webhook) { w.Name = "a\u202Ab" }, "name"},
+		{"name with PDF", func(w *Webhook) { w.Name = "a\u202Cb" }, "name"},
+		{"name with LRI", func(w *Webhook) { w.Name = "a\u2066b" }, "name"},
+		{"name with RLI", func(w *Webhook) { w.Name = "a\u2067b" }, "name"},
+		{"name with FSI", func(w *Webhook) { w.Name = "a\u2068b" }, "name"},
+		{"name with PDI", func(w *Webhook) { w.Name = "a\u2069b" }, "name"},
+		{"name with LRM", func(w *Webhook) { w.Name = "a\u200Eb" }, "name"},
+		{"name with zero-width space", func(w *Webhook) { w.Name = "a\u200Bb" }, "name"},
+		{"name with zero-width joiner", func(w *Webhook) { w.Name = "a\u200Db" }, "name"},
+		{"name with BOM", func(w *Webhook) { w.Name = "\uFEFFname" }, "name"},
+		{"name with soft hyphen", func(w *Webhook) { w.Name = "a\u00ADb" }, "name"},
+		{"name with Arabic letter mark", func(w *Webhook) { w.Name = "a\u061Cb" }, "name"},
+		{"name with line separator", func(w *Webhook) { w.Name = "a\u2028b" }, "name"},
+		{"name with paragraph separator", func(w *Webhook) { w.Name = "a\u2029b" }, "name"},
+		{"name with invalid UTF-8", func(w *Webhook) { w.Name = "a\xffb" }, "name"},
+		{"name with lone surrogate bytes", func(w *Webhook) { w.Name = "a\xed\xa0\x80b" }, "name"},
+		{"name with no-break space ok", func(w *Webhook) { w.Name = "a\u00A0b" }, ""},
+		{"name in Hebrew ok", func(w *Webhook) { w.Name = "שלום עולם" }, ""},
+		{"name with emoji ok", func(w *Webhook) { w.Name = "deploys 🚀" }, ""},
+		{"name with CJK ok", func(w *Webhook) { w.Name = "通知フック" }, ""},
 
 		// url
 		{"url missing", func(w *Webhook) { w.URL = "" }, "url"},
@@ -80,12 +115,24 @@ func TestValidate(t *testing.T) {
 		{"url space in host", func(w *Webhook) { w.URL = "https://exa mple.com/" }, "url"},
 		{"url leading space", func(w *Webhook) { w.URL = " https://example.com/" }, "url"},
 		{"url CRLF", func(w *Webhook) { w.URL = "https://example.com/\r\nX: y" }, "url"},
+		{"url invalid UTF-8 in path", func(w *Webhook) { w.URL = "https://example.com/h\x8a" }, "url"},
+		{"url UTF-8 in path ok", func(w *Webhook) { w.URL = "https://example.com/café" }, ""},
 		{"url 2048", func(w *Webhook) { w.URL = "https://example.com/" + long(2048-20) }, ""},
 		{"url 2049", func(w *Webhook) { w.URL = "https://example.com/" + long(2049-20) }, "url"},
 		{"url public ipv4", func(w *Webhook) { w.URL = "https://93.184.216.34/hook" }, ""},
 		{"url public ipv6", func(w *Webhook) { w.URL = "https://[2606:2800:220:1:248:1893:25c8:1946]/hook" }, ""},
 		{"url idn", func(w *Webhook) { w.URL = "https://bücher.example/hook" }, ""},
 		{"url double dot host", func(w *Webhook) { w.URL = "https://a..b/hook" }, "url"},
+		{"url leading dot host", func(w *Webhook) { w.URL = "https://.example.com/hook" }, "url"},
+		{"url label 63", func(w *Webhook) { w.URL = "https://" + long(63) + ".example.com/" }, ""},
+		{"url label 64", func(w *Webhook) { w.URL = "https://" + long(64) + ".example.com/" }, "url"},
+		{"url last label 64", func(w *Webhook) { w.URL = "https://example." + long(64) + "/" }, "url"},
+		{"url label 64 with trailing dot", func(w *Webhook) { w.URL = "https://example." + long(64) + "./" }, "url"},
+		{"url idn label 63 as punycode", func(w *Webhook) { w.URL = "https://" + strings.Repeat("ü", 57) + ".example/" }, ""},
+		{"url idn label 64 as punycode", func(w *Webhook) { w.URL = "https://" + strings.Repeat("ü", 58) + ".example/" }, "url"},
+		{"url host 253", func(w *Webhook) { w.URL = "https://" + hostOf(253) + "/" }, ""},
+		{"url host 253 with trailing dot", func(w *Webhook) { w.URL = "https://" + hostOf(253) + "./" }, ""},
+		{"url host 254", func(w *Webhook) { w.URL = "https://" + hostOf(254) + "/" }, "url"},
 
 		// private targets (allowPrivate=false)
 		{"loopback v4", func(w *Webhook) { w.URL = "http://127.0.0.1:3000/" }, "url"},
@@ -116,6 +163,11 @@ func TestValidate(t *testing.T) {
 		{"nat64 private", func(w *Webhook) { w.URL = "http://[64:ff9b::a00:1]/" }, "url"},
 		{"nat64 public", func(w *Webhook) { w.URL = "http://[64:ff9b::5db8:d822]/" }, ""},
 		{"6to4 private", func(w *Webhook) { w.URL = "http://[2002:7f00:1::]/" }, "url"},
+		{"6to4 public", func(w *Webhook) { w.URL = "http://[2002:5db8:d822::1]/" }, ""},
+		{"teredo", func(w *Webhook) { w.URL = "http://[2001::1]/" }, "url"},
+		{"local-use nat64", func(w *Webhook) { w.URL = "http://[64:ff9b:1::1]/" }, "url"},
+		{"reserved v6 outside 2000::/3", func(w *Webhook) { w.URL = "http://[4000::1]/" }, "url"},
+		{"documentation v6 3fff::/20", func(w *Webhook) { w.URL = "http://[3fff::1]/" }, "url"},
 		{"decimal loopback", func(w *Webhook) { w.URL = "http://2130706433/" }, "url"},
 		{"hex loopback", func(w *Webhook) { w.URL = "http://0x7f000001/" }, "url"},
 		{"short loopback", func(w *Webhook) { w.URL = "http://127.1/" }, "url"},
@@ -198,6 +250,8 @@ func TestValidate(t *testing.T) {
 			w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k", "header_name", "host")
 		}, "auth_credentials.header_name"},
 		{"api-key CR value", func(w *Webhook) { w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k\r") }, "auth_credentials.api_key"},
+		{"api-key TAB value", func(w *Webhook) { w.AuthType, w.Credentials = AuthAPIKey, creds("api_key", "k\tk") }, "auth_credentials.api_key"},
+		{"bearer TAB", func(w *Webhook) { w.AuthType, w.Credentials = AuthBearer, creds("token", "a\tb") }, "auth_credentials.token"},
 		{"hmac ok", func(w *Webhook) { w.AuthType, w.Credentials = AuthHMAC, creds("secret", "shared-secret") }, ""},
 		{"hmac whsec ok", func(w *Webhook) {
 			w.AuthType, w.Credentials = AuthHMAC, creds("secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -223,7 +277,18 @@ func TestValidate(t *testing.T) {
 		{"header value LF", func(w *Webhook) { w.Headers = map[string]string{"X-A": "v\nw"} }, "headers"},
 		{"header value CR", func(w *Webhook) { w.Headers = map[string]string{"X-A": "v\rw"} }, "headers"},
 		{"header value NUL", func(w *Webhook) { w.Headers = map[string]string{"X-A": "v\x00"} }, "headers"},
-		{"header value tab ok", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\tb"} }, ""},
+		{"header value tab", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\tb"} }, "headers"},
+		{"header value leading tab", func(w *Webhook) { w.Headers = map[string]string{"X-A": "\tb"} }, "headers"},
+		{"header value DEL", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\x7fb"} }, "headers"},
+		{"header value ESC", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\x1b[31mb"} }, "headers"},
+		{"header value C1 control", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\u0085b"} }, "headers"},
+		{"header value invalid UTF-8", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a\xffb"} }, "headers"},
+		{"header value non-ASCII ok", func(w *Webhook) { w.Headers = map[string]string{"X-A": "café"} }, ""},
+		{"header value spaces ok", func(w *Webhook) { w.Headers = map[string]string{"X-A": "a b  c"} }, ""},
+		{"header name tab", func(w *Webhook) { w.Headers = map[string]string{"X-A\tB": "v"} }, "headers"},
+		{"header name DEL", func(w *Webhook) { w.Headers = map[string]string{"X-A\x7f": "v"} }, "headers"},
+		{"header name non-ASCII", func(w *Webhook) { w.Headers = map[string]string{"X-Ä": "v"} }, "headers"},
+		{"header name RLO", func(w *Webhook) { w.Headers = map[string]string{"X-\u202EA": "v"} }, "headers"},
 		{"header value empty ok", func(w *Webhook) { w.Headers = map[string]string{"X-A": ""} }, ""},
 		{"header value too long", func(w *Webhook) { w.Headers = map[string]string{"X-A": long(4097)} }, "headers"},
 		{"header Host", func(w *Webhook) { w.Headers = map[string]string{"Host": "evil"} }, "headers"},
@@ -330,34 +395,6 @@ func TestValidateAllowPrivate(t *testing.T) {
 			assert.Equal(t, "url", ErrorField(err))
 		})
 	}
-}
-
-func TestBlockedAddr(t *testing.T) {
-	tests := []struct {
-		addr    string
-		blocked bool
-	}{
-		{"127.0.0.1", true}, {"127.255.255.254", true}, {"0.0.0.0", true}, {"0.1.2.3", true},
-		{"10.0.0.0", true}, {"10.255.255.255", true}, {"11.0.0.0", false},
-		{"172.15.255.255", false}, {"172.16.0.0", true}, {"172.31.255.255", true}, {"172.32.0.0", false},
-		{"192.168.0.1", true}, {"192.169.0.1", false},
-		{"169.254.169.254", true}, {"100.64.0.0", true}, {"100.127.255.255", true}, {"100.128.0.0", false},
-		{"224.0.0.1", true}, {"239.255.255.255", true}, {"240.0.0.1", true}, {"255.255.255.255", true},
-		{"198.18.0.1", true}, {"192.0.2.1", true}, {"8.8.8.8", false}, {"1.1.1.1", false},
-		{"::", true}, {"::1", true}, {"fe80::1", true}, {"febf::1", true}, {"fec0::1", true},
-		{"fc00::1", true}, {"fdff::1", true}, {"ff02::1", true}, {"2001:db8::1", true},
-		{"::ffff:127.0.0.1", true}, {"::ffff:10.0.0.1", true}, {"::ffff:8.8.8.8", false},
-		{"64:ff9b::7f00:1", true}, {"64:ff9b::808:808", false},
-		{"2002:c0a8:0101::1", true}, {"2002:0808:0808::1", false},
-		{"2606:4700:4700::1111", false}, {"2001:4860:4860::8888", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) {
-			a := netip.MustParseAddr(tt.addr)
-			assert.Equal(t, tt.blocked, BlockedAddr(a))
-		})
-	}
-	assert.True(t, BlockedAddr(netip.Addr{}), "the zero Addr is refused")
 }
 
 func TestLegacyIPv4(t *testing.T) {
