@@ -504,8 +504,8 @@ func TestListenUsageErrors(t *testing.T) {
 		{[]string{"--events", "custom"}, "--events goes with --create: the events of the webhook it creates"},
 		{[]string{"--create", "--events", "custom", "--webhook", whID}, "--create and --webhook: give one; --create makes a new webhook, --webhook names one"},
 		{[]string{"--webhook", " "}, "--webhook: want a webhook id"},
-		{[]string{"--secret", ""}, "--secret: hmac secret is empty"},
-		{[]string{"--secret", "whsec_!!"}, "--secret: hmac secret: whsec_... is not valid base64: illegal base64 data at input byte 0"},
+		{[]string{"--secret", ""}, "--secret: signing: hmac secret is empty"},
+		{[]string{"--secret", "whsec_!!"}, "--secret: signing: hmac secret: whsec_... is not valid base64: illegal base64 data at input byte 0"},
 		{[]string{"extra"}, `unknown command "extra" for "webhooks listen"`},
 	}
 	for _, tc := range cases {
