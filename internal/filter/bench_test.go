@@ -86,3 +86,32 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecode compares decoding the payload into a Document with
+// encoding/json's decoding into any, which is what choosing fastjson saves.
+func BenchmarkDecode(b *testing.B) {
+	data, metadata := json.RawMessage(benchData), json.RawMessage(benchMeta)
+	b.Run("Document", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		var d Document
+		for b.Loop() {
+			if err := d.Reset("order.paid", data, metadata); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var v struct{ Data, Metadata any }
+			if err := json.Unmarshal(data, &v.Data); err != nil {
+				b.Fatal(err)
+			}
+			if err := json.Unmarshal(metadata, &v.Metadata); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
 	xoauth2 "golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/singleflight"
@@ -107,17 +108,18 @@ func NewProvider(opts Options) (*Provider, error) {
 func (p *Provider) key(webhookID string, c Credentials) string {
 	h := hmac.New(sha256.New, p.salt)
 	for _, s := range []string{c.TokenURL, c.ClientID, c.ClientSecret, strings.Join(c.Scopes, " "), c.Audience, string(c.AuthStyle)} {
-		_ = binary.Write(h, binary.BigEndian, uint64(len(s)))
-		_, _ = io.WriteString(h, s)
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s)))) // length-prefixed: fields cannot run into each other
+		h.Write([]byte(s))
 	}
 	return webhookID + "\x00" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Token returns an access token for webhook webhookID with credentials c,
-// from the cache or from the token endpoint. Concurrent callers share one
-// request, which runs to its own timeout even if the caller that started it
-// gives up; a caller whose ctx ends stops waiting. Failures are not cached:
-// the next call asks again.
+// from the cache or from the token endpoint; the caller sends it as
+// "Authorization: Bearer <token>" (RFC 6750), whatever token_type the answer
+// named. Concurrent callers share one request, which runs to its own timeout
+// even if the caller that started it gives up; a caller whose ctx ends stops
+// waiting. Failures are not cached: the next call asks again.
 func (p *Provider) Token(ctx context.Context, webhookID string, c Credentials) (string, error) {
 	k := p.key(webhookID, c)
 	if tok, ok := p.cached(k); ok {
@@ -186,6 +188,9 @@ func (p *Provider) fetch(ctx context.Context, k string, c Credentials) (string, 
 	tok, err := cfg.Token(ctx)
 	if err != nil {
 		return "", describe(err, c)
+	}
+	if !httpguts.ValidHeaderFieldValue(tok.AccessToken) {
+		return "", errors.New("oauth2: token endpoint answered an access_token that cannot be sent in a header")
 	}
 	if refreshAt := start.Add(keepFor(lifetime(tok))); refreshAt.After(start) {
 		p.store(k, entry{token: tok.AccessToken, refreshAt: refreshAt})

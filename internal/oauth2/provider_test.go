@@ -324,6 +324,8 @@ func TestErrorsNeverCarryTheSecret(t *testing.T) {
 		{"error in a 200", 200, "application/json", `{"error":"invalid_scope"}`, "oauth2: token endpoint answered 200 invalid_scope"},
 		{"no access_token", 200, "application/json", `{"token_type":"Bearer"}`, "oauth2: token endpoint answer: server response missing access_token"},
 		{"not JSON", 200, "application/json", `<html>` + testSecret, "oauth2: token endpoint answer: cannot parse json: invalid character '<' looking for beginning of value"},
+		{"token that is no header value", 200, "application/json", `{"access_token":"a\r\nX-Evil: 1","token_type":"Bearer"}`,
+			"oauth2: token endpoint answered an access_token that cannot be sent in a header"},
 		{"long description is cut", 400, "application/json",
 			`{"error":"invalid_request","error_description":"` + strings.Repeat("é", 150) + `"}`,
 			"oauth2: token endpoint answered 400 invalid_request: " + strings.Repeat("é", 100) + "…"},
