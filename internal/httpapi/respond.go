@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -73,9 +74,7 @@ func (a *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // URLs keep their '&'; the body is never HTML
-	if err := enc.Encode(v); err != nil {
+	if err := jsonx.NewEncoder(&buf).Encode(v); err != nil {
 		// Only our own response types are encoded; they always marshal.
 		status = http.StatusInternalServerError
 		buf.Reset()

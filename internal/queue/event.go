@@ -1,12 +1,13 @@
 package queue
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 )
 
 // Trigger is an event read from the events queue: what POST /events takes.
@@ -178,7 +179,7 @@ func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
 	if strings.TrimSpace(n.Event) == "" {
 		return Trigger{}, errors.New(`event message: "event" is empty`)
 	}
-	return Trigger{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata),
+	return Trigger{Event: n.Event, Data: jsonx.Compact(n.Data), Metadata: jsonx.Compact(n.Metadata),
 		IdempotencyKey: n.IdempotencyKey, ProducerKey: n.IdempotencyKey != ""}, nil
 }
 
@@ -211,24 +212,10 @@ func parseEventBridge(body string) (Trigger, error) {
 	if err != nil {
 		return Trigger{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
 	}
-	t := Trigger{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge"}
+	t := Trigger{Event: e.DetailType, Data: jsonx.Compact(e.Detail), Metadata: meta, Via: "eventbridge"}
 	t.Time, _ = time.Parse(time.RFC3339Nano, e.Time)
 	if e.ID != "" {
 		t.IdempotencyKey = "eventbridge:" + e.ID
 	}
 	return t, nil
-}
-
-// compact returns raw as compact JSON, nil for absent or null. raw came out
-// of a decoder, so it is valid JSON.
-func compact(raw json.RawMessage) json.RawMessage {
-	raw = nullToNil(raw)
-	if raw == nil {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return raw
-	}
-	return buf.Bytes()
 }

@@ -5,7 +5,6 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -383,20 +383,9 @@ func (s *Service) unfinished(ctx context.Context, r Request, eventID string, at,
 // different request that reuses a key.
 func fingerprint(r Request) string {
 	h := sha256.New()
-	for _, p := range [][]byte{[]byte(r.Event), compact(r.Data), compact(r.Metadata)} {
+	for _, p := range [][]byte{[]byte(r.Event), jsonx.Compact(r.Data), jsonx.Compact(r.Metadata)} {
 		fmt.Fprintf(h, "%d:", len(p))
 		h.Write(p)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func compact(raw json.RawMessage) []byte {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return raw
-	}
-	return b.Bytes()
 }
