@@ -46,6 +46,11 @@ type Trigger struct {
 //     delivery sends it, whose Message is one of the other two. (With raw
 //     message delivery, SNS sends the inner shape itself.)
 //
+// Messages are strict JSON (jsonx): a member name twice at any depth, one
+// that matches a field only when case is ignored, invalid UTF-8 or a lone
+// surrogate escape make a message malformed. Members a shape does not name
+// are ignored.
+//
 // messageID is the SQS message id, the idempotency key of last resort. Every
 // error wraps ErrMalformed and says what was wrong.
 func ParseEvent(body, messageID string) (Trigger, error) {
@@ -77,7 +82,9 @@ func parseEvent(body, messageID string) (Trigger, error) {
 	return t, nil
 }
 
-// object decodes a JSON object's top level.
+// object decodes a JSON object's top level, checked to be strict JSON at
+// every depth (jsonx.Check): a member name twice, invalid UTF-8 or a lone
+// surrogate escape make the message malformed.
 func object(s string) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(s))
@@ -89,6 +96,9 @@ func object(s string) (map[string]json.RawMessage, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("data after the JSON object")
+	}
+	if err := jsonx.Check([]byte(s)); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -108,7 +118,7 @@ func parseSNS(body string) (Trigger, error) {
 		Message   *string `json:"Message"`
 		Timestamp string  `json:"Timestamp"`
 	}
-	if err := json.Unmarshal([]byte(body), &n); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &n); err != nil {
 		return Trigger{}, fmt.Errorf("SNS notification: %w", err)
 	}
 	if n.Type != "Notification" {
@@ -173,7 +183,7 @@ func parseNative(m map[string]json.RawMessage, body string) (Trigger, error) {
 		Metadata       json.RawMessage `json:"metadata"`
 		IdempotencyKey string          `json:"idempotency_key"`
 	}
-	if err := json.Unmarshal([]byte(body), &n); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &n); err != nil {
 		return Trigger{}, fmt.Errorf("event message: %w", err)
 	}
 	if strings.TrimSpace(n.Event) == "" {
@@ -199,7 +209,7 @@ func parseEventBridge(body string) (Trigger, error) {
 		DetailType string          `json:"detail-type"`
 		Detail     json.RawMessage `json:"detail"`
 	}
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &e); err != nil {
 		return Trigger{}, fmt.Errorf("EventBridge event: %w", err)
 	}
 	if strings.TrimSpace(e.DetailType) == "" {
