@@ -66,13 +66,16 @@ func parseEvent(body, messageID string) (Trigger, error) {
 	if err != nil {
 		return Trigger{}, fmt.Errorf("event message: %w", err)
 	}
+	var t Trigger
 	if isSNS(top) {
-		return parseSNS(body)
+		t, err = parseSNS(body)
+	} else {
+		t, err = parseInner(top, body)
 	}
-	t, err := parseInner(top, body)
 	if err != nil {
 		return Trigger{}, err
 	}
+	// An SNS notification without a MessageId falls back to the SQS one too.
 	if t.IdempotencyKey == "" && messageID != "" {
 		t.IdempotencyKey = "sqs:" + messageID
 	}
