@@ -231,6 +231,7 @@ func TestStrictIfMatch(t *testing.T) {
 		{"empty quotes", []string{"If-Match", `""`}},
 		{"list", []string{"If-Match", `"1", "2"`}},
 		{"two headers", []string{"If-Match", `"1"`, "If-Match", `"1"`}},
+		{"two stars", []string{"If-Match", "*", "If-Match", "*"}},
 		{"space inside", []string{"If-Match", `" 1"`}},
 	}
 	for _, tt := range tests {

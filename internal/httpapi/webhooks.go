@@ -417,16 +417,17 @@ func expectedVersion(r *http.Request, o object) (int64, bool, error) {
 		hasBody = true
 	}
 	if vs, sent := r.Header["If-Match"]; sent {
-		// One header, "*" (any version) or a version exactly as ETag gives
-		// it: quoted canonical decimal, so "01" and "" are refused.
-		h := strings.TrimSpace(vs[0])
-		if h != "*" {
-			inner, quoted := strings.CutPrefix(h, `"`)
-			inner, closed := strings.CutSuffix(inner, `"`)
-			v, err := strconv.ParseInt(inner, 10, 64)
-			if len(vs) > 1 || !quoted || !closed || err != nil || v < 1 || strconv.FormatInt(v, 10) != inner {
-				return 0, false, webhook.Invalid("If-Match", `If-Match must be one version as returned in ETag, like "3"`)
-			}
+		// One header: "*" (any version) or a version exactly as ETag gives
+		// it, quoted canonical decimal ("01" and "" are refused).
+		h := strings.TrimSpace(r.Header.Get("If-Match"))
+		inner, quoted := strings.CutPrefix(h, `"`)
+		inner, closed := strings.CutSuffix(inner, `"`)
+		v, err := strconv.ParseInt(inner, 10, 64)
+		switch {
+		case len(vs) == 1 && h == "*":
+		case len(vs) != 1 || !quoted || !closed || err != nil || v < 1 || strconv.FormatInt(v, 10) != inner:
+			return 0, false, webhook.Invalid("If-Match", `If-Match must be one version as returned in ETag, like "3"`)
+		default:
 			header, hasHeader = v, true
 		}
 	}
@@ -561,7 +562,7 @@ func queryParams(q url.Values, allowed ...string) error {
 		if len(vs) > 1 {
 			return webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
 		}
-		if vs[0] == "" {
+		if q.Get(k) == "" {
 			return webhook.Invalid(k, "query parameter %s is empty; give a value or leave it out", k)
 		}
 	}
@@ -580,12 +581,12 @@ func orList(names []string) string {
 // when it gives no limit. Only the canonical decimal form is taken ("5", not
 // "+5" or "05"); the range is webhook.CheckListLimit's.
 func limitParam(q url.Values) (int, error) {
-	vs, ok := q["limit"]
-	if !ok {
+	if _, given := q["limit"]; !given {
 		return webhook.DefaultListLimit, nil
 	}
-	n, err := strconv.Atoi(vs[0])
-	if err != nil || strconv.Itoa(n) != vs[0] {
+	l := q.Get("limit")
+	n, err := strconv.Atoi(l)
+	if err != nil || strconv.Itoa(n) != l {
 		n = 0 // not a whole number as written: refused as 0 is
 	}
 	return webhook.CheckListLimit(n)
