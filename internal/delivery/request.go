@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/signing"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -82,9 +83,7 @@ func orEmpty(m json.RawMessage) json.RawMessage {
 func (p Payload) Body() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(128 + len(p.Data) + len(p.Metadata))
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(wirePayload{
+	err := jsonx.NewEncoder(&buf).Encode(wirePayload{
 		WebhookID: p.WebhookID,
 		Event:     p.Event,
 		Timestamp: FormatTime(p.Timestamp),

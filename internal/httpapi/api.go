@@ -5,10 +5,8 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -162,16 +161,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 // decodeJSON reads the request body into v with the API's rules: one JSON
-// object of at most webhook.MaxBodyBytes (ETooLarge beyond), no unknown
-// fields, nothing after it, type errors naming their field.
+// object of at most webhook.MaxBodyBytes (ETooLarge beyond), nothing after
+// it, strict JSON (jsonx: member names exactly v's, once each), type errors
+// naming their field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	raw, err := readBody(w, r)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonx.Unmarshal(raw, v); err != nil {
 		return jsonError(err)
 	}
 	return nil

@@ -248,7 +248,11 @@ func TestBackendListPaging(t *testing.T) {
 		cursor := ""
 		for pages := 0; ; pages++ {
 			require.Less(t, pages, 5, "paging ends")
-			rec := e.do("GET", "/webhooks?limit=2&cursor="+cursor, "")
+			path := "/webhooks?limit=2"
+			if cursor != "" { // an empty cursor= is refused
+				path += "&cursor=" + cursor
+			}
+			rec := e.do("GET", path, "")
 			require.Equal(t, 200, rec.Code, "%s\nlogs: %s", rec.Body.String(), e.logs.String())
 			p := decode[page](t, rec)
 			for _, w := range p.Items {

@@ -92,7 +92,7 @@ func (a *server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 
 // deliveryFilter validates the deliveries query: known parameters, once each.
 func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
-	f := webhook.DeliveryFilter{Limit: DefaultListLimit}
+	f := webhook.DeliveryFilter{Limit: webhook.DefaultListLimit}
 	if err := queryParams(q, "status", "limit", "cursor"); err != nil {
 		return f, err
 	}

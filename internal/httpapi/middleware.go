@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -59,8 +61,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // middleware adds the request id, answers unknown routes and methods with
-// error JSON, turns a handler panic into a 500, and logs one line per request
-// (never bodies or headers, which may hold credentials).
+// error JSON, refuses a path that is not clean (404) and a query string that
+// does not parse (400), turns a handler panic into a 500, and logs one line
+// per request (never bodies or headers, which may hold credentials).
 func (a *server) middleware(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.Clock()
@@ -84,35 +87,60 @@ func (a *server) middleware(mux *http.ServeMux) http.Handler {
 				"status", sw.status, "duration_ms", a.Clock().Sub(start).Milliseconds())
 		}()
 
+		if unclean(r.URL.Path) {
+			// ServeMux would redirect to the cleaned path: a path names one
+			// resource as written, or none.
+			a.noRoute(sw, r)
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern == "" {
 			a.unmatched(sw, r, h)
+			return
+		}
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			// r.URL.Query() would drop the pair silently.
+			a.writeError(sw, r, webhook.Errorf(webhook.EInvalid, "the query string is malformed: %s", truncate(err.Error(), 200)))
 			return
 		}
 		mux.ServeHTTP(sw, r)
 	})
 }
 
-// unmatched answers a request no route took. The mux's own answer (404, 405
-// with Allow, or a redirect to the cleaned path) is kept but its plain-text
-// body is replaced with error JSON.
+// unmatched answers a request no route took. The mux's 405 (with Allow) is
+// kept, with error JSON for its plain-text body; anything else (404, or a
+// redirect, which the API never answers) is a 404.
 func (a *server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	rec := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(rec, r)
-	switch {
-	case rec.status == http.StatusMethodNotAllowed:
+	if rec.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.header.Get("Allow"))
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
 			Code: codeMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, rec.header.Get("Allow")),
 		}})
-	case rec.status >= 300 && rec.status < 400 && rec.header.Get("Location") != "":
-		w.Header().Set("Location", rec.header.Get("Location"))
-		w.WriteHeader(rec.status)
-	default:
-		writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
-			Code: codeRouteNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, truncate(r.URL.Path, 200)),
-		}})
+		return
 	}
+	a.noRoute(w, r)
+}
+
+func (a *server) noRoute(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
+		Code: codeRouteNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, truncate(r.URL.Path, 200)),
+	}})
+}
+
+// unclean reports whether a path has an empty segment ("//") or a "." or
+// ".." one: the paths ServeMux answers with a redirect to a cleaned path.
+func unclean(path string) bool {
+	if strings.Contains(path, "//") {
+		return true
+	}
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // headerRecorder captures a handler's status and headers and drops its body.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -73,9 +74,7 @@ func (a *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // URLs keep their '&'; the body is never HTML
-	if err := enc.Encode(v); err != nil {
+	if err := jsonx.NewEncoder(&buf).Encode(v); err != nil {
 		// Only our own response types are encoded; they always marshal.
 		status = http.StatusInternalServerError
 		buf.Reset()
@@ -90,7 +89,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // readBody returns the request body, checked to be exactly one JSON object
-// (syntax only).
+// of strict JSON (jsonx.Check: UTF-8, no lone surrogate escape, no member
+// name twice at any depth, data and metadata included: receivers' parsers
+// differ on which of two members wins).
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
 	var tooBig *http.MaxBytesError
@@ -114,6 +115,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, webhook.Errorf(webhook.EInvalid, "request body has data after the JSON object")
 	}
+	if err := jsonx.Check(obj); err != nil {
+		return nil, jsonError(err)
+	}
 	return obj, nil
 }
 
@@ -122,7 +126,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func jsonError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var strict *jsonx.Error
 	switch {
+	case errors.As(err, &strict):
+		return strictError(strict)
 	case errors.As(err, &syntax):
 		return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON (at byte %d)", syntax.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -138,6 +145,21 @@ func jsonError(err error) error {
 		return webhook.Invalid(f, "unknown field %q", f)
 	}
 	return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON")
+}
+
+// strictError is the client error for JSON that encoding/json alone would
+// have read by guessing.
+func strictError(e *jsonx.Error) error {
+	field := truncate(e.Path, 200)
+	switch {
+	case errors.Is(e, jsonx.ErrUnknownName):
+		return webhook.Invalid(field, "unknown field %q (names match exactly)", field)
+	case errors.Is(e, jsonx.ErrDuplicateName):
+		return webhook.Invalid(field, "%s is given more than once; give each member once", field)
+	case errors.Is(e, jsonx.ErrLoneSurrogate):
+		return webhook.Invalid(field, `request body has an escaped lone surrogate such as "\ud800" (at byte %d); a character beyond U+FFFF is escaped as a pair`, e.Offset)
+	}
+	return webhook.Invalid(field, "request body is not valid UTF-8 (at byte %d)", e.Offset)
 }
 
 // typeName describes a Go kind in JSON terms.

@@ -15,12 +15,6 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// List limits.
-const (
-	DefaultListLimit = 50
-	MaxListLimit     = 100
-)
-
 // updateRetries bounds how often a PATCH without a version, a pause or a
 // resume is re-applied after losing a race with another writer.
 const updateRetries = 3
@@ -422,12 +416,20 @@ func expectedVersion(r *http.Request, o object) (int64, bool, error) {
 		}
 		hasBody = true
 	}
-	if h := strings.TrimSpace(r.Header.Get("If-Match")); h != "" && h != "*" {
-		v, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
-		if err != nil || v < 1 || len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
-			return 0, false, webhook.Invalid("If-Match", `If-Match must be a version as returned in ETag, like "3"`)
+	if vs, sent := r.Header["If-Match"]; sent {
+		// One header: "*" (any version) or a version exactly as ETag gives
+		// it, quoted canonical decimal ("01" and "" are refused).
+		h := strings.TrimSpace(r.Header.Get("If-Match"))
+		inner, quoted := strings.CutPrefix(h, `"`)
+		inner, closed := strings.CutSuffix(inner, `"`)
+		v, err := strconv.ParseInt(inner, 10, 64)
+		switch {
+		case len(vs) == 1 && h == "*":
+		case len(vs) != 1 || !quoted || !closed || err != nil || v < 1 || strconv.FormatInt(v, 10) != inner:
+			return 0, false, webhook.Invalid("If-Match", `If-Match must be one version as returned in ETag, like "3"`)
+		default:
+			header, hasHeader = v, true
 		}
-		header, hasHeader = v, true
 	}
 	switch {
 	case hasBody && hasHeader && body != header:
@@ -462,12 +464,10 @@ func (a *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, notFound(id))
 		return
 	}
-	if h := strings.TrimSpace(r.Header.Get("If-Match")); h != "" && h != "*" {
-		want, _, err := expectedVersion(r, object{})
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
+	if want, hasWant, err := expectedVersion(r, object{}); err != nil {
+		a.writeError(w, r, err)
+		return
+	} else if hasWant {
 		cur, err := a.Store.GetWebhook(r.Context(), id)
 		if err != nil {
 			a.writeError(w, r, err)
@@ -528,7 +528,7 @@ func (a *server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 // listFilter validates the list query: known parameters only, each at most
 // once.
 func listFilter(q url.Values) (webhook.ListFilter, error) {
-	f := webhook.ListFilter{Limit: DefaultListLimit}
+	f := webhook.ListFilter{Limit: webhook.DefaultListLimit}
 	if err := queryParams(q, "status", "event", "limit", "cursor"); err != nil {
 		return f, err
 	}
@@ -552,8 +552,8 @@ func listFilter(q url.Values) (webhook.ListFilter, error) {
 	return f, nil
 }
 
-// queryParams refuses a query parameter that is not among allowed or that is
-// given more than once.
+// queryParams refuses a query parameter that is not among allowed, that is
+// given more than once or that is empty ("limit=" is not "no limit").
 func queryParams(q url.Values, allowed ...string) error {
 	for k, vs := range q {
 		if !slices.Contains(allowed, k) {
@@ -561,6 +561,9 @@ func queryParams(q url.Values, allowed ...string) error {
 		}
 		if len(vs) > 1 {
 			return webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))
+		}
+		if q.Get(k) == "" {
+			return webhook.Invalid(k, "query parameter %s is empty; give a value or leave it out", k)
 		}
 	}
 	return nil
@@ -574,18 +577,19 @@ func orList(names []string) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-// limitParam is the page size the query asks for: DefaultListLimit when it
-// gives no limit.
+// limitParam is the page size the query asks for: webhook.DefaultListLimit
+// when it gives no limit. Only the canonical decimal form is taken ("5", not
+// "+5" or "05"); the range is webhook.CheckListLimit's.
 func limitParam(q url.Values) (int, error) {
+	if _, given := q["limit"]; !given {
+		return webhook.DefaultListLimit, nil
+	}
 	l := q.Get("limit")
-	if l == "" {
-		return DefaultListLimit, nil
-	}
 	n, err := strconv.Atoi(l)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, webhook.Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
+	if err != nil || strconv.Itoa(n) != l {
+		n = 0 // not a whole number as written: refused as 0 is
 	}
-	return n, nil
+	return webhook.CheckListLimit(n)
 }
 
 // pageJSON is one page of a listing as the API shows it.

@@ -1,12 +1,13 @@
 package queue
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -36,6 +37,11 @@ import (
 // happened (EventBridge's "time", else SNS's "Timestamp"), the same on every
 // redelivery; zero for native messages.
 //
+// Messages are strict JSON (jsonx): a member name twice at any depth, one
+// that matches a field only when case is ignored, invalid UTF-8 or a lone
+// surrogate escape make a message malformed. Members a shape does not name
+// are ignored.
+//
 // messageID is the SQS message id, the idempotency key of last resort. Every
 // error wraps ErrMalformed and says what was wrong.
 func ParseEvent(body, messageID string) (webhook.TriggerRequest, error) {
@@ -51,13 +57,16 @@ func parseEvent(body, messageID string) (webhook.TriggerRequest, error) {
 	if err != nil {
 		return webhook.TriggerRequest{}, fmt.Errorf("event message: %w", err)
 	}
+	var t webhook.TriggerRequest
 	if isSNS(top) {
-		return parseSNS(body)
+		t, err = parseSNS(body)
+	} else {
+		t, err = parseInner(top, body)
 	}
-	t, err := parseInner(top, body)
 	if err != nil {
 		return webhook.TriggerRequest{}, err
 	}
+	// An SNS notification without a MessageId falls back to the SQS one too.
 	if t.IdempotencyKey == "" && messageID != "" {
 		t.IdempotencyKey = "sqs:" + messageID
 	}
@@ -67,7 +76,9 @@ func parseEvent(body, messageID string) (webhook.TriggerRequest, error) {
 	return t, nil
 }
 
-// object decodes a JSON object's top level.
+// object decodes a JSON object's top level, checked to be strict JSON at
+// every depth (jsonx.Check): a member name twice, invalid UTF-8 or a lone
+// surrogate escape make the message malformed.
 func object(s string) (map[string]json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(s))
@@ -79,6 +90,9 @@ func object(s string) (map[string]json.RawMessage, error) {
 	}
 	if dec.More() {
 		return nil, errors.New("data after the JSON object")
+	}
+	if err := jsonx.Check([]byte(s)); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -98,7 +112,7 @@ func parseSNS(body string) (webhook.TriggerRequest, error) {
 		Message   *string `json:"Message"`
 		Timestamp string  `json:"Timestamp"`
 	}
-	if err := json.Unmarshal([]byte(body), &n); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &n); err != nil {
 		return webhook.TriggerRequest{}, fmt.Errorf("SNS notification: %w", err)
 	}
 	if n.Type != "Notification" {
@@ -163,13 +177,13 @@ func parseNative(m map[string]json.RawMessage, body string) (webhook.TriggerRequ
 		Metadata       json.RawMessage `json:"metadata"`
 		IdempotencyKey string          `json:"idempotency_key"`
 	}
-	if err := json.Unmarshal([]byte(body), &n); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &n); err != nil {
 		return webhook.TriggerRequest{}, fmt.Errorf("event message: %w", err)
 	}
 	if strings.TrimSpace(n.Event) == "" {
 		return webhook.TriggerRequest{}, errors.New(`event message: "event" is empty`)
 	}
-	t := webhook.TriggerRequest{Event: n.Event, Data: compact(n.Data), Metadata: compact(n.Metadata),
+	t := webhook.TriggerRequest{Event: n.Event, Data: jsonx.Compact(n.Data), Metadata: jsonx.Compact(n.Metadata),
 		IdempotencyKey: n.IdempotencyKey, Source: webhook.FromQueue}
 	if n.IdempotencyKey != "" {
 		// A key the producer chose may come back in another message:
@@ -195,7 +209,7 @@ func parseEventBridge(body string) (webhook.TriggerRequest, error) {
 		DetailType string          `json:"detail-type"`
 		Detail     json.RawMessage `json:"detail"`
 	}
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
+	if err := jsonx.UnmarshalOpen([]byte(body), &e); err != nil {
 		return webhook.TriggerRequest{}, fmt.Errorf("EventBridge event: %w", err)
 	}
 	if strings.TrimSpace(e.DetailType) == "" {
@@ -208,24 +222,10 @@ func parseEventBridge(body string) (webhook.TriggerRequest, error) {
 	if err != nil {
 		return webhook.TriggerRequest{}, fmt.Errorf("EventBridge event %s: %w", e.ID, err)
 	}
-	t := webhook.TriggerRequest{Event: e.DetailType, Data: compact(e.Detail), Metadata: meta, Via: "eventbridge", Source: webhook.FromQueue}
+	t := webhook.TriggerRequest{Event: e.DetailType, Data: jsonx.Compact(e.Detail), Metadata: meta, Via: "eventbridge", Source: webhook.FromQueue}
 	t.Time, _ = time.Parse(time.RFC3339Nano, e.Time)
 	if e.ID != "" {
 		t.IdempotencyKey = "eventbridge:" + e.ID
 	}
 	return t, nil
-}
-
-// compact returns raw as compact JSON, nil for absent or null. raw came out
-// of a decoder, so it is valid JSON.
-func compact(raw json.RawMessage) json.RawMessage {
-	raw = nullToNil(raw)
-	if raw == nil {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return raw
-	}
-	return buf.Bytes()
 }

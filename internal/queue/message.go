@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -223,13 +224,11 @@ func CheckPayload(data, metadata json.RawMessage) error {
 // inflate "<", ">" and "&" sixfold) and with the characters SQS refuses
 // escaped.
 func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := jsonx.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	return sqsSafe(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return sqsSafe(b), nil
 }
 
 // sqsSafe rewrites the characters of a JSON text that SQS refuses in a

@@ -4,7 +4,6 @@
 package secrets
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -74,7 +74,9 @@ func (k *KMS) Seal(ctx context.Context, webhookID string, creds map[string]strin
 	if webhookID == "" {
 		return nil, errors.New("secrets: seal credentials: webhook id is required")
 	}
-	cj, err := marshal(creds)
+	// Without HTML escaping, which would turn each <, > and & of a secret
+	// into six bytes of the 4 KiB KMS allows.
+	cj, err := jsonx.Marshal(creds)
 	if err != nil {
 		return nil, fmt.Errorf("seal credentials of %s: %w", webhookID, err)
 	}
@@ -82,7 +84,7 @@ func (k *KMS) Seal(ctx context.Context, webhookID string, creds map[string]strin
 	if len(cj) > MaxCredentialsJSON {
 		return nil, webhook.Invalid("auth_credentials", "credentials are too large: at most %d bytes of JSON", MaxCredentialsJSON)
 	}
-	pt, err := marshal(sealedRaw{WebhookID: webhookID, Credentials: cj})
+	pt, err := jsonx.Marshal(sealedRaw{WebhookID: webhookID, Credentials: cj})
 	if err != nil {
 		return nil, fmt.Errorf("seal credentials of %s: %w", webhookID, err)
 	}
@@ -96,18 +98,6 @@ func (k *KMS) Seal(ctx context.Context, webhookID string, creds map[string]strin
 		return nil, fmt.Errorf("seal credentials of %s: %w", webhookID, err)
 	}
 	return out.CiphertextBlob, nil
-}
-
-// marshal is json.Marshal without HTML escaping, which would turn each <, >
-// and & of a secret into six bytes of the 4 KiB KMS allows.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Open decrypts credentials sealed for the webhook with the given id. An

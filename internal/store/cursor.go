@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -56,7 +57,7 @@ func decodeCursor(raw, filter, idPrefix string) (string, error) {
 		return "", webhook.Invalid("cursor", "cursor is malformed")
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || !webhook.ValidID(idPrefix, c.After) {
+	if err := jsonx.Unmarshal(b, &c); err != nil || !webhook.ValidID(idPrefix, c.After) {
 		return "", webhook.Invalid("cursor", "cursor is malformed")
 	}
 	if c.Filter != filter {

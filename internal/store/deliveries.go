@@ -219,14 +219,12 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.
 	return page, nil
 }
 
+// pageLimit is the page size of a listing's Limit: 0 asks for the default.
 func pageLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return DefaultListLimit, nil
-	case n < 1 || n > MaxListLimit:
-		return 0, webhook.Invalid("limit", "limit must be between 1 and %d", MaxListLimit)
+	if n == 0 {
+		return webhook.DefaultListLimit, nil
 	}
-	return n, nil
+	return webhook.CheckListLimit(n)
 }
 
 // RequeueDelivery starts a new attempt series of a failed delivery: status

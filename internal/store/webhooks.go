@@ -10,12 +10,6 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// List page sizes.
-const (
-	DefaultListLimit = 50
-	MaxListLimit     = 100
-)
-
 // maxEvents keeps an update's transaction within DynamoDB's 100 actions: the
 // config, the removed events' deletes and the new events' puts.
 const maxEvents = 49
@@ -90,8 +84,8 @@ func (s *Store) getConfig(ctx context.Context, id string) (*webhookItem, error) 
 // event's subscription partition (then the configs by BatchGetItem); by
 // status, the by_status GSI; otherwise the by_kind GSI.
 //
-// Limit 0 means DefaultListLimit; outside [1, MaxListLimit] is EInvalid
-// "limit". The cursor is opaque; one that does not decode or was issued for
+// Limit 0 means webhook.DefaultListLimit; otherwise webhook.CheckListLimit
+// holds it (EInvalid "limit"). The cursor is opaque; one that does not decode or was issued for
 // another filter is EInvalid "cursor". NextCursor is "" on the last page: one
 // more item than asked is read to know whether another page exists.
 func (s *Store) ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error) {

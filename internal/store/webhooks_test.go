@@ -266,7 +266,7 @@ func TestListInvalid(t *testing.T) {
 			field string
 		}{
 			{"negative limit", webhook.ListFilter{Limit: -1}, "limit"},
-			{"limit over max", webhook.ListFilter{Limit: MaxListLimit + 1}, "limit"},
+			{"limit over max", webhook.ListFilter{Limit: webhook.MaxListLimit + 1}, "limit"},
 			{"unknown status", webhook.ListFilter{Status: "paused"}, "status"},
 			{"unknown event", webhook.ListFilter{Event: "agent.exploded"}, "event"},
 			{"not base64", webhook.ListFilter{Cursor: "%%%"}, "cursor"},

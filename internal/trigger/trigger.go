@@ -5,7 +5,6 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/systemprompt-io/webhooks/internal/jsonx"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -105,7 +105,7 @@ func prepare(r webhook.TriggerRequest) (webhook.TriggerRequest, error) {
 	if err := Validate(r); err != nil {
 		return r, err
 	}
-	r.Data, r.Metadata = compact(r.Data), compact(r.Metadata)
+	r.Data, r.Metadata = jsonx.Compact(r.Data), jsonx.Compact(r.Metadata)
 	return r, nil
 }
 
@@ -368,20 +368,9 @@ func (s *Service) unfinished(ctx context.Context, r webhook.TriggerRequest, even
 // different request that reuses a key.
 func fingerprint(r webhook.TriggerRequest) string {
 	h := sha256.New()
-	for _, p := range [][]byte{[]byte(r.Event), compact(r.Data), compact(r.Metadata)} {
+	for _, p := range [][]byte{[]byte(r.Event), jsonx.Compact(r.Data), jsonx.Compact(r.Metadata)} {
 		fmt.Fprintf(h, "%d:", len(p))
 		h.Write(p)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func compact(raw json.RawMessage) []byte {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return raw
-	}
-	return b.Bytes()
 }

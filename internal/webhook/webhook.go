@@ -153,6 +153,22 @@ func ValidID(prefix, id string) bool {
 	return true
 }
 
+// Page sizes of a listing (webhooks and deliveries alike).
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 100
+)
+
+// CheckListLimit returns n if it is a page size a listing takes, 1 to
+// MaxListLimit, and EInvalid "limit" otherwise. The API's query parsing and
+// the store both hold a Limit to it.
+func CheckListLimit(n int) (int, error) {
+	if n < 1 || n > MaxListLimit {
+		return 0, Invalid("limit", "limit must be a whole number from 1 to %d", MaxListLimit)
+	}
+	return n, nil
+}
+
 // ListFilter selects webhooks for listing.
 type ListFilter struct {
 	Status Status // "" for any
