@@ -93,16 +93,6 @@ func (p *Pipeline) GetDelivery(ctx context.Context, webhookID, id string) (*webh
 	return p.Store.GetDelivery(ctx, webhookID, id)
 }
 
-// Retry re-queues a failed delivery (api.Events).
-func (p *Pipeline) Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error) {
-	return p.Attempter.Retry(ctx, webhookID, deliveryID)
-}
-
-// Test sends a test delivery now (api.Events).
-func (p *Pipeline) Test(ctx context.Context, webhookID string) (*delivery.TestResult, error) {
-	return p.Attempter.Test(ctx, webhookID)
-}
-
 // SQSHandler is the delivery function's Lambda handler.
 func (p *Pipeline) SQSHandler() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return p.Handler.Handle

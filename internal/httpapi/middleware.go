@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 
 	"github.com/google/uuid"
-
-	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 type ctxKey struct{}
@@ -142,9 +140,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// notFound is the answer for an id that is malformed or names nothing.
-func notFound(id string) error {
-	return webhook.Errorf(webhook.ENotFound, "webhook %s not found", truncate(id, 64))
 }

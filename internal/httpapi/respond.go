@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -131,32 +132,13 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return webhook.Errorf(webhook.EInvalid, "request body must be a JSON object")
 		}
-		return webhook.Invalid(typ.Field, "%s must be %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
+		return webhook.Invalid(typ.Field, "%s must be %s, not a JSON %s", typ.Field, manage.TypeName(typ.Type.Kind().String()), typ.Value)
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f = strings.Trim(f, `"`)
 		return webhook.Invalid(f, "unknown field %q", f)
 	}
 	return webhook.Errorf(webhook.EInvalid, "request body is not valid JSON")
-}
-
-// typeName describes a Go kind in JSON terms.
-func typeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "a whole number"
-	case "float32", "float64":
-		return "a number"
-	case "bool":
-		return "true or false"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct", "ptr":
-		return "an object"
-	}
-	return "of another type"
 }
 
 // logger is the fallback when Options.Logger is nil.

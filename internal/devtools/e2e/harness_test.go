@@ -121,9 +121,9 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	log := testLogger(t)
 	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
 	require.NoError(t, err)
-	apiOpts := app.APIOptions(cfg, p, log)
-	apiOpts.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
-	h, err := httpapi.New(apiOpts)
+	apiCfg := cfg
+	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
+	h, err := httpapi.New(app.APIOptions(apiCfg, p, log))
 	require.NoError(t, err)
 
 	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store}
