@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -644,6 +646,32 @@ func TestPatchWithoutVersionReappliesAfterRace(t *testing.T) {
 	rs.races = 100
 	rec = e.do("PATCH", path, `{"timeout_ms":4000}`)
 	assertError(t, rec, 409, webhook.EConflict, "")
+}
+
+// Twenty clients PATCH one webhook at once, none with a version: all get
+// 200. The store's reads take a while, so the writers race; the service
+// re-applies with backoff on synctest's clock, which makes the waits free.
+func TestConcurrentPatchesWithoutVersionAllSucceed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, func(o *envOptions) { o.Clock, o.Sleep, o.api.Clock = nil, nil, nil })
+		e.store.ReadDelay = 5 * time.Millisecond
+		got := e.create(validBody)
+		const n = 20
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				rec := e.do("PATCH", "/webhooks/"+got.ID, fmt.Sprintf(`{"name":"writer %d"}`, i))
+				codes[i] = rec.Code
+			})
+		}
+		wg.Wait()
+		for i, c := range codes {
+			assert.Equal(t, http.StatusOK, c, "writer %d", i)
+		}
+		rec := e.do("GET", "/webhooks/"+got.ID, "")
+		assert.Equal(t, int64(1+n), decode[webhookOut](t, rec).Version, "each patch written once")
+	})
 }
 
 func TestDelete(t *testing.T) {
