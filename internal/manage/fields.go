@@ -16,9 +16,6 @@ import (
 // PATCH is a JSON merge patch (RFC 7396).
 type Members map[string]json.RawMessage
 
-// null reports whether member k was sent as null.
-func (m Members) null(k string) bool { return isNull(m[k]) }
-
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
 // CredentialsMember is the member holding a webhook's credentials. It is
