@@ -74,7 +74,8 @@ func Mask(creds map[string]string) map[string]string {
 			out[k] = v
 			continue
 		}
-		out[k] = v[:min(2, len(v))] + "****"
+		r := []rune(v) // whole characters, as secrets.Mask keeps them
+		out[k] = string(r[:min(2, len(r))]) + "****"
 	}
 	return out
 }
