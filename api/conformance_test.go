@@ -55,7 +55,8 @@ func server(t *testing.T) (http.Handler, *localaws.Background) {
 	bg, err := stack.StartBackground(localaws.Functions{Delivery: p.SQSHandler(), Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(bg.Stop)
-	opts := app.APIOptions(cfg, p, log)
+	opts, err := app.APIOptions(cfg, p, log)
+	require.NoError(t, err)
 	opts.Health = stack.Ready
 	h, err := httpapi.New(opts)
 	require.NoError(t, err)

@@ -172,7 +172,12 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *at
 		stack.Close()
 		return cfg, err
 	}
-	opts := app.APIOptions(cfg, p, log)
+	opts, err := app.APIOptions(cfg, p, log)
+	if err != nil {
+		bg.Stop()
+		stack.Close()
+		return cfg, err
+	}
 	opts.Health = stack.Ready
 	h, err := httpapi.New(opts)
 	if err != nil {

@@ -15,41 +15,60 @@ import (
 
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
+	"github.com/systemprompt-io/webhooks/internal/manage"
+	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
 )
 
-// Compile-time checks that the concrete types satisfy the API's interfaces.
+// Compile-time checks that the concrete types satisfy the API's and the
+// webhook service's interfaces.
 var (
-	_ httpapi.Store      = (*store.Store)(nil)
+	_ httpapi.Webhooks   = (*manage.Service)(nil)
 	_ httpapi.Triggerer  = (*trigger.Service)(nil)
 	_ httpapi.Deliveries = (*store.Store)(nil)
-	_ httpapi.Events     = (*Pipeline)(nil)
-	_ httpapi.Secrets    = (*secrets.KMS)(nil)
+	_ manage.Store       = (*store.Store)(nil)
+	_ manage.Secrets     = (*secrets.KMS)(nil)
+	_ manage.Deliveries  = (*store.Store)(nil)
+	_ manage.JobSender   = (*queue.Queue)(nil)
+	_ manage.Tester      = (*delivery.Attempter)(nil)
 )
 
 // APIRequires lists the settings the API needs: the trigger enqueues jobs,
 // and the test route opens credentials.
 var APIRequires = DeliveryRequires
 
-// APIOptions returns the API options for cfg over the pipeline p: its store,
-// KMS secrets and event side, and cfg's private-target and timeout settings.
-// Callers may add to them (Health) before httpapi.New.
-func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) httpapi.Options {
-	return httpapi.Options{
+// NewWebhooks returns the webhook management service over the pipeline p:
+// its store, KMS secrets, job queue (retries) and attempter (test sends),
+// with cfg's private-target and timeout settings.
+func NewWebhooks(cfg config.Config, p *Pipeline, log *slog.Logger) (*manage.Service, error) {
+	return manage.New(manage.Options{
 		Store:          p.Store,
 		Secrets:        p.Secrets,
-		Triggerer:      p.Triggers,
-		Deliveries:     p.Store,
-		Events:         p,
 		Mask:           secrets.Mask,
 		GenerateSecret: secrets.GenerateHMACSecret,
-		Logger:         log,
+		Deliveries:     p.Store,
+		Jobs:           p.Jobs,
+		Tester:         p.Attempter,
 		AllowPrivate:   cfg.AllowPrivate,
 		DefaultTimeout: cfg.DefaultTimeout,
+		Logger:         log,
+	})
+}
+
+// APIOptions returns the API options for cfg over the pipeline p: the
+// webhook service (NewWebhooks) and p's event side (its trigger service and
+// the store's delivery history). Callers may add to them (Health) before
+// httpapi.New.
+func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) (httpapi.Options, error) {
+	w, err := NewWebhooks(cfg, p, log)
+	if err != nil {
+		return httpapi.Options{}, fmt.Errorf("app: %w", err)
 	}
+	return httpapi.Options{Webhooks: w, Triggerer: p.Triggers, Deliveries: p.Store, Logger: log}, nil
 }
 
 // NewAPI checks cfg and returns the API handler.
@@ -58,7 +77,11 @@ func NewAPI(cfg config.Config, clients *awsx.Clients, log *slog.Logger) (http.Ha
 	if err != nil {
 		return nil, err
 	}
-	h, err := httpapi.New(APIOptions(cfg, p, log))
+	opts, err := APIOptions(cfg, p, log)
+	if err != nil {
+		return nil, err
+	}
+	h, err := httpapi.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
-	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // Compile-time checks that the concrete types satisfy the pipeline's
@@ -76,16 +75,6 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 	p.Attempter = a
 	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
 	return p, nil
-}
-
-// Retry re-queues a failed delivery (api.Events).
-func (p *Pipeline) Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error) {
-	return p.Attempter.Retry(ctx, webhookID, deliveryID)
-}
-
-// Test sends a test delivery now (api.Events).
-func (p *Pipeline) Test(ctx context.Context, webhookID string) (*delivery.TestResult, error) {
-	return p.Attempter.Test(ctx, webhookID)
 }
 
 // SQSHandler is the delivery function's Lambda handler.

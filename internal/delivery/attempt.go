@@ -28,11 +28,6 @@ type Store interface {
 	// with ENotFound when the delivery is past its retention.
 	SaveAttempt(ctx context.Context, d *webhook.Delivery) error
 	DeactivateWebhook(ctx context.Context, id string) error
-	// RequeueDelivery makes a failed delivery pending again, its next
-	// attempt starting a new series; EConflict unless it is failed.
-	RequeueDelivery(ctx context.Context, webhookID, id string, now time.Time) (*webhook.Delivery, error)
-	// UndoRequeue puts a requeued delivery back to failed.
-	UndoRequeue(ctx context.Context, d *webhook.Delivery, completedAt time.Time) error
 }
 
 // Opener decrypts a webhook's sealed credentials.
@@ -356,44 +351,6 @@ func (a *Attempter) forget(id string) {
 	a.mu.Unlock()
 }
 
-// Retry starts a new attempt series of a failed delivery under the same
-// delivery id, with the event it kept, and returns the delivery as it now
-// stands (pending). A delivery that is not failed is EConflict. If the job
-// cannot be sent, the delivery is put back to failed and the error is
-// EUnavailable: the caller may simply retry again.
-func (a *Attempter) Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error) {
-	prev, err := a.store.GetDelivery(ctx, webhookID, deliveryID)
-	if err != nil {
-		return nil, err
-	}
-	d, err := a.store.RequeueDelivery(ctx, webhookID, deliveryID, a.opt.Now())
-	if err != nil {
-		return nil, err
-	}
-	at := d.EventTime
-	if at.IsZero() {
-		at = d.CreatedAt
-	}
-	job := queue.Job{
-		DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.Event,
-		Attempt: len(d.Attempts) + 1, CreatedAt: d.CreatedAt, Timestamp: at,
-		Data: d.Data, Metadata: d.Metadata, Test: d.Test,
-	}
-	if err := a.jobs.SendJobs(ctx, []queue.Job{job}, nil); err != nil {
-		done := a.opt.Now()
-		if prev.CompletedAt != nil {
-			done = *prev.CompletedAt
-		}
-		if uerr := a.store.UndoRequeue(ctx, d, done); uerr != nil {
-			a.opt.Log.ErrorContext(ctx, "undo requeue", "delivery_id", d.ID, "error", uerr)
-		}
-		a.opt.Log.ErrorContext(ctx, "retry: enqueue", "delivery_id", d.ID, "error", err)
-		return nil, webhook.Errorf(webhook.EUnavailable, "the retry could not be queued; the delivery stays failed, try again")
-	}
-	d.Data, d.Metadata = nil, nil
-	return d, nil
-}
-
 // TestData and TestMetadata are the sample payload of a test delivery (the
 // seed's webhooks:test sends the custom event).
 var (
@@ -409,16 +366,11 @@ type TestResult struct {
 	Error    string
 }
 
-// Test sends the sample custom event to a webhook now, whatever its status
-// and events, waits for the answer and records it as a test delivery (not
-// retried, not counted in the statistics). It reads the webhook afresh, so a
-// test right after an update uses the update.
-func (a *Attempter) Test(ctx context.Context, webhookID string) (*TestResult, error) {
+// Test sends the sample custom event to w, whose credentials are open, now,
+// whatever its status and events, waits for the answer and records it as a
+// test delivery: one attempt, not retried, not counted in the statistics.
+func (a *Attempter) Test(ctx context.Context, w *webhook.Webhook) (*TestResult, error) {
 	now := a.opt.Now()
-	w, err := a.fetch(ctx, webhookID, now)
-	if err != nil {
-		return nil, err
-	}
 	eventID := webhook.NewID(webhook.EventIDPrefix)
 	at := now.UTC().Truncate(time.Millisecond)
 	job := queue.Job{

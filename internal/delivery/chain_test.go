@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/devtools/fake"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -62,10 +63,12 @@ func (r *sqsRecorder) pop(t *testing.T) sentMessage {
 // the test's; each message is "received" when its DelaySeconds have passed.
 func TestDelayOverSQSLimitChains(t *testing.T) {
 	f := newFixture(t, 500, 200)
-	f.hook.Retry = webhook.RetryPolicy{Strategy: webhook.StrategyFixed, MaxAttempts: 2, InitialDelayMS: 3600_000, MaxDelayMS: 3600_000}
+	f.setHook(func(w *webhook.Webhook) {
+		w.Retry = webhook.RetryPolicy{Strategy: webhook.StrategyFixed, MaxAttempts: 2, InitialDelayMS: 3600_000, MaxDelayMS: 3600_000}
+	})
 	rec := &sqsRecorder{}
 	q := queue.New(rec, "https://sqs.local/jobs", queue.WithClock(func() time.Time { return f.now }))
-	a, err := NewAttempter(f.store, plainOpener{}, q, Options{
+	a, err := NewAttempter(f.store, &fake.Secrets{}, q, Options{
 		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: true}),
 		Now:    func() time.Time { return f.now }, Rand: func() float64 { return 0 }, Log: quiet,
 	})
@@ -74,7 +77,7 @@ func TestDelayOverSQSLimitChains(t *testing.T) {
 	start, first := f.now, f.job(1)
 	_, err = a.Run(context.Background(), first, false)
 	require.NoError(t, err)
-	d := f.store.deliveries[first.DeliveryID]
+	d := f.store.Delivery(first.DeliveryID)
 	require.Equal(t, webhook.DeliveryRetrying, d.Status)
 	assert.Equal(t, start.Add(time.Hour), *d.NextAttemptAt)
 
@@ -96,7 +99,7 @@ func TestDelayOverSQSLimitChains(t *testing.T) {
 	}
 	assert.Equal(t, []int32{900, 900, 900, 900}, delays, "3600 s in four hops of at most 900 s")
 	assert.Equal(t, start.Add(time.Hour), f.now, "attempted exactly when due, not before")
-	d = f.store.deliveries[first.DeliveryID]
+	d = f.store.Delivery(first.DeliveryID)
 	assert.Equal(t, webhook.DeliverySucceeded, d.Status)
 	assert.Len(t, d.Attempts, 2)
 }

@@ -250,7 +250,7 @@ func TestHandleJobBesideEvents(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, res.BatchItemFailures)
 	assert.Equal(t, int32(1), af.hits.Load(), "the job was attempted")
-	assert.Equal(t, webhook.DeliverySucceeded, af.store.deliveries[af.job(1).DeliveryID].Status)
+	assert.Equal(t, webhook.DeliverySucceeded, af.store.Delivery(af.job(1).DeliveryID).Status)
 	assert.Equal(t, int64(1), f.stats.added[af.hook.ID].Succeeded)
 	assert.Equal(t, 1, f.sqs.batches)
 	assert.Equal(t, []string{deliveryOf(0), deliveryOf(1)}, f.sentDeliveries(t))

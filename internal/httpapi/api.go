@@ -6,33 +6,31 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/jsonx"
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// Store is the storage the API needs (implemented by *store.Store).
-type Store interface {
-	CreateWebhook(ctx context.Context, w *webhook.Webhook) error
-	GetWebhook(ctx context.Context, id string) (*webhook.Webhook, error)
-	ListWebhooks(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error)
-	UpdateWebhook(ctx context.Context, w *webhook.Webhook) error
-	DeleteWebhook(ctx context.Context, id string) error
-	GetStats(ctx context.Context, id string) (webhook.Stats, error)
-}
-
-// Secrets seals a webhook's credentials before they are stored and opens them
-// again when an update needs them (implemented by *secrets.KMS).
-type Secrets interface {
-	Seal(ctx context.Context, webhookID string, creds map[string]string) ([]byte, error)
-	Open(ctx context.Context, webhookID string, sealed []byte) (map[string]string, error)
+// Webhooks is the webhook management the API serves (implemented by
+// *manage.Service, which documents each use case). Members are a request
+// body's members, still encoded; a version of 0 names none.
+type Webhooks interface {
+	Create(ctx context.Context, in manage.Members) (w *webhook.Webhook, reveal map[string]string, err error)
+	Get(ctx context.Context, id string) (*webhook.Webhook, error)
+	List(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error)
+	Patch(ctx context.Context, id string, in manage.Members, version int64) (w *webhook.Webhook, reveal map[string]string, err error)
+	Delete(ctx context.Context, id string, version int64) error
+	Pause(ctx context.Context, id string) (*webhook.Webhook, error)
+	Resume(ctx context.Context, id string) (*webhook.Webhook, error)
+	Stats(ctx context.Context, id string) (webhook.Stats, error)
+	Test(ctx context.Context, id string) (*delivery.TestResult, error)
+	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
 }
 
 // Triggerer fans an event out to its subscribers: POST /events
@@ -51,33 +49,14 @@ type Deliveries interface {
 	GetDelivery(ctx context.Context, webhookID, id string) (*webhook.Delivery, error)
 }
 
-// Events is the rest of the event side of the API: manual retries and test
-// sends (implemented by app.Pipeline over the delivery attempter). While
-// Options.Events is nil those routes answer 404.
-type Events interface {
-	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
-	Test(ctx context.Context, webhookID string) (*delivery.TestResult, error)
-}
-
 // Options are the API's dependencies and settings.
 type Options struct {
-	Store      Store      // required
-	Secrets    Secrets    // required
+	Webhooks   Webhooks   // required: the management routes, test sends and manual retries
 	Triggerer  Triggerer  // optional: POST /events
 	Deliveries Deliveries // optional: the delivery history routes
-	Events     Events     // optional: the retry and test routes
 
-	// Mask returns the shown form of credentials (secrets.Mask); required.
-	Mask func(creds map[string]string) map[string]string
-	// GenerateSecret makes an HMAC secret for a webhook created with
-	// auth_type hmac and no secret (secrets.GenerateHMACSecret); required.
-	GenerateSecret func(io.Reader) (string, error)
-
-	Logger         *slog.Logger     // default: discard
-	Clock          func() time.Time // default: time.Now
-	Rand           io.Reader        // default: crypto/rand.Reader
-	AllowPrivate   bool             // ALLOW_PRIVATE_TARGETS
-	DefaultTimeout time.Duration    // timeout of a webhook created without one; default 30 s
+	Logger *slog.Logger     // default: discard
+	Clock  func() time.Time // times the access log; default time.Now
 
 	// Health reports whether the service can serve; GET /healthz answers 503
 	// while it returns an error. Nil means always healthy.
@@ -92,33 +71,14 @@ type server struct {
 
 // New returns the API handler.
 func New(o Options) (http.Handler, error) {
-	var errs []error
-	if o.Store == nil {
-		errs = append(errs, errors.New("httpapi: Options.Store is required"))
-	}
-	if o.Secrets == nil {
-		errs = append(errs, errors.New("httpapi: Options.Secrets is required"))
-	}
-	if o.Mask == nil {
-		errs = append(errs, errors.New("httpapi: Options.Mask is required"))
-	}
-	if o.GenerateSecret == nil {
-		errs = append(errs, errors.New("httpapi: Options.GenerateSecret is required"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	if o.Webhooks == nil {
+		return nil, errors.New("httpapi: Options.Webhooks is required")
 	}
 	if o.Logger == nil {
 		o.Logger = discardLogger()
 	}
 	if o.Clock == nil {
 		o.Clock = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.DefaultTimeout <= 0 {
-		o.DefaultTimeout = webhook.DefaultTimeoutMS * time.Millisecond
 	}
 	a := &server{Options: o, log: o.Logger}
 
@@ -130,8 +90,8 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /webhooks/{id}", a.getWebhook)
 	mux.HandleFunc("PATCH /webhooks/{id}", a.patchWebhook)
 	mux.HandleFunc("DELETE /webhooks/{id}", a.deleteWebhook)
-	mux.HandleFunc("POST /webhooks/{id}/pause", a.setStatus(webhook.StatusInactive))
-	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(webhook.StatusActive))
+	mux.HandleFunc("POST /webhooks/{id}/pause", a.setStatus(a.Webhooks.Pause))
+	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(a.Webhooks.Resume))
 	mux.HandleFunc("GET /webhooks/{id}/stats", a.stats)
 	mux.HandleFunc("GET /openapi.json", a.openAPI)
 	if o.Triggerer != nil {
@@ -141,10 +101,8 @@ func New(o Options) (http.Handler, error) {
 		mux.HandleFunc("GET /webhooks/{id}/deliveries", a.listDeliveries)
 		mux.HandleFunc("GET /webhooks/{id}/deliveries/{delivery_id}", a.getDelivery)
 	}
-	if o.Events != nil {
-		mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
-		mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
-	}
+	mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
+	mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
 	return a.middleware(mux), nil
 }
 

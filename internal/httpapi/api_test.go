@@ -10,41 +10,62 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/devtools/fake"
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 type env struct {
 	t       *testing.T
 	h       http.Handler
-	store   *memStore
-	secrets *fakeSecrets
+	store   *fake.Store
+	secrets *fake.Secrets
 	logs    *bytes.Buffer
 }
 
 var fixedNow = time.Date(2024, 1, 1, 12, 0, 0, 123456789, time.UTC)
 
-func newEnv(t *testing.T, mods ...func(*Options)) *env {
+// envOptions are what newEnv builds the API from: the webhook service's
+// options and the handler's.
+type envOptions struct {
+	manage.Options
+	api Options
+}
+
+func newEnv(t *testing.T, mods ...func(*envOptions)) *env {
 	t.Helper()
-	e := &env{t: t, store: newMemStore(), secrets: &fakeSecrets{}, logs: &bytes.Buffer{}}
-	o := Options{
-		Store:          e.store,
-		Secrets:        e.secrets,
-		Mask:           fakeMask,
-		GenerateSecret: fakeGenerate,
-		Logger:         slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Clock:          func() time.Time { return fixedNow },
-		Rand:           &counterReader{},
+	e := &env{t: t, store: fake.NewStore(), secrets: &fake.Secrets{}, logs: &bytes.Buffer{}}
+	clock := fake.NewClock(fixedNow)
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := envOptions{
+		Options: manage.Options{
+			Store:          e.store,
+			Secrets:        e.secrets,
+			Mask:           fake.Mask,
+			GenerateSecret: fake.GenerateSecret,
+			Clock:          clock.Now,
+			Sleep:          clock.Sleep,
+			Jitter:         func() float64 { return 0.5 },
+			Rand:           &fake.Counter{},
+			Logger:         logger,
+		},
+		api: Options{Logger: logger, Clock: clock.Now},
 	}
 	for _, m := range mods {
 		m(&o)
 	}
-	h, err := New(o)
+	svc, err := manage.New(o.Options)
+	require.NoError(t, err)
+	o.api.Webhooks = svc
+	h, err := New(o.api)
 	require.NoError(t, err)
 	e.h = h
 	return e
@@ -134,9 +155,8 @@ const validBody = `{"name":"My Webhook","url":"https://example.com/webhook","eve
 func TestNewRequiresDependencies(t *testing.T) {
 	_, err := New(Options{})
 	require.Error(t, err)
-	for _, s := range []string{"Store", "Secrets", "Mask", "GenerateSecret"} {
-		assert.Contains(t, err.Error(), s)
-	}
+	// The webhook service's own dependencies: manage's TestNewRequiresDependencies.
+	assert.Contains(t, err.Error(), "Webhooks")
 }
 
 func TestCreateDefaults(t *testing.T) {
@@ -174,7 +194,7 @@ func TestCreateDefaults(t *testing.T) {
 }
 
 func TestCreateAllFields(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.DefaultTimeout = 5 * time.Second })
+	e := newEnv(t, func(o *envOptions) { o.DefaultTimeout = 5 * time.Second })
 	got := e.create(`{"name":"n","url":"https://example.com/h?a=1&b=2","method":"PUT","headers":{"X-Custom":"value"},
 		"events":["custom"],"status":"inactive","auth_type":"bearer","auth_credentials":{"token":"secret123"},
 		"retry":{"strategy":"linear","max_attempts":5,"initial_delay_ms":500,"max_delay_ms":10000},"timeout_ms":2000}`)
@@ -192,7 +212,7 @@ func TestCreateAllFields(t *testing.T) {
 	w, err := e.store.GetWebhook(context.Background(), got.ID)
 	require.NoError(t, err)
 	assert.Nil(t, w.Credentials)
-	assert.NotContains(t, e.store.snapshot(), `"token":"secret123"`)
+	assert.NotContains(t, e.store.Snapshot(), `"token":"secret123"`)
 	creds, err := e.secrets.Open(context.Background(), got.ID, w.SealedCredentials)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"token": "secret123"}, creds)
@@ -346,8 +366,8 @@ func TestCreateBadInput(t *testing.T) {
 			e := newEnv(t)
 			rec := e.do("POST", "/webhooks", tt.body)
 			assertError(t, rec, tt.status, tt.code, tt.field)
-			assert.Equal(t, 0, e.store.count(), "nothing was stored")
-			assert.Equal(t, 0, e.secrets.seals, "nothing was sealed")
+			assert.Equal(t, 0, e.store.Len(), "nothing was stored")
+			assert.Equal(t, 0, e.secrets.Seals(), "nothing was sealed")
 		})
 	}
 }
@@ -364,7 +384,7 @@ func TestWrongTypeMessagesNameTheField(t *testing.T) {
 }
 
 func TestAllowPrivateTargets(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.AllowPrivate = true })
+	e := newEnv(t, func(o *envOptions) { o.AllowPrivate = true })
 	for _, u := range []string{"http://127.0.0.1:9000/hook", "http://localhost:3000/", "http://[::1]:8080/", "http://192.168.1.10/"} {
 		got := e.create(`{"name":"n","url":"` + u + `","events":["custom"]}`)
 		assert.Equal(t, u, got.URL)
@@ -381,12 +401,12 @@ func TestGet(t *testing.T) {
 	rec := e.do("GET", "/webhooks/wh_0123456789abcdef0123456789abcdef", "")
 	assertError(t, rec, 404, webhook.ENotFound, "")
 
-	before := e.store.callCount()
+	before := e.store.Calls()
 	for _, id := range []string{"nope", "wh_", "wh_XYZ", "evt_0123456789abcdef0123456789abcdef", got.ID + "0", strings.ToUpper(got.ID), "wh_%0a%0d"} {
 		rec := e.do("GET", "/webhooks/"+id, "")
 		assertError(t, rec, 404, webhook.ENotFound, "")
 	}
-	assert.Equal(t, before, e.store.callCount(), "malformed ids never reach the store")
+	assert.Equal(t, before, e.store.Calls(), "malformed ids never reach the store")
 }
 
 func TestPatch(t *testing.T) {
@@ -448,10 +468,10 @@ func TestPatchAuth(t *testing.T) {
 	path := "/webhooks/" + got.ID
 
 	// Headers are checked against the stored credentials' header_name.
-	snap := e.store.snapshot()
+	snap := e.store.Snapshot()
 	rec := e.do("PATCH", path, `{"headers":{"x-key":"other"}}`)
 	assertError(t, rec, 400, webhook.EInvalid, "headers")
-	assert.Equal(t, snap, e.store.snapshot())
+	assert.Equal(t, snap, e.store.Snapshot())
 
 	// Changing other fields keeps the sealed credentials as they were.
 	rec = e.do("PATCH", path, `{"name":"renamed"}`)
@@ -464,14 +484,14 @@ func TestPatchAuth(t *testing.T) {
 	assert.Equal(t, map[string]string{"api_key": "key-1", "header_name": "X-Key"}, c)
 
 	// A new auth type needs its credentials.
-	snap = e.store.snapshot()
+	snap = e.store.Snapshot()
 	rec = e.do("PATCH", path, `{"auth_type":"bearer"}`)
 	assertError(t, rec, 400, webhook.EInvalid, "auth_credentials")
 	rec = e.do("PATCH", path, `{"auth_type":"basic","auth_credentials":{"username":"u"}}`)
 	assertError(t, rec, 400, webhook.EInvalid, "auth_credentials.password")
 	rec = e.do("PATCH", path, `{"auth_credentials":{"token":"t"}}`)
 	assertError(t, rec, 400, webhook.EInvalid, "auth_credentials.token")
-	assert.Equal(t, snap, e.store.snapshot())
+	assert.Equal(t, snap, e.store.Snapshot())
 
 	rec = e.do("PATCH", path, `{"auth_type":"bearer","auth_credentials":{"token":"tok-2"}}`)
 	require.Equal(t, 200, rec.Code, rec.Body.String())
@@ -553,10 +573,10 @@ func TestPatchBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			got := e.create(`{"name":"n","url":"https://example.com/","events":["custom"]}`)
-			snap := e.store.snapshot()
+			snap := e.store.Snapshot()
 			rec := e.do("PATCH", "/webhooks/"+got.ID, tt.body, tt.headers...)
 			assertError(t, rec, tt.status, tt.code, tt.field)
-			assert.Equal(t, snap, e.store.snapshot(), "nothing changed")
+			assert.Equal(t, snap, e.store.Snapshot(), "nothing changed")
 		})
 	}
 }
@@ -567,39 +587,39 @@ func TestPatchStaleAfterConcurrentChange(t *testing.T) {
 	path := "/webhooks/" + got.ID
 	// Another client changes it first.
 	require.Equal(t, 200, e.do("PATCH", path, `{"name":"theirs"}`).Code)
-	snap := e.store.snapshot()
+	snap := e.store.Snapshot()
 	rec := e.do("PATCH", path, `{"name":"mine","version":1}`)
 	assertError(t, rec, 409, webhook.EConflict, "")
-	assert.Equal(t, snap, e.store.snapshot())
+	assert.Equal(t, snap, e.store.Snapshot())
 	rec = e.do("GET", path, "")
 	assert.Equal(t, "theirs", decode[webhookOut](t, rec).Name)
 }
 
 // racingStore lets one other writer win between the API's read and write.
 type racingStore struct {
-	*memStore
+	*fake.Store
 	races int
 }
 
 func (s *racingStore) UpdateWebhook(ctx context.Context, w *webhook.Webhook) error {
 	if s.races > 0 {
 		s.races--
-		other, err := s.memStore.GetWebhook(ctx, w.ID)
+		other, err := s.Store.GetWebhook(ctx, w.ID)
 		if err != nil {
 			return err
 		}
 		other.Name = "other writer"
-		if err := s.memStore.UpdateWebhook(ctx, other); err != nil {
+		if err := s.Store.UpdateWebhook(ctx, other); err != nil {
 			return err
 		}
 	}
-	return s.memStore.UpdateWebhook(ctx, w)
+	return s.Store.UpdateWebhook(ctx, w)
 }
 
 func TestPatchWithoutVersionReappliesAfterRace(t *testing.T) {
-	rs := &racingStore{memStore: newMemStore()}
-	e := newEnv(t, func(o *Options) { o.Store = rs })
-	e.store = rs.memStore
+	rs := &racingStore{Store: fake.NewStore()}
+	e := newEnv(t, func(o *envOptions) { o.Store = rs })
+	e.store = rs.Store
 	got := e.create(validBody)
 	path := "/webhooks/" + got.ID
 
@@ -628,6 +648,32 @@ func TestPatchWithoutVersionReappliesAfterRace(t *testing.T) {
 	assertError(t, rec, 409, webhook.EConflict, "")
 }
 
+// Twenty clients PATCH one webhook at once, none with a version: all get
+// 200. The store's reads take a while, so the writers race; the service
+// re-applies with backoff on synctest's clock, which makes the waits free.
+func TestConcurrentPatchesWithoutVersionAllSucceed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t, func(o *envOptions) { o.Clock, o.Sleep, o.api.Clock = nil, nil, nil })
+		e.store.ReadDelay = 5 * time.Millisecond
+		got := e.create(validBody)
+		const n = 20
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				rec := e.do("PATCH", "/webhooks/"+got.ID, fmt.Sprintf(`{"name":"writer %d"}`, i))
+				codes[i] = rec.Code
+			})
+		}
+		wg.Wait()
+		for i, c := range codes {
+			assert.Equal(t, http.StatusOK, c, "writer %d", i)
+		}
+		rec := e.do("GET", "/webhooks/"+got.ID, "")
+		assert.Equal(t, int64(1+n), decode[webhookOut](t, rec).Version, "each patch written once")
+	})
+}
+
 func TestDelete(t *testing.T) {
 	e := newEnv(t)
 	got := e.create(validBody)
@@ -636,12 +682,12 @@ func TestDelete(t *testing.T) {
 
 	rec := e.do("DELETE", path, "", "If-Match", `"9"`)
 	assertError(t, rec, 409, webhook.EConflict, "")
-	assert.Equal(t, 2, e.store.count())
+	assert.Equal(t, 2, e.store.Len())
 
 	rec = e.do("DELETE", path, "")
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	assert.Empty(t, rec.Body.String())
-	assert.Equal(t, 1, e.store.count())
+	assert.Equal(t, 1, e.store.Len())
 
 	assertError(t, e.do("GET", path, ""), 404, webhook.ENotFound, "")
 	assertError(t, e.do("DELETE", path, ""), 404, webhook.ENotFound, "")
@@ -767,8 +813,8 @@ func TestStats(t *testing.T) {
 		"avg_response_ms":0,"last_delivery_at":null,"last_success_at":null,"last_failure_at":null}`, rec.Body.String())
 
 	last := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
-	e.store.stats[got.ID] = webhook.Stats{TotalDeliveries: 4, Successful: 3, Failed: 1, Attempts: 5, TotalResponseMS: 500,
-		LastDeliveryAt: &last, LastSuccessAt: &last}
+	e.store.SetStats(got.ID, webhook.Stats{TotalDeliveries: 4, Successful: 3, Failed: 1, Attempts: 5, TotalResponseMS: 500,
+		LastDeliveryAt: &last, LastSuccessAt: &last})
 	rec = e.do("GET", "/webhooks/"+got.ID+"/stats", "")
 	assert.JSONEq(t, `{"webhook_id":"`+got.ID+`","total_deliveries":4,"successful":3,"failed":1,"success_rate":0.75,
 		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06Z","last_success_at":"2024-02-03T04:05:06Z","last_failure_at":null}`, rec.Body.String())
@@ -792,7 +838,7 @@ func TestEventTypesAndHealth(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ok"}`, rec.Body.String())
 
 	var healthErr error = errors.New("tables not created yet")
-	e = newEnv(t, func(o *Options) { o.Health = func(context.Context) error { return healthErr } })
+	e = newEnv(t, func(o *envOptions) { o.api.Health = func(context.Context) error { return healthErr } })
 	assert.Equal(t, 503, e.do("GET", "/healthz", "").Code)
 	healthErr = nil
 	assert.Equal(t, 200, e.do("GET", "/healthz", "").Code)
@@ -818,7 +864,7 @@ func TestRoutingErrors(t *testing.T) {
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	e := newEnv(t)
 	got := e.create(`{"name":"n","url":"https://example.com/","events":["custom"]}`)
-	e.store.fail = errors.New("dynamodb: connection reset by peer")
+	e.store.Fail(errors.New("dynamodb: connection reset by peer"))
 
 	rec := e.do("PATCH", "/webhooks/"+got.ID, `{"auth_type":"bearer","auth_credentials":{"token":"very-secret-token"}}`, RequestIDHeader, "req-42")
 	er := assertError(t, rec, 500, webhook.EInternal, "")
@@ -832,12 +878,12 @@ func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	assert.NotContains(t, logs, "very-secret-token", "credentials are never logged")
 }
 
-type panicStore struct{ *memStore }
+type panicStore struct{ *fake.Store }
 
 func (panicStore) GetWebhook(context.Context, string) (*webhook.Webhook, error) { panic("boom") }
 
 func TestPanicIs500(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.Store = panicStore{newMemStore()} })
+	e := newEnv(t, func(o *envOptions) { o.Store = panicStore{fake.NewStore()} })
 	rec := e.do("GET", "/webhooks/wh_0123456789abcdef0123456789abcdef", "")
 	assertError(t, rec, 500, webhook.EInternal, "")
 	assert.Contains(t, e.logs.String(), "boom")

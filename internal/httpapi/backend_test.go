@@ -20,16 +20,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// The real store and KMS sealer satisfy the API's interfaces.
-var (
-	_ Store   = (*store.Store)(nil)
-	_ Secrets = (*secrets.KMS)(nil)
-)
+// The webhook service is what the API serves.
+var _ Webhooks = (*manage.Service)(nil)
 
 // backendEnv is the API on the real store (fresh tables on backend b) and the
 // real KMS sealer (a fresh key on the emulator).
@@ -51,13 +49,16 @@ func newBackendEnv(t *testing.T, b testenv.Backend) *backendEnv {
 	sealer := secrets.NewKMS(b.Clients.KMS, aws.ToString(key.KeyMetadata.KeyId))
 
 	logs := &bytes.Buffer{}
-	h, err := New(Options{
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	svc, err := manage.New(manage.Options{
 		Store:          store.New(b.Clients.DynamoDB, tables),
 		Secrets:        sealer,
 		Mask:           secrets.Mask,
 		GenerateSecret: secrets.GenerateHMACSecret,
-		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+		Logger:         log,
 	})
+	require.NoError(t, err)
+	h, err := New(Options{Webhooks: svc, Logger: log})
 	require.NoError(t, err)
 	return &backendEnv{env: &env{t: t, h: h, logs: logs}, client: b.Clients.DynamoDB, tables: tables, sealer: sealer}
 }

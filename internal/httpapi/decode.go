@@ -3,10 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -61,22 +61,5 @@ func (o object) null(k string) bool {
 
 // decode decodes member k into v; field is k's full path for errors.
 func (o object) decode(field, k string, v any) error {
-	return decodeValue(field, o[k], v)
-}
-
-func decodeValue(field string, raw json.RawMessage, v any) error {
-	err := json.Unmarshal(raw, v)
-	if err == nil {
-		return nil
-	}
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		want := typeName(typ.Type.Kind().String())
-		if typ.Field != "" {
-			// Inside a map or array: name the element.
-			return webhook.Invalid(field, "%s.%s must be %s, not a JSON %s", field, typ.Field, want, typ.Value)
-		}
-		return webhook.Invalid(field, "%s must be %s, not a JSON %s", field, want, typ.Value)
-	}
-	return webhook.Invalid(field, "%s is not valid", field)
+	return manage.DecodeValue(field, o[k], v)
 }

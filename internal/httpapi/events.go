@@ -126,12 +126,7 @@ func (a *server) getDelivery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *server) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	id, did := r.PathValue("id"), r.PathValue("delivery_id")
-	if _, err := a.load(r.Context(), id); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	d, err := a.Events.Retry(r.Context(), id, did)
+	d, err := a.Webhooks.Retry(r.Context(), r.PathValue("id"), r.PathValue("delivery_id"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -151,9 +146,7 @@ type testJSON struct {
 }
 
 func (a *server) testWebhook(w http.ResponseWriter, r *http.Request) {
-	// Test reads the webhook itself (with its credentials): a missing or
-	// malformed id is its ENotFound.
-	res, err := a.Events.Test(r.Context(), r.PathValue("id"))
+	res, err := a.Webhooks.Test(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return

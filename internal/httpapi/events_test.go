@@ -82,7 +82,7 @@ func (f *fakeDeliveries) calls() int {
 
 func TestTriggerEvent(t *testing.T) {
 	tr := &fakeTriggerer{res: webhook.TriggerResult{EventID: "evt_01a22306f51a7c779708eca8ddac3b22", Deliveries: 2}}
-	e := newEnv(t, func(o *Options) { o.Triggerer = tr })
+	e := newEnv(t, func(o *envOptions) { o.api.Triggerer = tr })
 
 	rec := e.do("POST", "/events", `{"event":"custom","data":{"a":1},"metadata":{"m":"x"}}`, "Idempotency-Key", "run-42")
 	require.Equal(t, 202, rec.Code, rec.Body.String())
@@ -104,7 +104,7 @@ func TestTriggerEvent(t *testing.T) {
 
 func TestTriggerEventRefused(t *testing.T) {
 	tr := &fakeTriggerer{}
-	e := newEnv(t, func(o *Options) { o.Triggerer = tr })
+	e := newEnv(t, func(o *envOptions) { o.api.Triggerer = tr })
 
 	// The header's shape is the handler's to check; nothing reaches the
 	// trigger.
@@ -122,7 +122,7 @@ func TestTriggerEventRefused(t *testing.T) {
 
 func TestTriggerEventOneIdempotencyKey(t *testing.T) {
 	tr := &fakeTriggerer{}
-	e := newEnv(t, func(o *Options) { o.Triggerer = tr })
+	e := newEnv(t, func(o *envOptions) { o.api.Triggerer = tr })
 	req := httptest.NewRequest("POST", "/events", strings.NewReader(`{"event":"custom"}`))
 	req.Header.Add("Idempotency-Key", "a")
 	req.Header.Add("Idempotency-Key", "b")
@@ -134,7 +134,7 @@ func TestTriggerEventOneIdempotencyKey(t *testing.T) {
 
 func TestDeliveryHistory(t *testing.T) {
 	ds := &fakeDeliveries{items: map[string][]*webhook.Delivery{}}
-	e := newEnv(t, func(o *Options) { o.Deliveries = ds })
+	e := newEnv(t, func(o *envOptions) { o.api.Deliveries = ds })
 	w := e.create(`{"name":"n","url":"https://example.com/","events":["custom"]}`)
 	at := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 	ok := &webhook.Delivery{ID: webhook.NewID(webhook.DeliveryIDPrefix), WebhookID: w.ID, EventID: "evt_1", Event: "custom",
@@ -185,12 +185,13 @@ func TestEventRoutesFollowOptions(t *testing.T) {
 		"webhooks": {"GET", "/webhooks"},
 	}
 	for name, tc := range map[string]struct {
-		mod    func(*Options)
+		mod    func(*envOptions)
 		served []string
 	}{
-		"none":       {func(*Options) {}, []string{"webhooks"}},
-		"triggerer":  {func(o *Options) { o.Triggerer = &fakeTriggerer{} }, []string{"webhooks", "trigger"}},
-		"deliveries": {func(o *Options) { o.Deliveries = &fakeDeliveries{} }, []string{"webhooks", "list", "get"}},
+		// Test sends and retries are the webhook service's: always served.
+		"none":       {func(*envOptions) {}, []string{"webhooks", "test", "retry"}},
+		"triggerer":  {func(o *envOptions) { o.api.Triggerer = &fakeTriggerer{} }, []string{"webhooks", "test", "retry", "trigger"}},
+		"deliveries": {func(o *envOptions) { o.api.Deliveries = &fakeDeliveries{} }, []string{"webhooks", "test", "retry", "list", "get"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, tc.mod)

@@ -168,8 +168,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
-
-// notFound is the answer for an id that is malformed or names nothing.
-func notFound(id string) error {
-	return webhook.Errorf(webhook.ENotFound, "webhook %s not found", truncate(id, 64))
-}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/systemprompt-io/webhooks/internal/jsonx"
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -138,7 +139,7 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return webhook.Errorf(webhook.EInvalid, "request body must be a JSON object")
 		}
-		return webhook.Invalid(typ.Field, "%s must be %s, not a JSON %s", typ.Field, typeName(typ.Type.Kind().String()), typ.Value)
+		return webhook.Invalid(typ.Field, "%s must be %s, not a JSON %s", typ.Field, manage.TypeName(typ.Type.Kind().String()), typ.Value)
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f = strings.Trim(f, `"`)
@@ -160,25 +161,6 @@ func strictError(e *jsonx.Error) error {
 		return webhook.Invalid(field, `request body has an escaped lone surrogate such as "\ud800" (at byte %d); a character beyond U+FFFF is escaped as a pair`, e.Offset)
 	}
 	return webhook.Invalid(field, "request body is not valid UTF-8 (at byte %d)", e.Offset)
-}
-
-// typeName describes a Go kind in JSON terms.
-func typeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
-		return "a whole number"
-	case "float32", "float64":
-		return "a number"
-	case "bool":
-		return "true or false"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct", "ptr":
-		return "an object"
-	}
-	return "of another type"
 }
 
 // logger is the fallback when Options.Logger is nil.

@@ -46,8 +46,8 @@ func TestCreateStrictFields(t *testing.T) {
 			body[tt.field] = tt.member
 			rec := e.do("POST", "/webhooks", "{"+body["name"]+","+body["url"]+","+body["headers"]+`,"events":["custom"]}`)
 			assertError(t, rec, 400, webhook.EInvalid, tt.field)
-			assert.Equal(t, 0, e.store.count(), "nothing was stored")
-			assert.Equal(t, 0, e.secrets.seals, "nothing was sealed")
+			assert.Equal(t, 0, e.store.Len(), "nothing was stored")
+			assert.Equal(t, 0, e.secrets.Seals(), "nothing was sealed")
 		})
 	}
 }
@@ -57,10 +57,10 @@ func TestPatchStrictFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			got := e.create(`{"name":"n","url":"https://example.com/","events":["custom"]}`)
-			snap := e.store.snapshot()
+			snap := e.store.Snapshot()
 			rec := e.do("PATCH", "/webhooks/"+got.ID, "{"+tt.member+"}")
 			assertError(t, rec, 400, webhook.EInvalid, tt.field)
-			assert.Equal(t, snap, e.store.snapshot(), "nothing changed")
+			assert.Equal(t, snap, e.store.Snapshot(), "nothing changed")
 		})
 	}
 }

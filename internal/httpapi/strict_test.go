@@ -59,7 +59,7 @@ type strictEnv struct {
 
 func newStrictEnv(t *testing.T) *strictEnv {
 	ev := &countingEvents{}
-	e := &strictEnv{env: newEnv(t, func(o *Options) { o.Triggerer, o.Deliveries = ev, ev }), events: ev}
+	e := &strictEnv{env: newEnv(t, func(o *envOptions) { o.api.Triggerer, o.api.Deliveries = ev, ev }), events: ev}
 	e.id = e.create(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"bearer","auth_credentials":{"token":"t0ken"}}`).ID
 	return e
 }
@@ -69,13 +69,13 @@ func newStrictEnv(t *testing.T) *strictEnv {
 // they were.
 func (e *strictEnv) refused(t *testing.T, r *http.Request, status int, code, field string) {
 	t.Helper()
-	before, seals, events := e.store.snapshot(), e.secrets.seals, e.events.calls()
+	before, seals, events := e.store.Snapshot(), e.secrets.Seals(), e.events.calls()
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, r)
 	assertError(t, rec, status, code, field)
 	assert.Empty(t, rec.Header().Get("Location"), "never a redirect")
-	assert.Equal(t, before, e.store.snapshot(), "nothing stored changed")
-	assert.Equal(t, seals, e.secrets.seals, "nothing was sealed")
+	assert.Equal(t, before, e.store.Snapshot(), "nothing stored changed")
+	assert.Equal(t, seals, e.secrets.Seals(), "nothing was sealed")
 	assert.Equal(t, events, e.events.calls(), "nothing was triggered or listed")
 }
 
@@ -150,7 +150,7 @@ func TestStrictBodies(t *testing.T) {
 			path := strings.ReplaceAll(tt.path, "{id}", e.id)
 			e.refused(t, request(tt.method, path, tt.body), 400, webhook.EInvalid, tt.field)
 			if tt.method == "POST" && tt.path == "/webhooks" {
-				assert.Equal(t, 1, e.store.count(), "no webhook created")
+				assert.Equal(t, 1, e.store.Len(), "no webhook created")
 			}
 		})
 	}
@@ -192,9 +192,9 @@ func TestStrictQueries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run("webhooks?"+tt.query, func(t *testing.T) {
 			e := newStrictEnv(t)
-			calls := e.store.callCount()
+			calls := e.store.Calls()
 			e.refused(t, request("GET", "/webhooks?"+tt.query, ""), 400, webhook.EInvalid, tt.field)
-			assert.Equal(t, calls, e.store.callCount(), "refused before the store is asked")
+			assert.Equal(t, calls, e.store.Calls(), "refused before the store is asked")
 		})
 		t.Run("deliveries?"+tt.query, func(t *testing.T) {
 			e := newStrictEnv(t)
@@ -247,7 +247,7 @@ func TestStrictIfMatch(t *testing.T) {
 		t.Run("DELETE "+tt.name, func(t *testing.T) {
 			e := newStrictEnv(t)
 			e.refused(t, request("DELETE", "/webhooks/"+e.id, "", tt.headers...), 400, webhook.EInvalid, "If-Match")
-			assert.Equal(t, 1, e.store.count(), "not deleted")
+			assert.Equal(t, 1, e.store.Len(), "not deleted")
 		})
 	}
 
@@ -291,7 +291,7 @@ func TestStrictPaths(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			e.refused(t, request(tt.method, tt.path, tt.body), 404, "not_found", "")
-			assert.Equal(t, 1, e.store.count())
+			assert.Equal(t, 1, e.store.Len())
 		})
 	}
 }

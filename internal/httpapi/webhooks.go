@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -12,12 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
-
-// updateRetries bounds how often a PATCH without a version, a pause or a
-// resume is re-applied after losing a race with another writer.
-const updateRetries = 3
 
 // webhookJSON is a webhook as the API shows it. auth_credentials holds the
 // masked credentials; a generated HMAC secret is shown in full once, in the
@@ -66,230 +61,25 @@ func writeWebhook(w http.ResponseWriter, status int, wh *webhook.Webhook, reveal
 	writeJSON(w, status, toJSON(wh, reveal))
 }
 
-// Members a client may send for a webhook, and inside "retry".
+// Members a client may send to create a webhook, and to patch one.
 var (
-	mutableFields = []string{"name", "url", "method", "headers", "events", "status", "auth_type", "auth_credentials", "retry", "timeout_ms"}
-	patchFields   = append(slices.Clone(mutableFields), "version")
-	retryFields   = []string{"strategy", "max_attempts", "initial_delay_ms", "max_delay_ms"}
+	createMembers = manage.MemberNames()
+	patchMembers  = append(manage.MemberNames(), "version")
 )
 
-// now is the clock in milliseconds, the precision the API shows.
-func (a *server) now() time.Time { return a.Clock().UTC().Truncate(time.Millisecond) }
-
-func (a *server) defaults() *webhook.Webhook {
-	return &webhook.Webhook{
-		Method:    webhook.DefaultMethod,
-		Headers:   map[string]string{},
-		Status:    webhook.StatusActive,
-		AuthType:  webhook.AuthNone,
-		Retry:     webhook.DefaultRetryPolicy(),
-		TimeoutMS: a.DefaultTimeout.Milliseconds(),
-	}
-}
-
 func (a *server) createWebhook(w http.ResponseWriter, r *http.Request) {
-	o, err := decodeObject(w, r, mutableFields)
+	o, err := decodeObject(w, r, createMembers)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	wh := a.defaults()
-	if err := a.apply(o, wh, false); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	creds, _, err := credentials(o)
+	wh, reveal, err := a.Webhooks.Create(r.Context(), manage.Members(o))
 	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	wh.ID = webhook.NewID(webhook.WebhookIDPrefix)
-	reveal, err := a.completeCredentials(wh, creds)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := wh.Validate(a.AllowPrivate); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if err := a.seal(r.Context(), wh); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	wh.Credentials = nil // sealed now; plaintext goes no further
-	wh.CreatedAt = a.now()
-	wh.UpdatedAt = wh.CreatedAt
-	if err := a.Store.CreateWebhook(r.Context(), wh); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/webhooks/"+wh.ID)
 	writeWebhook(w, http.StatusCreated, wh, reveal)
-}
-
-// completeCredentials sets wh.Credentials to creds, generating an HMAC secret
-// when hmac has none; the generated secret is returned to be shown once.
-func (a *server) completeCredentials(wh *webhook.Webhook, creds map[string]string) (reveal map[string]string, err error) {
-	if creds == nil {
-		creds = map[string]string{}
-	}
-	if _, has := creds["secret"]; wh.AuthType == webhook.AuthHMAC && !has {
-		s, err := a.GenerateSecret(a.Rand)
-		if err != nil {
-			return nil, fmt.Errorf("generate hmac secret: %w", err)
-		}
-		creds["secret"] = s
-		reveal = map[string]string{"secret": s}
-	}
-	wh.Credentials = creds
-	return reveal, nil
-}
-
-// seal encrypts wh.Credentials into SealedCredentials and sets the masked
-// form; no credentials seal to nothing.
-func (a *server) seal(ctx context.Context, wh *webhook.Webhook) error {
-	if len(wh.Credentials) == 0 {
-		wh.SealedCredentials, wh.MaskedCredentials = nil, map[string]string{}
-		return nil
-	}
-	sealed, err := a.Secrets.Seal(ctx, wh.ID, wh.Credentials)
-	if err != nil {
-		return fmt.Errorf("seal credentials of %s: %w", wh.ID, err)
-	}
-	wh.SealedCredentials, wh.MaskedCredentials = sealed, a.Mask(wh.Credentials)
-	return nil
-}
-
-// apply sets the members of o, except auth_credentials, on wh. On create
-// (patch false) a null member means "not given". On patch a null member is a
-// JSON merge patch removal: the optional fields return to their defaults and
-// the required ones (name, url, events, status, auth_type) refuse it.
-func (a *server) apply(o object, wh *webhook.Webhook, patch bool) error {
-	def := a.defaults()
-	for _, k := range mutableFields {
-		if !o.present(k) || k == "auth_credentials" {
-			continue
-		}
-		if o.null(k) {
-			if !patch {
-				continue
-			}
-			switch k {
-			case "method":
-				wh.Method = def.Method
-			case "headers":
-				wh.Headers = def.Headers
-			case "retry":
-				wh.Retry = def.Retry
-			case "timeout_ms":
-				wh.TimeoutMS = def.TimeoutMS
-			default:
-				return webhook.Invalid(k, "%s cannot be removed; give a value", k)
-			}
-			continue
-		}
-		var err error
-		switch k {
-		case "name":
-			err = o.decode(k, k, &wh.Name)
-		case "url":
-			err = o.decode(k, k, &wh.URL)
-		case "method":
-			err = o.decode(k, k, &wh.Method)
-		case "events":
-			err = o.decode(k, k, &wh.Events)
-		case "status":
-			err = o.decode(k, k, &wh.Status)
-		case "auth_type":
-			err = o.decode(k, k, &wh.AuthType)
-		case "timeout_ms":
-			err = o.decode(k, k, &wh.TimeoutMS)
-		case "headers":
-			wh.Headers, err = stringMap(o, k)
-		case "retry":
-			err = applyRetry(o[k], &wh.Retry, def.Retry)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// applyRetry merges a retry object into p member by member; null resets a
-// member to its default.
-func applyRetry(raw []byte, p *webhook.RetryPolicy, def webhook.RetryPolicy) error {
-	o, err := parseObject("retry.", raw, retryFields)
-	if err != nil {
-		return err
-	}
-	for _, k := range retryFields {
-		if !o.present(k) {
-			continue
-		}
-		f := "retry." + k
-		null := o.null(k)
-		switch k {
-		case "strategy":
-			if p.Strategy = def.Strategy; !null {
-				err = o.decode(f, k, &p.Strategy)
-			}
-		case "max_attempts":
-			if p.MaxAttempts = def.MaxAttempts; !null {
-				err = o.decode(f, k, &p.MaxAttempts)
-			}
-		case "initial_delay_ms":
-			if p.InitialDelayMS = def.InitialDelayMS; !null {
-				err = o.decode(f, k, &p.InitialDelayMS)
-			}
-		case "max_delay_ms":
-			if p.MaxDelayMS = def.MaxDelayMS; !null {
-				err = o.decode(f, k, &p.MaxDelayMS)
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stringMap decodes member k as an object of strings (no nulls, numbers...).
-// An error names the member: "headers" for headers (as validation does),
-// "auth_credentials.<name>" for credentials.
-func stringMap(o object, k string) (map[string]string, error) {
-	var m map[string]json.RawMessage
-	if err := o.decode(k, k, &m); err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(m))
-	for name, raw := range m {
-		field := k
-		if k == "auth_credentials" {
-			field = k + "." + name
-		}
-		var v *string
-		if err := json.Unmarshal(raw, &v); err != nil || v == nil {
-			return nil, webhook.Invalid(field, "%s.%s must be a string", k, truncate(name, 64))
-		}
-		out[name] = *v
-	}
-	return out, nil
-}
-
-// credentials returns the auth_credentials member: given reports whether it
-// was sent at all (null counts, as "no credentials").
-func credentials(o object) (creds map[string]string, given bool, err error) {
-	const k = "auth_credentials"
-	if !o.present(k) {
-		return nil, false, nil
-	}
-	if o.null(k) {
-		return map[string]string{}, true, nil
-	}
-	creds, err = stringMap(o, k)
-	return creds, true, err
 }
 
 func (a *server) getWebhook(w http.ResponseWriter, r *http.Request) {
@@ -301,105 +91,34 @@ func (a *server) getWebhook(w http.ResponseWriter, r *http.Request) {
 	writeWebhook(w, http.StatusOK, wh, nil)
 }
 
-// load reads a webhook, answering a malformed id with ENotFound without
-// asking the store.
+// load reads a webhook (a malformed id is ENotFound without a read).
 func (a *server) load(ctx context.Context, id string) (*webhook.Webhook, error) {
-	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
-		return nil, notFound(id)
-	}
-	return a.Store.GetWebhook(ctx, id)
+	return a.Webhooks.Get(ctx, id)
 }
 
 func (a *server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
-		a.writeError(w, r, notFound(id))
+	if err := manage.CheckWebhookID(id); err != nil {
+		a.writeError(w, r, err) // before the body: a malformed id is 404 whatever was sent
 		return
 	}
-	o, err := decodeObject(w, r, patchFields)
+	o, err := decodeObject(w, r, patchMembers)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	want, hasWant, err := expectedVersion(r, o)
+	want, _, err := expectedVersion(r, o)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	for attempt := 1; ; attempt++ {
-		wh, reveal, err := a.patchOnce(r.Context(), id, o, want, hasWant)
-		if webhook.ErrorCode(err) == webhook.EConflict && !hasWant && attempt < updateRetries {
-			continue // lost a race without asking for a version: re-apply to the new state
-		}
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		writeWebhook(w, http.StatusOK, wh, reveal)
+	delete(o, "version")
+	wh, reveal, err := a.Webhooks.Patch(r.Context(), id, manage.Members(o), want)
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
-}
-
-// patchOnce reads the webhook, merges the patch, validates and writes it.
-func (a *server) patchOnce(ctx context.Context, id string, o object, want int64, hasWant bool) (*webhook.Webhook, map[string]string, error) {
-	cur, err := a.Store.GetWebhook(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if hasWant && cur.Version != want {
-		return nil, nil, webhook.Errorf(webhook.EConflict,
-			"webhook %s is at version %d, not %d; read it again and retry", id, cur.Version, want)
-	}
-	next := clone(cur)
-	if err := a.apply(o, next, true); err != nil {
-		return nil, nil, err
-	}
-	creds, given, err := credentials(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	credsChanged := given
-	switch {
-	case given:
-	case next.AuthType == cur.AuthType:
-		// Unchanged credentials are opened only to validate the result (an
-		// api-key's header_name against new custom headers).
-		if len(cur.SealedCredentials) > 0 {
-			if creds, err = a.Secrets.Open(ctx, id, cur.SealedCredentials); err != nil {
-				return nil, nil, fmt.Errorf("open credentials of %s: %w", id, err)
-			}
-		}
-	case next.AuthType == webhook.AuthNone, next.AuthType == webhook.AuthHMAC:
-		credsChanged = true // none needs nothing; hmac gets a new secret
-	default:
-		return nil, nil, webhook.Invalid("auth_credentials",
-			"changing auth_type to %s needs its auth_credentials", next.AuthType)
-	}
-	var reveal map[string]string
-	if credsChanged {
-		if reveal, err = a.completeCredentials(next, creds); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		next.Credentials = creds
-	}
-	if err := next.Validate(a.AllowPrivate); err != nil {
-		return nil, nil, err
-	}
-	if !credsChanged && unchanged(cur, next) {
-		return cur, nil, nil // nothing to write: same version, same answer
-	}
-	if credsChanged {
-		if err := a.seal(ctx, next); err != nil {
-			return nil, nil, err
-		}
-	}
-	next.Credentials = nil
-	next.UpdatedAt = a.now()
-	if err := a.Store.UpdateWebhook(ctx, next); err != nil {
-		return nil, nil, err
-	}
-	return next, reveal, nil
+	writeWebhook(w, http.StatusOK, wh, reveal)
 }
 
 // expectedVersion is the version the client says it read: the body's
@@ -442,72 +161,34 @@ func expectedVersion(r *http.Request, o object) (int64, bool, error) {
 	return 0, false, nil
 }
 
-func clone(w *webhook.Webhook) *webhook.Webhook {
-	c := *w
-	c.Headers = maps.Clone(w.Headers)
-	c.Events = slices.Clone(w.Events)
-	c.MaskedCredentials = maps.Clone(w.MaskedCredentials)
-	c.SealedCredentials = slices.Clone(w.SealedCredentials)
-	return &c
-}
-
-// unchanged reports whether a patch left every stored field as it was.
-func unchanged(a, b *webhook.Webhook) bool {
-	return a.Name == b.Name && a.URL == b.URL && a.Method == b.Method &&
-		maps.Equal(a.Headers, b.Headers) && slices.Equal(a.Events, b.Events) &&
-		a.Status == b.Status && a.AuthType == b.AuthType && a.Retry == b.Retry && a.TimeoutMS == b.TimeoutMS
-}
-
 func (a *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
-		a.writeError(w, r, notFound(id))
-		return
-	}
-	if want, hasWant, err := expectedVersion(r, object{}); err != nil {
+	if err := manage.CheckWebhookID(id); err != nil {
 		a.writeError(w, r, err)
 		return
-	} else if hasWant {
-		cur, err := a.Store.GetWebhook(r.Context(), id)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		if cur.Version != want {
-			a.writeError(w, r, webhook.Errorf(webhook.EConflict,
-				"webhook %s is at version %d, not %d; read it again and retry", id, cur.Version, want))
-			return
-		}
 	}
-	if err := a.Store.DeleteWebhook(r.Context(), id); err != nil {
+	// "*" or no If-Match names no version (0); a malformed one is refused.
+	want, _, err := expectedVersion(r, object{})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.Webhooks.Delete(r.Context(), id, want); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// setStatus pauses or resumes a webhook. Both are idempotent: a webhook that
-// already has the status is answered as it is, unchanged.
-func (a *server) setStatus(s webhook.Status) http.HandlerFunc {
+// setStatus serves a pause or a resume.
+func (a *server) setStatus(set func(ctx context.Context, id string) (*webhook.Webhook, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		for attempt := 1; ; attempt++ {
-			wh, err := a.load(r.Context(), id)
-			if err == nil && wh.Status != s {
-				wh.Status = s
-				wh.UpdatedAt = a.now()
-				err = a.Store.UpdateWebhook(r.Context(), wh)
-				if webhook.ErrorCode(err) == webhook.EConflict && attempt < updateRetries {
-					continue
-				}
-			}
-			if err != nil {
-				a.writeError(w, r, err)
-				return
-			}
-			writeWebhook(w, http.StatusOK, wh, nil)
+		wh, err := set(r.Context(), r.PathValue("id"))
+		if err != nil {
+			a.writeError(w, r, err)
 			return
 		}
+		writeWebhook(w, http.StatusOK, wh, nil)
 	}
 }
 
@@ -517,7 +198,7 @@ func (a *server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	page, err := a.Store.ListWebhooks(r.Context(), f)
+	page, err := a.Webhooks.List(r.Context(), f)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -622,11 +303,7 @@ type statsJSON struct {
 
 func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := a.load(r.Context(), id); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	s, err := a.Store.GetStats(r.Context(), id)
+	s, err := a.Webhooks.Stats(r.Context(), id)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -142,7 +142,10 @@ func NewStack(ctx context.Context, base *awsx.Clients, opt StackOptions) (s *Sta
 	if s.Pipeline, err = app.NewPipeline(s.Config, s.Clients, opt.Log, opt.Now); err != nil {
 		return s, err
 	}
-	apiOpts := app.APIOptions(s.Config, s.Pipeline, opt.Log)
+	apiOpts, err := app.APIOptions(s.Config, s.Pipeline, opt.Log)
+	if err != nil {
+		return s, err
+	}
 	if s.API, err = httpapi.New(apiOpts); err != nil {
 		return s, err
 	}

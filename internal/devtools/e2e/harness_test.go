@@ -120,8 +120,10 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	log := testLogger(t)
 	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
 	require.NoError(t, err)
-	apiOpts := app.APIOptions(cfg, p, log)
-	apiOpts.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
+	apiCfg := cfg
+	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
+	apiOpts, err := app.APIOptions(apiCfg, p, log)
+	require.NoError(t, err)
 	h, err := httpapi.New(apiOpts)
 	require.NoError(t, err)
 

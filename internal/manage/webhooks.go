@@ -1,0 +1,280 @@
+package manage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/systemprompt-io/webhooks/internal/webhook"
+)
+
+// checkNames refuses a member that is neither a Field nor the credentials.
+func checkNames(in Members) error {
+	for k := range in {
+		if k != CredentialsMember && !slices.ContainsFunc(fields, func(f Field) bool { return f.Name == k }) {
+			return webhook.Invalid(k, "unknown field %q", truncate(k, 64))
+		}
+	}
+	return nil
+}
+
+// apply sets the members of in, except the credentials, on w. On create
+// (patch false) a null member means "not given"; on patch it is a JSON
+// merge patch removal: the optional members return to their defaults and
+// the required ones refuse it.
+func (s *Service) apply(in Members, w *webhook.Webhook, patch bool) error {
+	def := s.defaults()
+	for _, f := range fields {
+		raw, ok := in[f.Name]
+		switch {
+		case !ok:
+			continue
+		case isNull(raw) && !patch:
+			continue
+		case isNull(raw):
+			if err := f.Reset(w, def); err != nil {
+				return err
+			}
+		default:
+			if err := f.Set(w, raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Create makes a webhook of the members in: absent ones take their
+// defaults, an hmac webhook without a secret gets a generated one, the
+// result is validated whole, its credentials are sealed, and it is stored at
+// version 1. reveal holds a generated secret, to be shown once in the
+// answer; the stored webhook shows credentials masked only.
+func (s *Service) Create(ctx context.Context, in Members) (w *webhook.Webhook, reveal map[string]string, err error) {
+	if err := checkNames(in); err != nil {
+		return nil, nil, err
+	}
+	w = s.defaults()
+	if err := s.apply(in, w, false); err != nil {
+		return nil, nil, err
+	}
+	creds, _, err := credentials(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	w.ID = webhook.NewID(webhook.WebhookIDPrefix)
+	if reveal, err = s.completeCredentials(w, creds); err != nil {
+		return nil, nil, err
+	}
+	if err := w.Validate(s.opt.AllowPrivate); err != nil {
+		return nil, nil, err
+	}
+	if err := s.seal(ctx, w); err != nil {
+		return nil, nil, err
+	}
+	w.Credentials = nil // sealed now; plaintext goes no further
+	w.CreatedAt = s.now()
+	w.UpdatedAt = w.CreatedAt
+	if err := s.opt.Store.CreateWebhook(ctx, w); err != nil {
+		return nil, nil, err
+	}
+	return w, reveal, nil
+}
+
+// completeCredentials sets w.Credentials to creds, generating an HMAC secret
+// when hmac has none; the generated secret is returned to be shown once.
+func (s *Service) completeCredentials(w *webhook.Webhook, creds map[string]string) (reveal map[string]string, err error) {
+	if creds == nil {
+		creds = map[string]string{}
+	}
+	if _, has := creds["secret"]; w.AuthType == webhook.AuthHMAC && !has {
+		secret, err := s.opt.GenerateSecret(s.opt.Rand)
+		if err != nil {
+			return nil, fmt.Errorf("generate hmac secret: %w", err)
+		}
+		creds["secret"] = secret
+		reveal = map[string]string{"secret": secret}
+	}
+	w.Credentials = creds
+	return reveal, nil
+}
+
+// seal encrypts w.Credentials into SealedCredentials and sets the masked
+// form; no credentials seal to nothing.
+func (s *Service) seal(ctx context.Context, w *webhook.Webhook) error {
+	if len(w.Credentials) == 0 {
+		w.SealedCredentials, w.MaskedCredentials = nil, map[string]string{}
+		return nil
+	}
+	sealed, err := s.opt.Secrets.Seal(ctx, w.ID, w.Credentials)
+	if err != nil {
+		return fmt.Errorf("seal credentials of %s: %w", w.ID, err)
+	}
+	w.SealedCredentials, w.MaskedCredentials = sealed, s.opt.Mask(w.Credentials)
+	return nil
+}
+
+// Get returns a webhook, credentials masked; a malformed id is ENotFound
+// without a read.
+func (s *Service) Get(ctx context.Context, id string) (*webhook.Webhook, error) {
+	return s.load(ctx, id)
+}
+
+// List returns one page of webhooks as f selects.
+func (s *Service) List(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error) {
+	return s.opt.Store.ListWebhooks(ctx, f)
+}
+
+// Patch changes the members of webhook id that in holds, as a JSON merge
+// patch: absent members are unchanged, retry merges member by member, null
+// restores an optional member's default and is refused for a required one;
+// the result is validated whole. Credentials sent replace the old ones; a
+// new auth type needs its own, except none (no credentials) and hmac (a
+// generated secret, returned in reveal to be shown once). A patch that
+// changes nothing (and sends no credentials) writes nothing and keeps the
+// version.
+//
+// version is the version the client read, or 0 for none. With a version,
+// a webhook at another one is EConflict and nothing is written. Without,
+// the patch is applied to the current state and re-applied to the new one
+// whenever another writer wins the race, until it is written or
+// Options.ReapplyFor has passed.
+func (s *Service) Patch(ctx context.Context, id string, in Members, version int64) (w *webhook.Webhook, reveal map[string]string, err error) {
+	if err := CheckWebhookID(id); err != nil {
+		return nil, nil, err
+	}
+	if err := checkNames(in); err != nil {
+		return nil, nil, err
+	}
+	if version > 0 {
+		return s.patchOnce(ctx, id, in, version)
+	}
+	err = s.reapply(ctx, id, func() error {
+		var err error
+		w, reveal, err = s.patchOnce(ctx, id, in, 0)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return w, reveal, nil
+}
+
+// patchOnce reads the webhook, merges the patch, validates and writes it.
+func (s *Service) patchOnce(ctx context.Context, id string, in Members, version int64) (*webhook.Webhook, map[string]string, error) {
+	cur, err := s.opt.Store.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if version > 0 && cur.Version != version {
+		return nil, nil, webhook.Errorf(webhook.EConflict,
+			"webhook %s is at version %d, not %d; read it again and retry", id, cur.Version, version)
+	}
+	next := Clone(cur)
+	if err := s.apply(in, next, true); err != nil {
+		return nil, nil, err
+	}
+	creds, given, err := credentials(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	credsChanged := given
+	switch {
+	case given:
+	case next.AuthType == cur.AuthType:
+		// Unchanged credentials are opened only to validate the result (an
+		// api-key's header_name against new custom headers).
+		if len(cur.SealedCredentials) > 0 {
+			if creds, err = s.opt.Secrets.Open(ctx, id, cur.SealedCredentials); err != nil {
+				return nil, nil, fmt.Errorf("open credentials of %s: %w", id, err)
+			}
+		}
+	case next.AuthType == webhook.AuthNone, next.AuthType == webhook.AuthHMAC:
+		credsChanged = true // none needs nothing; hmac gets a new secret
+	default:
+		return nil, nil, webhook.Invalid(CredentialsMember,
+			"changing auth_type to %s needs its auth_credentials", next.AuthType)
+	}
+	var reveal map[string]string
+	if credsChanged {
+		if reveal, err = s.completeCredentials(next, creds); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		next.Credentials = creds
+	}
+	if err := next.Validate(s.opt.AllowPrivate); err != nil {
+		return nil, nil, err
+	}
+	if !credsChanged && Unchanged(cur, next) {
+		return cur, nil, nil // nothing to write: same version, same answer
+	}
+	if credsChanged {
+		if err := s.seal(ctx, next); err != nil {
+			return nil, nil, err
+		}
+	}
+	next.Credentials = nil
+	next.UpdatedAt = s.now()
+	if err := s.opt.Store.UpdateWebhook(ctx, next); err != nil {
+		return nil, nil, err
+	}
+	return next, reveal, nil
+}
+
+// Delete removes a webhook; its deliveries stay until retention removes
+// them. version, if not 0, is the version the client read: a webhook at
+// another one is EConflict and stays.
+func (s *Service) Delete(ctx context.Context, id string, version int64) error {
+	if err := CheckWebhookID(id); err != nil {
+		return err
+	}
+	if version > 0 {
+		cur, err := s.opt.Store.GetWebhook(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Version != version {
+			return webhook.Errorf(webhook.EConflict,
+				"webhook %s is at version %d, not %d; read it again and retry", id, cur.Version, version)
+		}
+	}
+	return s.opt.Store.DeleteWebhook(ctx, id)
+}
+
+// Pause makes a webhook inactive: it receives no events until resumed. A
+// paused webhook is answered as it is, unchanged.
+func (s *Service) Pause(ctx context.Context, id string) (*webhook.Webhook, error) {
+	return s.setStatus(ctx, id, webhook.StatusInactive)
+}
+
+// Resume makes a webhook active again. An active webhook is answered as it
+// is, unchanged.
+func (s *Service) Resume(ctx context.Context, id string) (*webhook.Webhook, error) {
+	return s.setStatus(ctx, id, webhook.StatusActive)
+}
+
+func (s *Service) setStatus(ctx context.Context, id string, status webhook.Status) (*webhook.Webhook, error) {
+	var w *webhook.Webhook
+	err := s.reapply(ctx, id, func() error {
+		var err error
+		if w, err = s.load(ctx, id); err != nil || w.Status == status {
+			return err
+		}
+		w.Status = status
+		w.UpdatedAt = s.now()
+		return s.opt.Store.UpdateWebhook(ctx, w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Stats returns a webhook's delivery statistics; ENotFound if the webhook
+// does not exist.
+func (s *Service) Stats(ctx context.Context, id string) (webhook.Stats, error) {
+	if _, err := s.load(ctx, id); err != nil {
+		return webhook.Stats{}, err
+	}
+	return s.opt.Store.GetStats(ctx, id)
+}
