@@ -143,3 +143,12 @@ func TestReceiver(t *testing.T) {
 	assert.Equal(t, 2, v.Delivered)
 	assert.Equal(t, 3, v.Unexpected)
 }
+
+func TestOutcome(t *testing.T) {
+	v := Check(make([]time.Time, 2), []string{"wh_a"}, []Arrival{{Seq: 0, WebhookID: "wh_a", DeliveryID: "d0", Status: 200}})
+	r := Result{Verdict: v}
+	assert.Equal(t, "FAILED: 1 of 2 delivered, 1 lost, 0 duplicated, 0 under a second delivery id, 0 unexpected", r.Outcome())
+	r.TimedOut, r.Timeout = true, 2*time.Minute
+	assert.Equal(t, "timed out after 2m0s: FAILED: 1 of 2 delivered, 1 lost, 0 duplicated, 0 under a second delivery id, 0 unexpected", r.Outcome(),
+		"a slow run is told from a lossy one")
+}

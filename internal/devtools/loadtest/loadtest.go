@@ -151,6 +151,18 @@ type Result struct {
 	// receiver) over the same span.
 	DriverCPU time.Duration
 	Verdict   Verdict
+	// TimedOut says the run ended at Config.Timeout with deliveries still
+	// missing: slow, not necessarily lost.
+	TimedOut bool
+	Timeout  time.Duration
+}
+
+// Outcome is the exactly-once check's answer as the report gives it.
+func (r Result) Outcome() string {
+	if r.TimedOut {
+		return fmt.Sprintf("timed out after %s: %s", r.Timeout, r.Verdict)
+	}
+	return r.Verdict.String()
 }
 
 // AcceptRate is events accepted per second.
@@ -212,7 +224,7 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	fmt.Fprintf(cfg.Out, "load average %s at the end\n", loadAverage())
 	for _, r := range results {
 		if !r.Verdict.OK() || r.Refused > 0 {
-			return results, fmt.Errorf("run %d: %w: %s", r.Run, ErrNotExactlyOnce, r.Verdict)
+			return results, fmt.Errorf("run %d: %w: %s", r.Run, ErrNotExactlyOnce, r.Outcome())
 		}
 	}
 	return results, nil
@@ -258,7 +270,7 @@ func runOne(ctx context.Context, cfg Config, n, pid int) (Result, error) {
 	r, err := measure(ctx, cfg, n, target, pid)
 	if err == nil {
 		progress(cfg, "run %d: %d events accepted in %s; %d deliveries in %s, exactly once: %s; this process %.2f CPU-s per 1,000",
-			n, r.Events-r.Refused, r.Accept.Round(time.Millisecond), r.Verdict.Delivered, r.Deliver.Round(time.Millisecond), r.Verdict,
+			n, r.Events-r.Refused, r.Accept.Round(time.Millisecond), r.Verdict.Delivered, r.Deliver.Round(time.Millisecond), r.Outcome(),
 			r.DriverCPU.Seconds()*1000/float64(max(r.Verdict.Delivered, 1)))
 	}
 	return r, err
@@ -300,7 +312,7 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // measure triggers the run's events on the stack at target and waits for
 // their deliveries.
 func measure(ctx context.Context, cfg Config, n int, target string, pid int) (Result, error) {
-	res := Result{Run: n, Events: cfg.Events, Deliveries: cfg.Events * cfg.Subscribers}
+	res := Result{Run: n, Events: cfg.Events, Deliveries: cfg.Events * cfg.Subscribers, Timeout: cfg.Timeout}
 	run, err := randHex()
 	if err != nil {
 		return res, err
@@ -387,6 +399,7 @@ func measure(ctx context.Context, cfg Config, n int, target string, pid int) (Re
 	select {
 	case <-recv.done:
 	case <-rctx.Done():
+		res.TimedOut = true
 		progress(cfg, "run %d: not every delivery arrived within %s", n, cfg.Timeout)
 	}
 	// The figures stop here: the settle time is idle polling.
@@ -489,7 +502,7 @@ func writeTable(w io.Writer, rs []Result, running bool) {
 			cpu, rss = fmt.Sprintf("%.2f", r.CPUPer1000()), mib(r.PeakRSS)
 		}
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Run, r.AcceptRate(), r.DeliveryRate(),
-			ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max), cpu, rss, r.Verdict)
+			ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.Max), cpu, rss, r.Outcome())
 	}
 	if len(rs) > 1 {
 		m := func(f func(Result) float64) float64 {
