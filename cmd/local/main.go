@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -70,6 +71,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	stopPprof, err := servePprof(getenv("WEBHOOKS_PPROF"), log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 
 	// Listen first: a taken port fails at once, and /healthz answers 503
 	// while the stack starts.
@@ -244,4 +250,30 @@ func queueName(u string) string {
 		return u[i+1:]
 	}
 	return u
+}
+
+// servePprof serves net/http/pprof on addr, a loopback address such as
+// 127.0.0.1:6060 (WEBHOOKS_PPROF), to profile the local stack; "" serves
+// nothing. stop closes it.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("WEBHOOKS_PPROF=%q: want a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("WEBHOOKS_PPROF: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }

@@ -83,6 +83,10 @@ func Instrument(base *awsx.Clients) (*awsx.Clients, *Meters) {
 type StackOptions struct {
 	// Log receives the pipeline's and the API's logs (default: discarded).
 	Log *slog.Logger
+	// APILog, when set, receives the API's logs instead: the API then has
+	// a pipeline of its own, as the API function does in AWS, so its lines
+	// can be told from the delivery function's.
+	APILog *slog.Logger
 	// Now is the pipeline's clock (default time.Now).
 	Now func() time.Time
 }
@@ -142,7 +146,14 @@ func NewStack(ctx context.Context, base *awsx.Clients, opt StackOptions) (s *Sta
 	if s.Pipeline, err = app.NewPipeline(s.Config, s.Clients, opt.Log, opt.Now); err != nil {
 		return s, err
 	}
-	apiOpts, err := app.APIOptions(s.Config, s.Pipeline, opt.Log)
+	apiPipeline, apiLog := s.Pipeline, opt.Log
+	if opt.APILog != nil {
+		apiLog = opt.APILog
+		if apiPipeline, err = app.NewPipeline(s.Config, s.Clients, apiLog, opt.Now); err != nil {
+			return s, err
+		}
+	}
+	apiOpts, err := app.APIOptions(s.Config, apiPipeline, apiLog)
 	if err != nil {
 		return s, err
 	}

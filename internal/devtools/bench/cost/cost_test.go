@@ -39,12 +39,15 @@ func TestEstimate(t *testing.T) {
 		u         Usage
 		latency   time.Duration
 		core, all float64
-		items     map[string]float64
+		// priced is the figure the report gives: core and logs, no X-Ray.
+		priced float64
+		items  map[string]float64
 	}{
 		{
 			name: "API path, as measured", u: busy,
-			core: 1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125,
-			all:  1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 1.1*0.05*5,
+			core:   1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125,
+			all:    1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 1.1*0.05*5,
+			priced: 1 + 0.22 + 3750*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5,
 			items: map[string]float64{
 				"API Gateway requests": 1, "Lambda requests": 0.22, "Lambda duration, api": 2500 * 0.0000133334,
 				"Lambda duration, jobs": 1250 * 0.0000133334, "SQS requests (64 KB chunks)": 0.48,
@@ -56,8 +59,9 @@ func TestEstimate(t *testing.T) {
 			// 100 ms more per job batch: 100,000 × 0.1 s × 0.25 GB = 2,500 GB-s
 			// more, on the sending function only.
 			name: "API path, 100 ms endpoint", u: busy, latency: 100 * time.Millisecond,
-			core: 1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125,
-			all:  1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 0.275,
+			core:   1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125,
+			all:    1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5 + 0.275,
+			priced: 1 + 0.22 + 6250*0.0000133334 + 0.48 + 1.3125 + 0.125 + 0.5,
 			items: map[string]float64{
 				"Lambda duration, api": 2500 * 0.0000133334, "Lambda duration, jobs": 3750 * 0.0000133334,
 			},
@@ -66,8 +70,9 @@ func TestEstimate(t *testing.T) {
 			name: "queue path, small run",
 			u: Usage{Deliveries: 1000, Functions: []Function{{Name: "jobs", MemoryMB: 256, Invocations: 100, BilledMS: 1000}},
 				SQSRequests: 300, WriteUnits: 1000, KMSRequests: 2},
-			core: 0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006,
-			all:  0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006 + 0.1*0.05*5,
+			core:   0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006,
+			all:    0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006 + 0.1*0.05*5,
+			priced: 0.02 + 0.25/1000*13.3334 + 0.12 + 0.625 + 0.006,
 			items: map[string]float64{
 				"Lambda requests": 0.02, "SQS requests (64 KB chunks)": 0.12, "DynamoDB write units": 0.625,
 				"KMS requests": 0.006, "X-Ray traces": 0.025,
@@ -78,6 +83,10 @@ func TestEstimate(t *testing.T) {
 			b := Estimate(c.u, ListPrices, c.latency)
 			assert.InDelta(t, c.core, b.Core, 1e-9)
 			assert.InDelta(t, c.all, b.Total, 1e-9)
+			assert.InDelta(t, c.priced, b.WithLogs, 1e-9)
+			for _, it := range b.Items {
+				assert.Equal(t, it.Name == "X-Ray traces", it.Optional, "only X-Ray is left out of the priced figure: %s", it.Name)
+			}
 			for name, want := range c.items {
 				assert.InDelta(t, want, item(b, name).DollarsM, 1e-9, name)
 			}
@@ -175,6 +184,10 @@ func TestRun(t *testing.T) {
 				assert.Contains(t, out.String(), "== "+p.Name+": ")
 			}
 			assert.Contains(t, out.String(), "== summary")
+			for _, want := range []string{"logs per delivery (LOG_LEVEL=info):", "CloudWatch Logs ingestion ", "total, logs included", "of which logs"} {
+				assert.Contains(t, out.String(), want)
+			}
+			assert.NotContains(t, out.String(), "CloudWatch Logs ingestion (*)", "logs are priced, not optional")
 		})
 	}
 }
@@ -273,6 +286,32 @@ func checkRun(t *testing.T, backend string, r Result) {
 	assert.Equal(t, calls["DynamoDB.GetItem"], calls["KMS.Decrypt"])
 	assert.Equal(t, calls["KMS.Decrypt"], u.KMSRequests)
 	assert.Positive(t, u.LogBytes)
+
+	// Logs: each function's own lines, counted apart, plus the assumed
+	// platform records and access log lines. Every API request and every
+	// first attempt logs an info line (at least one per delivery).
+	logs := u.PlatformLogBytes() + u.AccessLogBytes()
+	for _, f := range u.Functions {
+		logs += f.LogBytes
+		assert.Equal(t, f.LogLines > 0, f.LogBytes > 0, f.Name)
+		assert.GreaterOrEqual(t, f.LogBytes, f.LogLines*(LogEventOverhead+2), "%s: at least {} and the event overhead per line", f.Name)
+	}
+	assert.Equal(t, logs, u.LogBytes)
+	assert.Equal(t, int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead), u.PlatformLogBytes())
+	assert.Equal(t, int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead), u.AccessLogBytes())
+	assert.GreaterOrEqual(t, jobs.LogLines, int64(u.Deliveries), "a line per attempt")
+	if u.APIRequests > 0 {
+		assert.GreaterOrEqual(t, fn(u, "api").LogLines, int64(u.APIRequests), "a line per API request")
+	}
+}
+
+func fn(u Usage, name string) Function {
+	for _, f := range u.Functions {
+		if f.Name == name {
+			return f
+		}
+	}
+	return Function{}
 }
 
 // idempotencyPuts is the key claims of a path (one PutItem per request).

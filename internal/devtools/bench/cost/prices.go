@@ -54,6 +54,10 @@ type Function struct {
 	// Sends says its invocations POST to subscribers: an endpoint's latency
 	// adds to each of them (the 10 attempts of a batch run concurrently).
 	Sends bool
+	// LogBytes is what CloudWatch Logs ingests of the function's own log
+	// lines (26 bytes per line included); LogLines counts them.
+	LogBytes int64
+	LogLines int64
 }
 
 // Usage is what one way of delivering used for Deliveries first-attempt
@@ -70,7 +74,22 @@ type Usage struct {
 	SweepReadUnits  float64
 	SweepWriteUnits float64
 	KMSRequests     int
-	LogBytes        int64 // CloudWatch Logs ingestion, 26 bytes per event included
+	// LogBytes is the whole CloudWatch Logs ingestion, 26 bytes per event
+	// included: the functions' own lines (Function.LogBytes), Lambda's
+	// platform records and API Gateway's access log.
+	LogBytes int64
+}
+
+// PlatformLogBytes is the assumed ingestion of Lambda's platform records:
+// PlatformLogBytes per invocation.
+func (u Usage) PlatformLogBytes() int64 {
+	return int64(u.Invocations()) * (PlatformLogBytes + LogEventOverhead)
+}
+
+// AccessLogBytes is the assumed ingestion of API Gateway's access log: a
+// line per request.
+func (u Usage) AccessLogBytes() int64 {
+	return int64(u.APIRequests) * (AccessLogBytes + LogEventOverhead)
 }
 
 // Invocations sums the functions' invocations.
@@ -96,13 +115,18 @@ type LineItem struct {
 	// Core items are the ones EventBridge API destinations' price covers;
 	// the others (logs, traces) are observability this deployment adds.
 	Core bool
+	// Optional items (X-Ray traces) are left out of the priced figure:
+	// tracing can be turned off. Logs cannot, so they are priced.
+	Optional bool
 }
 
 // Bill prices a Usage per million deliveries.
 type Bill struct {
 	Items []LineItem
 	Core  float64 // $/M of the core items
-	Total float64 // $/M of every item
+	// WithLogs is the priced figure: the core items and CloudWatch Logs.
+	WithLogs float64
+	Total    float64 // $/M of every item, X-Ray included
 }
 
 // Estimate prices u per million deliveries at p. latency is an endpoint
@@ -139,9 +163,13 @@ func Estimate(u Usage, p Prices, latency time.Duration) Bill {
 	add("KMS requests", per(float64(u.KMSRequests)), "req", p.KMSPerM, true)
 	add("CloudWatch Logs ingestion", per(float64(u.LogBytes)), "B", p.LogsPerGB*1e6/(1<<30), false)
 	add("X-Ray traces", per(float64(u.Invocations()))*p.XRaySampled, "trace", p.XRayPerM, false)
+	b.Items[len(b.Items)-1].Optional = true
 	for _, it := range b.Items {
 		if it.Core {
 			b.Core += it.DollarsM
+		}
+		if !it.Optional {
+			b.WithLogs += it.DollarsM
 		}
 		b.Total += it.DollarsM
 	}

@@ -32,15 +32,18 @@ func Write(w io.Writer, s Setup, results []Result, p Prices) {
 	fmt.Fprintf(w, "DynamoDB units: %s\n", s.Capacity)
 	fmt.Fprintf(w, "Durations are this machine's, on the stand-ins, against a loopback receiver that answers at once: no endpoint latency is in them\n"+
 		"(the second column adds %s to every job batch, whose 10 attempts run concurrently); the stand-ins' own speed is (moto serves one request at a time).\n", s.Latency)
+	fmt.Fprintf(w, "Every total includes CloudWatch Logs ingestion ($%.2f/GB): each function's own lines as it logs them in the run at LOG_LEVEL=info,\n"+
+		"counted per function, plus Lambda's platform records (~%d B per invocation) and API Gateway's access log (~%d B per request), assumed.\n"+
+		"X-Ray (*) is shown apart: tracing can be turned off, logging cannot.\n", p.LogsPerGB, PlatformLogBytes, AccessLogBytes)
 	for _, r := range results {
 		writePath(w, s, r, p)
 	}
 	fmt.Fprintf(w, "\n== summary ($ per million deliveries; target $%.2f = EventBridge API destinations)\n", p.TargetPerM)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tcore\tcore +"+s.Latency.String()+"\twith logs+X-Ray\tcore vs target\t")
+	fmt.Fprintln(tw, "path\ttotal\ttotal +"+s.Latency.String()+"\tof which logs\twith X-Ray\tvs target\t")
 	for _, r := range results {
 		b, bl := Estimate(r.Usage, p, 0), Estimate(r.Usage, p, s.Latency)
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.2fx\t\n", r.Path.Name, b.Core, bl.Core, b.Total, b.Core/p.TargetPerM)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.2fx\t\n", r.Path.Name, b.WithLogs, bl.WithLogs, b.WithLogs-b.Core, b.Total, b.WithLogs/p.TargetPerM)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nFixed costs, whatever the volume (not in the figures above):")
@@ -96,25 +99,36 @@ func writePath(w io.Writer, s Setup, r Result, p Prices) {
 		fmt.Fprintf(w, " %s %d", k, r.Sweep.Calls[k])
 	}
 	fmt.Fprintf(w, "; computed %.3f RRU, %.3f WRU per delivery\n", sw.Read/n, sw.Write/n)
+	fmt.Fprintf(w, "   logs per delivery (LOG_LEVEL=info):")
+	for _, f := range u.Functions {
+		if f.Invocations > 0 {
+			fmt.Fprintf(w, " %s %.2f lines %.0f B;", f.Name, float64(f.LogLines)/n, float64(f.LogBytes)/n)
+		}
+	}
+	fmt.Fprintf(w, " Lambda platform records %.0f B", float64(u.PlatformLogBytes())/n)
+	if u.APIRequests > 0 {
+		fmt.Fprintf(w, "; API Gateway access log %.0f B", float64(u.AccessLogBytes())/n)
+	}
+	fmt.Fprintf(w, "; in all %.0f B\n", float64(u.LogBytes)/n)
 
 	b, bl := Estimate(u, p, 0), Estimate(u, p, s.Latency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "   line item\tper delivery\t$/M\t$/M +%s\t\n", s.Latency)
 	for i, it := range b.Items {
 		mark := ""
-		if !it.Core {
+		if it.Optional {
 			mark = " (*)"
 		}
 		fmt.Fprintf(tw, "   %s%s\t%.6g %s\t%.4f\t%.4f\t\n", it.Name, mark, it.PerUnit, it.Unit, it.DollarsM, bl.Items[i].DollarsM)
 	}
-	fmt.Fprintf(tw, "   core total\t\t%.4f\t%.4f\t\n", b.Core, bl.Core)
-	fmt.Fprintf(tw, "   with (*) logs and traces\t\t%.4f\t%.4f\t\n", b.Total, bl.Total)
+	fmt.Fprintf(tw, "   total, logs included\t\t%.4f\t%.4f\t\n", b.WithLogs, bl.WithLogs)
+	fmt.Fprintf(tw, "   with (*) X-Ray traces\t\t%.4f\t%.4f\t\n", b.Total, bl.Total)
 	fmt.Fprintf(tw, "   target\t\t%.4f\t\t\n", p.TargetPerM)
 	tw.Flush()
-	if b.Core <= p.TargetPerM {
-		fmt.Fprintf(w, "   core is within the target (%.2fx).\n", b.Core/p.TargetPerM)
+	if b.WithLogs <= p.TargetPerM {
+		fmt.Fprintf(w, "   the total is within the target (%.2fx).\n", b.WithLogs/p.TargetPerM)
 	} else {
-		fmt.Fprintf(w, "   core is %.2fx the target; dominated by %s.\n", b.Core/p.TargetPerM, dominant(b))
+		fmt.Fprintf(w, "   the total is %.2fx the target; dominated by %s.\n", b.WithLogs/p.TargetPerM, dominant(b))
 	}
 	hints := Hints(r, p)
 	if len(hints) > 0 {
@@ -125,17 +139,18 @@ func writePath(w io.Writer, s Setup, r Result, p Prices) {
 	}
 }
 
-// dominant names the largest core items, up to 3 that make 80 % of it.
+// dominant names the largest priced items, up to 3 that make 80 % of the
+// total.
 func dominant(b Bill) string {
 	items := slices.Clone(b.Items)
-	items = slices.DeleteFunc(items, func(it LineItem) bool { return !it.Core })
+	items = slices.DeleteFunc(items, func(it LineItem) bool { return it.Optional })
 	sort.SliceStable(items, func(i, j int) bool { return items[i].DollarsM > items[j].DollarsM })
 	var parts []string
 	acc := 0.0
 	for _, it := range items {
-		parts = append(parts, fmt.Sprintf("%s $%.3f (%.0f%%)", it.Name, it.DollarsM, 100*it.DollarsM/b.Core))
+		parts = append(parts, fmt.Sprintf("%s $%.3f (%.0f%%)", it.Name, it.DollarsM, 100*it.DollarsM/b.WithLogs))
 		acc += it.DollarsM
-		if acc >= 0.8*b.Core || len(parts) == 3 {
+		if acc >= 0.8*b.WithLogs || len(parts) == 3 {
 			break
 		}
 	}
@@ -232,13 +247,13 @@ func Hints(r Result, p Prices) []string {
 	}
 	b := Estimate(u, p, 0)
 	if saved > 0 {
-		out = append(out, fmt.Sprintf("with all of the above: ~$%.3f per million (target $%.2f)", b.Core-saved, p.TargetPerM))
+		out = append(out, fmt.Sprintf("with all of the above: ~$%.3f per million, logs included (target $%.2f)", b.WithLogs-saved, p.TargetPerM))
 	}
 	for _, it := range b.Items {
 		switch {
 		case it.Name == "CloudWatch Logs ingestion" && it.DollarsM > 0.05:
-			out = append(out, fmt.Sprintf("logs: %.0f bytes per delivery ($%.3f): an info line per attempt and per API request, plus "+
-				"Lambda's platform records; LOG_LEVEL=warn keeps only problems", it.PerUnit, it.DollarsM))
+			out = append(out, fmt.Sprintf("logs: %.0f bytes per delivery ($%.3f), made up as above: at LOG_LEVEL=info the functions log "+
+				"an info line per API request, per queued event and per attempt; LOG_LEVEL=warn keeps only problems", it.PerUnit, it.DollarsM))
 		case it.Name == "X-Ray traces" && it.DollarsM > 0.05:
 			out = append(out, fmt.Sprintf("X-Ray (Tracing: Active): $%.3f at %.0f %% sampling, more at low volume; a sampling rule "+
 				"with a smaller rate or tracing off saves it", it.DollarsM, 100*p.XRaySampled))

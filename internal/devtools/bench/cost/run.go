@@ -201,19 +201,30 @@ func (c *lineCounter) reset() {
 	c.mu.Unlock()
 }
 
-// ingested is what CloudWatch Logs bills for what was written.
-func (c *lineCounter) ingested() int64 {
+// take returns what CloudWatch Logs would ingest of what was written since
+// the last take or reset (26 bytes per event included), and the events, and
+// starts again.
+func (c *lineCounter) take() (ingested, lines int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.bytes + c.lines*LogEventOverhead
+	ingested, lines = c.bytes+c.lines*LogEventOverhead, c.lines
+	c.bytes, c.lines = 0, 0
+	return ingested, lines
+}
+
+// logger is a function's logger as deployed: JSON lines at the template's
+// default level (info), counted by c.
+func logger(c *lineCounter) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(c, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Result, error) {
 	res := Result{Path: p}
-	logs := &lineCounter{}
-	// What the functions log in AWS: JSON lines at the template's level.
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := bench.NewStack(ctx, cfg.Clients, bench.StackOptions{Log: log})
+	// What each function logs in AWS, counted apart: the API function's
+	// lines and the delivery function's (whose event and job batches run
+	// one after the other below, so they are told apart too).
+	apiLogs, deliveryLogs := &lineCounter{}, &lineCounter{}
+	s, err := bench.NewStack(ctx, cfg.Clients, bench.StackOptions{Log: logger(deliveryLogs), APILog: logger(apiLogs)})
 	if err != nil {
 		return res, err
 	}
@@ -229,7 +240,8 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 	progress(cfg, "%s: %d events -> %d deliveries", p.Name, res.Events, deliveries)
 
 	s.Meters.Reset()
-	logs.reset()
+	apiLogs.reset()
+	deliveryLogs.reset()
 	received0 := recv.Requests()
 	t0 := time.Now()
 	data := bench.Payload(PayloadBytes)
@@ -261,6 +273,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 			api.BilledMS += BilledMS(d)
 		}
 		res.Usage.APIRequests = res.Events
+		api.LogBytes, api.LogLines = apiLogs.take()
 	case ViaQueueBatch, ViaQueueSingle:
 		body, err := json.Marshal(map[string]any{"event": Event, "data": data})
 		if err != nil {
@@ -275,6 +288,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 		}
 		res.EmptyReceives += dr.EmptyReceives
 		eventBatches.add(dr)
+		eventBatches.LogBytes, eventBatches.LogLines = deliveryLogs.take()
 	}
 	progress(cfg, "%s: ingested in %s", p.Name, time.Since(t0).Round(time.Millisecond))
 
@@ -284,6 +298,7 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 	}
 	res.EmptyReceives += dr.EmptyReceives
 	jobBatches.add(dr)
+	jobBatches.LogBytes, jobBatches.LogLines = deliveryLogs.take()
 	res.Elapsed = time.Since(t0)
 	if got := recv.Requests() - received0; got != int64(deliveries) {
 		return res, fmt.Errorf("the receiver got %d requests, want %d", got, deliveries)
@@ -326,9 +341,10 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 	computed := res.Capacity.ComputedTotal()
 	u.ReadUnits, u.WriteUnits = computed.Read, computed.Write
 	u.KMSRequests = s.Meters.KMS.Total()
-	u.LogBytes = logs.ingested() +
-		int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead) +
-		int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead)
+	u.LogBytes = u.PlatformLogBytes() + u.AccessLogBytes()
+	for _, f := range u.Functions {
+		u.LogBytes += f.LogBytes
+	}
 	progress(cfg, "%s: delivered in %s", p.Name, res.Elapsed.Round(time.Millisecond))
 
 	// Later, the retention sweep deletes what this run delivered (measured
