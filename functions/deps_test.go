@@ -19,6 +19,7 @@ var devPackages = []string{
 	module + "internal/devtools",
 	module + "cmd/",
 	module + "infra/",
+	module + "examples/",
 }
 
 // TestFunctionsLinkNoDevelopmentPackage lists every Lambda main's
