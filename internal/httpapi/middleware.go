@@ -100,7 +100,7 @@ func (a *server) middleware(mux *http.ServeMux) http.Handler {
 		}
 		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 			// r.URL.Query() would drop the pair silently.
-			a.writeError(sw, r, webhook.Errorf(webhook.EInvalid, "the query string is malformed: %s", truncate(err.Error(), 200)))
+			a.writeError(sw, r, webhook.Errorf(webhook.EInvalid, "the query string is malformed: %s", webhook.Clip(err.Error(), 200)))
 			return
 		}
 		mux.ServeHTTP(sw, r)
@@ -125,7 +125,7 @@ func (a *server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 
 func (a *server) noRoute(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
-		Code: codeRouteNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, truncate(r.URL.Path, 200)),
+		Code: codeRouteNotFound, Message: fmt.Sprintf("no route for %s %s", r.Method, webhook.Clip(r.URL.Path, 200)),
 	}})
 }
 
@@ -160,11 +160,4 @@ func (h *headerRecorder) WriteHeader(code int) {
 	if h.status == 0 {
 		h.status = code
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -151,7 +151,7 @@ func jsonError(err error) error {
 // strictError is the client error for JSON that encoding/json alone would
 // have read by guessing.
 func strictError(e *jsonx.Error) error {
-	field := truncate(e.Path, 200)
+	field := webhook.Clip(e.Path, 200)
 	switch {
 	case errors.Is(e, jsonx.ErrUnknownName):
 		return webhook.Invalid(field, "unknown field %q (names match exactly)", field)

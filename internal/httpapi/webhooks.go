@@ -220,7 +220,7 @@ func listFilter(q url.Values) (webhook.ListFilter, error) {
 	}
 	if e := q.Get("event"); e != "" {
 		if !webhook.IsEvent(e) {
-			return f, webhook.Invalid("event", "unknown event %q (see GET /events/types)", truncate(e, 64))
+			return f, webhook.Invalid("event", "unknown event %q (see GET /events/types)", webhook.Clip(e, 64))
 		}
 		f.Event = e
 	}
@@ -238,7 +238,7 @@ func listFilter(q url.Values) (webhook.ListFilter, error) {
 func queryParams(q url.Values, allowed ...string) error {
 	for k, vs := range q {
 		if !slices.Contains(allowed, k) {
-			return webhook.Invalid(k, "unknown query parameter %q; use %s", truncate(k, 64), orList(allowed))
+			return webhook.Invalid(k, "unknown query parameter %q; use %s", webhook.Clip(k, 64), orList(allowed))
 		}
 		if len(vs) > 1 {
 			return webhook.Invalid(k, "query parameter %s is given %d times", k, len(vs))

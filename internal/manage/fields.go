@@ -232,7 +232,7 @@ func decodeStrings(field string, raw json.RawMessage, elemField func(name string
 	for name, v := range m {
 		var s *string
 		if err := json.Unmarshal(v, &s); err != nil || s == nil {
-			return nil, webhook.Invalid(elemField(name), "%s.%s must be a string", field, truncate(name, 64))
+			return nil, webhook.Invalid(elemField(name), "%s.%s must be a string", field, webhook.Clip(name, 64))
 		}
 		out[name] = *s
 	}
@@ -290,12 +290,4 @@ func TypeName(kind string) string {
 		return "an object"
 	}
 	return "of another type"
-}
-
-// truncate shortens s, a client's input quoted in a message, to n bytes.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

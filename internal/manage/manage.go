@@ -18,6 +18,7 @@ import (
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/wait"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -138,7 +139,7 @@ func New(o Options) (*Service, error) {
 		o.Jitter = randv2.Float64
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = wait.Sleep
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -167,7 +168,7 @@ func (s *Service) defaults() *webhook.Webhook {
 // without asking the store.
 func CheckWebhookID(id string) error {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
-		return webhook.Errorf(webhook.ENotFound, "webhook %s not found", truncate(id, 64))
+		return webhook.Errorf(webhook.ENotFound, "webhook %s not found", webhook.Clip(id, 64))
 	}
 	return nil
 }
@@ -211,16 +212,5 @@ func (s *Service) reapply(ctx context.Context, id string, update func() error) e
 		if err := s.opt.Sleep(ctx, wait); err != nil {
 			return err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -12,7 +12,7 @@ import (
 func checkNames(in Members) error {
 	for k := range in {
 		if k != CredentialsMember && !slices.ContainsFunc(fields, func(f Field) bool { return f.Name == k }) {
-			return webhook.Invalid(k, "unknown field %q", truncate(k, 64))
+			return webhook.Invalid(k, "unknown field %q", webhook.Clip(k, 64))
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. Every error a caller can see carries one of these; the API maps
@@ -74,4 +75,13 @@ func ErrorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// Clip shortens s, a client's input quoted in an error message, to at most n
+// bytes and whole characters, marking the cut with "...".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
 }
