@@ -309,6 +309,7 @@ wait_port() {
 # signal comes.
 api() {
 	on_exit
+	trap 'exit 0' INT TERM # stopped on purpose
 	setup
 	if [[ -z "${SAM_LOCAL_NO_BUILD:-}" ]]; then # test-sam-local built already
 		build

@@ -101,3 +101,18 @@ func TestStackKeepsStateAcrossProcesses(t *testing.T) {
 	out := run("read")
 	assert.Equal(t, 1, strings.Count(out, "opened kept\n"), out)
 }
+
+// One stack per data directory: a second is refused until the first is
+// gone.
+func TestLockDir(t *testing.T) {
+	dir := t.TempDir()
+	release, err := lockDir(dir)
+	require.NoError(t, err)
+	_, err = lockDir(dir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "in use by another local stack")
+	release()
+	release, err = lockDir(dir)
+	require.NoError(t, err, "free again")
+	release()
+}

@@ -72,6 +72,7 @@ type Stack struct {
 	srv     *kumo.Server // nil when Options.Endpoint was given
 	front   *http.Server // serves srv on Options.Listen
 	dataDir string
+	unlock  func() // gives the data directory back
 	log     *slog.Logger
 }
 
@@ -97,6 +98,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s := &Stack{Endpoint: o.Endpoint, Tables: o.Tables, KeyAlias: o.KeyAlias, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if o.DataDir != "" {
+		if s.unlock, err = lockDir(o.DataDir); err != nil {
+			return nil, fmt.Errorf("local stack: %w", err)
+		}
+	}
 	if s.Endpoint == "" {
 		// Listen first: a taken port fails before anything starts.
 		var ln net.Listener
@@ -111,11 +122,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			s.serve(ln)
 		}
 	}
-	defer func() {
-		if err != nil {
-			s.close()
-		}
-	}()
 	s.Clients, err = awsx.New(ctx, awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint})
 	if err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
@@ -247,5 +253,9 @@ func (s *Stack) close() {
 	if s.srv != nil {
 		s.srv.Close()
 		s.srv = nil
+	}
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
 	}
 }
