@@ -251,10 +251,12 @@ setup() {
 host() {
 	local ip=""
 	if [[ "$(uname -s)" == Linux ]]; then
-		ip=$(ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
-		if [[ -z "$ip" ]]; then
-			ip=$(docker network inspect bridge -f '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
-		fi
+		# docker0's IPv4 address (SIOCGIFADDR): iproute2 may not be installed.
+		ip=$(python3 -c '
+import fcntl, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print(socket.inet_ntoa(fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", b"docker0"))[20:24]))
+' 2>/dev/null || true)
 	fi
 	[[ -n "$ip" ]] || die "no Docker bridge address found (Docker Engine on Linux makes docker0)"
 	echo "$ip"
