@@ -2,11 +2,24 @@
 // embedded AWS emulator instead of an AWS account. It serves the API on
 // 127.0.0.1:$PORT (default 3000) with private targets allowed, so a receiver
 // on localhost works.
+//
+// With -emulator (`make emulator`, `make sam-api`) it runs the emulator
+// alone on $EMULATOR_HOST:$EMULATOR_PORT (default 127.0.0.1:4566), with the
+// same tables, queues and key, and prints the environment a function needs
+// to use it; -env-vars writes that environment as a `sam local --env-vars`
+// file, and -invoke feeds the queues and the cleanup schedule to the
+// functions `sam local start-lambda` serves.
+//
+// Both keep their state in $WEBHOOKS_DATA_DIR (default .cache/local/data)
+// across restarts, or in memory with WEBHOOKS_DATA_DIR=memory.
+//
+//	local [-emulator [-env-vars FILE] [-invoke URL]]
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,19 +45,79 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// DefaultPort is where the API listens unless PORT says otherwise.
-const DefaultPort = 3000
+// DefaultPort is where the API listens unless PORT says otherwise, and
+// DefaultEmulatorPort where -emulator serves unless EMULATOR_PORT does.
+const (
+	DefaultPort         = 3000
+	DefaultEmulatorPort = 4566
+)
 
-// shutdownGrace bounds how long requests in flight may finish on shutdown.
-const shutdownGrace = 10 * time.Second
+// shutdownGrace bounds how long requests in flight may finish on shutdown,
+// and saveGrace how long the emulator may take to save its state.
+const (
+	shutdownGrace = 10 * time.Second
+	saveGrace     = 10 * time.Second
+)
+
+// The functions -invoke calls, by their logical ids in template.yaml.
+const (
+	deliveryFunction = "DeliveryFunction"
+	cleanupFunction  = "CleanupFunction"
+)
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr, nil); err != nil {
+	if err := localMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
 	}
+}
+
+func localMain(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	m, err := parseMode(args, stderr)
+	if err != nil {
+		return err
+	}
+	// First: the emulator reads its data directory when the process starts,
+	// so this may start the program again with it set.
+	dir, err := localaws.DataDir(getenv("WEBHOOKS_DATA_DIR"))
+	if err != nil {
+		return err
+	}
+	if err := localaws.Persist(dir); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if m.emulator {
+		return emulate(ctx, m, getenv, stdout, stderr, nil)
+	}
+	return run(ctx, getenv, stdout, stderr, nil)
+}
+
+// mode is what the command line asks for.
+type mode struct {
+	emulator bool   // only the emulator
+	envVars  string // file to write the functions' environment to (sam local --env-vars)
+	invoke   string // Lambda Invoke endpoint of the functions to feed (sam local start-lambda)
+}
+
+func parseMode(args []string, stderr io.Writer) (mode, error) {
+	var m mode
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&m.emulator, "emulator", false, "run only the AWS emulator, on $EMULATOR_HOST:$EMULATOR_PORT (default 127.0.0.1:4566)")
+	fs.StringVar(&m.envVars, "env-vars", "", "with -emulator: write the functions' environment to `FILE`, as sam local --env-vars reads it")
+	fs.StringVar(&m.invoke, "invoke", "", "with -emulator: feed the queues and the cleanup schedule to the functions at this Lambda endpoint (`URL` of sam local start-lambda)")
+	if err := fs.Parse(args); err != nil {
+		return m, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return m, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case !m.emulator && (m.envVars != "" || m.invoke != ""):
+		return m, errors.New("-env-vars and -invoke go with -emulator")
+	}
+	return m, nil
 }
 
 // localEnv is the environment with the local server's own defaults:
@@ -67,7 +140,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	port, err := parsePort(getenv("PORT"))
+	port, err := parsePort("PORT", getenv("PORT"), DefaultPort)
+	if err != nil {
+		return err
+	}
+	so, err := stackOptions(getenv, cfg, log, 0)
 	if err != nil {
 		return err
 	}
@@ -98,9 +175,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	go func() { served <- srv.Serve(ln) }()
 	baseURL := "http://" + ln.Addr().String()
 
-	cfg, err = start(ctx, cfg, log, &handler)
+	cfg, err = start(ctx, cfg, so, log, &handler)
 	if err == nil {
-		printBanner(stdout, baseURL, cfg)
+		printBanner(stdout, baseURL, cfg, so.DataDir)
 		log.Info("serving", "url", baseURL, "allow_private_targets", cfg.AllowPrivate)
 		if ready != nil {
 			ready(baseURL)
@@ -112,19 +189,80 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil {
-		err = errors.Join(err, fmt.Errorf("shutdown: %w", serr))
-	}
+	var bg stopper
+	var stack shutdowner
 	if s := stackOf(&handler); s != nil {
-		s.background.Stop() // in-flight batches finish; the rest stays queued
-		s.stack.Close()
+		bg, stack = s.background, s.stack
+	}
+	if serr := shutdown(context.WithoutCancel(ctx), bg, srv, stack); serr != nil {
+		err = errors.Join(err, serr)
 	}
 	if errors.Is(err, http.ErrServerClosed) || ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = nil // stopped on purpose, even while starting
 	}
 	return err
+}
+
+type stopper interface{ Stop() }
+
+type shutdowner interface {
+	Shutdown(context.Context) error
+}
+
+// shutdown stops what runs, in this order, each part only when set: the
+// background work first (its pollers receive no new batch, the batches in
+// flight finish), so that nothing more is delivered while the API drains;
+// then the API server (requests in flight get shutdownGrace); then the
+// stack (its state saved when it keeps it, within saveGrace). What was not
+// processed stays queued.
+func shutdown(ctx context.Context, bg stopper, srv, stack shutdowner) error {
+	var errs []error
+	if bg != nil {
+		bg.Stop()
+	}
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		cancel()
+	}
+	if stack != nil {
+		sctx, cancel := context.WithTimeout(ctx, saveGrace)
+		if err := stack.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// stackOptions are the local stack's: its tables from cfg, its data
+// directory from WEBHOOKS_DATA_DIR, and the emulator's address from
+// EMULATOR_HOST and EMULATOR_PORT; with neither set and defaultPort 0 the
+// emulator takes a free loopback port.
+func stackOptions(getenv func(string) string, cfg config.Config, log *slog.Logger, defaultPort int) (localaws.Options, error) {
+	o := localaws.Options{
+		Tables: store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable},
+		Logger: log,
+	}
+	var err error
+	if o.DataDir, err = localaws.DataDir(getenv("WEBHOOKS_DATA_DIR")); err != nil {
+		return o, err
+	}
+	host, p := strings.TrimSpace(getenv("EMULATOR_HOST")), getenv("EMULATOR_PORT")
+	if host == "" && strings.TrimSpace(p) == "" && defaultPort == 0 {
+		return o, nil
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	port, err := parsePort("EMULATOR_PORT", p, defaultPort)
+	if err != nil {
+		return o, err
+	}
+	o.Listen = net.JoinHostPort(host, strconv.Itoa(port))
+	return o, nil
 }
 
 // stacked is the served handler once the stack is up, keeping the stack and
@@ -145,11 +283,8 @@ func stackOf(h *atomic.Pointer[http.Handler]) *stacked {
 // start brings up the local stack (emulator, tables, queues, key), the
 // pipeline with its event source mappings and cleanup schedule, and swaps
 // the API in for the starting handler. Its config replaces cfg's.
-func start(ctx context.Context, cfg config.Config, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
-	stack, err := localaws.Start(ctx, localaws.Options{
-		Tables: store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable},
-		Logger: log,
-	})
+func start(ctx context.Context, cfg config.Config, so localaws.Options, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
+	stack, err := localaws.Start(ctx, so)
 	if err != nil {
 		return cfg, err
 	}
@@ -206,25 +341,34 @@ func startingHandler(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteError(w, r, nil, webhook.Errorf(webhook.EUnavailable, "the local stack is starting; retry in a moment"))
 }
 
-func parsePort(s string) (int, error) {
-	if s == "" {
-		return DefaultPort, nil
+func parsePort(name, s string, def int) (int, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return def, nil
 	}
 	p, err := strconv.Atoi(s)
 	if err != nil || p < 0 || p > 65535 {
-		return 0, fmt.Errorf("PORT=%q: want a port number from 0 to 65535", s)
+		return 0, fmt.Errorf("%s=%q: want a port number from 0 to 65535", name, s)
 	}
 	return p, nil
 }
 
-func printBanner(w io.Writer, url string, cfg config.Config) {
+// dataLine tells where the state is kept.
+func dataLine(dir string) string {
+	if dir == "" {
+		return "in memory (WEBHOOKS_DATA_DIR=memory), gone on exit"
+	}
+	return dir + " (kept across restarts; make reset empties it)"
+}
+
+func printBanner(w io.Writer, url string, cfg config.Config, dataDir string) {
 	private := "refused (ALLOW_PRIVATE_TARGETS=false)"
 	if cfg.AllowPrivate {
 		private = "allowed, so a receiver on localhost works"
 	}
 	fmt.Fprintf(w, `webhooks: local server
   API              %[1]s   (GET %[1]s/healthz)
-  AWS stand-in     %[2]s   (embedded DynamoDB, SQS and KMS; in memory, gone on exit)
+  AWS stand-in     %[2]s   (embedded DynamoDB, SQS and KMS)
+  data             %[12]s
   tables           %[3]s, %[4]s
   queues           %[8]s, %[9]s (polled here, as Lambda's SQS triggers would)
   KMS key          %[5]s (%[7]s)
@@ -241,7 +385,7 @@ try:
 
 Ctrl-C stops it.
 `, url, cfg.Endpoints.DynamoDB, cfg.WebhooksTable, cfg.DeliveriesTable, cfg.KMSKeyID, private, localaws.DefaultKeyAlias,
-		queueName(cfg.DeliveryQueueURL), queueName(cfg.EventsQueueURL), cfg.CleanupInterval, cfg.RetentionDays)
+		queueName(cfg.DeliveryQueueURL), queueName(cfg.EventsQueueURL), cfg.CleanupInterval, cfg.RetentionDays, dataLine(dataDir))
 }
 
 // queueName is the last path element of a queue URL.

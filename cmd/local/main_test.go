@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/config"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -43,11 +46,12 @@ type server struct {
 }
 
 // startServer runs the local server on a free port with unique tables (the
-// emulators of one test binary share their state).
+// emulators of one test binary share their state), in memory: the test
+// binary's emulator keeps nothing (persist_test.go restarts a process).
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
 	s := uuid.NewString()[:8]
-	vars := map[string]string{"PORT": "0", "TABLE_WEBHOOKS": "wh-" + s, "TABLE_DELIVERIES": "dl-" + s}
+	vars := map[string]string{"PORT": "0", "TABLE_WEBHOOKS": "wh-" + s, "TABLE_DELIVERIES": "dl-" + s, "WEBHOOKS_DATA_DIR": "memory"}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -136,6 +140,7 @@ func TestLocalServerLifecycle(t *testing.T) {
 	// It told what it started, and logs JSON.
 	out := srv.stdout.String()
 	assert.Contains(t, out, srv.url)
+	assert.Contains(t, out, "data             in memory (WEBHOOKS_DATA_DIR=memory)")
 	assert.Contains(t, out, "curl -s -X POST "+srv.url+"/webhooks")
 	for _, line := range strings.Split(strings.TrimSpace(srv.stderr.String()), "\n") {
 		assert.True(t, json.Valid([]byte(line)), "log line is JSON: %s", line)
@@ -162,6 +167,9 @@ func TestLocalServerBadConfig(t *testing.T) {
 		{"PORT": "-1"},
 		{"DEFAULT_TIMEOUT_MS": "5"},
 		{"ALLOW_PRIVATE_TARGETS": "maybe"},
+		{"EMULATOR_PORT": "sqs"},
+		{"PORT": "0", "WEBHOOKS_DATA_DIR": "memory", "EMULATOR_HOST": "192.0.2.1"}, // not an address of this machine
+		{"PORT": "0", "WEBHOOKS_DATA_DIR": t.TempDir()},                            // the test binary's emulator keeps nothing
 	} {
 		err := run(context.Background(), func(k string) string { return env[k] }, io.Discard, io.Discard, nil)
 		assert.Error(t, err, "%v", env)
@@ -206,6 +214,87 @@ func TestLocalEnvDefaults(t *testing.T) {
 func TestStopWhileStarting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // as if Ctrl-C came before the stack was up
-	err := run(ctx, func(k string) string { return map[string]string{"PORT": "0"}[k] }, io.Discard, io.Discard, nil)
+	err := run(ctx, func(k string) string { return map[string]string{"PORT": "0", "WEBHOOKS_DATA_DIR": "memory"}[k] }, io.Discard, io.Discard, nil)
 	assert.NoError(t, err, "stopping on purpose is not an error")
+}
+
+// fakeStop records the order in which shutdown stops things.
+type fakeStop struct {
+	name  string
+	order *[]string
+	err   error
+}
+
+func (f fakeStop) Stop() { *f.order = append(*f.order, f.name) }
+
+func (f fakeStop) Shutdown(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		return errors.New(f.name + ": no deadline")
+	}
+	*f.order = append(*f.order, f.name)
+	return f.err
+}
+
+// The pollers stop first (no new batch while the API drains, the batches in
+// flight finish), then the API server drains, then the stack saves and
+// stops; a failure is reported and does not skip what follows.
+func TestShutdownOrder(t *testing.T) {
+	var order []string
+	err := shutdown(context.Background(), fakeStop{"pollers", &order, nil},
+		fakeStop{"api", &order, errors.New("drain")}, fakeStop{"stack", &order, errors.New("save")})
+	assert.Equal(t, []string{"pollers", "api", "stack"}, order)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "drain")
+	assert.Contains(t, err.Error(), "save")
+
+	order = nil
+	require.NoError(t, shutdown(context.Background(), nil, nil, fakeStop{"stack", &order, nil}), "parts not started are skipped")
+	assert.Equal(t, []string{"stack"}, order)
+}
+
+func TestParseMode(t *testing.T) {
+	tests := []struct {
+		args []string
+		want mode
+		err  string
+	}{
+		{args: nil, want: mode{}},
+		{args: []string{"-emulator"}, want: mode{emulator: true}},
+		{args: []string{"-emulator", "-env-vars", "e.json", "-invoke", "http://127.0.0.1:3002"},
+			want: mode{emulator: true, envVars: "e.json", invoke: "http://127.0.0.1:3002"}},
+		{args: []string{"-env-vars", "e.json"}, err: "go with -emulator"},
+		{args: []string{"-emulator", "extra"}, err: `unexpected argument "extra"`},
+		{args: []string{"-bogus"}, err: "not defined"},
+	}
+	for _, tt := range tests {
+		got, err := parseMode(tt.args, io.Discard)
+		if tt.err != "" {
+			require.Error(t, err, "%v", tt.args)
+			assert.Contains(t, err.Error(), tt.err)
+			continue
+		}
+		require.NoError(t, err, "%v", tt.args)
+		assert.Equal(t, tt.want, got)
+	}
+}
+
+func TestStackOptions(t *testing.T) {
+	cfg, err := config.Parse(func(string) string { return "" })
+	require.NoError(t, err)
+	tests := []struct {
+		env         map[string]string
+		defaultPort int
+		listen      string
+	}{
+		{env: nil, defaultPort: 0, listen: ""}, // make run: a free port
+		{env: nil, defaultPort: DefaultEmulatorPort, listen: "127.0.0.1:4566"},
+		{env: map[string]string{"EMULATOR_PORT": "4577"}, listen: "127.0.0.1:4577"},
+		{env: map[string]string{"EMULATOR_HOST": "172.17.0.1"}, defaultPort: DefaultEmulatorPort, listen: "172.17.0.1:4566"},
+	}
+	for _, tt := range tests {
+		o, err := stackOptions(func(k string) string { return tt.env[k] }, cfg, nil, tt.defaultPort)
+		require.NoError(t, err)
+		assert.Equal(t, tt.listen, o.Listen, "%v", tt.env)
+		assert.Equal(t, cfg.WebhooksTable, o.Tables.Webhooks)
+	}
 }

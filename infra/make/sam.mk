@@ -19,3 +19,22 @@ test-sam: ## sam-validate + sam-build (part of make test)
 	@$(if $(WEBHOOKS_TEST_STRICT),SAM_TALLY=$(TEST_TALLY)) $(SAM_SH) test
 
 TEST_EXTRA += test-sam
+
+# SAM CLI's local commands in Docker (infra/sam/local.sh) against the local
+# emulator (cmd/local -emulator). They need a Docker daemon, and on a machine
+# that is not arm64 QEMU's arm64 emulation: local.sh installs and starts both
+# when run as root on Debian, and stops what it started.
+SAM_LOCAL_SH := infra/sam/local.sh
+
+.PHONY: sam-api sam-invoke test-sam-local
+
+sam-api: ## the API on sam local start-api (127.0.0.1:$SAM_API_PORT, default 3001), deliveries by sam local start-lambda, on the emulator; needs Docker
+	@$(SAM_LOCAL_SH) api
+
+sam-invoke: ## sam local invoke $FN -e $EVENT against a running emulator (started with EMULATOR_HOST=$(infra/sam/local.sh host) make emulator)
+	@$(SAM_LOCAL_SH) invoke $(FN) $(EVENT)
+
+test-sam-local: testsummary ## every events/ file through sam local invoke, and a webhook's life through sam local start-api (part of make test)
+	@TESTSUMMARY=$(TESTSUMMARY) $(if $(WEBHOOKS_TEST_STRICT),SAM_TALLY=$(TEST_TALLY)) $(SAM_LOCAL_SH) test
+
+TEST_EXTRA += test-sam-local

@@ -33,6 +33,9 @@ offline_env() {
 	export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 	export AWS_EC2_METADATA_DISABLED=true
 	export AWS_ENDPOINT_URL=http://127.0.0.1:9
+	# One try: sam local asks STS for the account id, and retrying the
+	# closed port costs about 10 s per command.
+	export AWS_MAX_ATTEMPTS=1
 	export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION"
 }
 
@@ -138,7 +141,8 @@ exec)
 	venv
 	offline_env
 	cd "$ROOT"
-	sam "$@"
+	# exec: a caller's signals reach sam itself.
+	exec "$VENV/bin/sam" "$@"
 	;;
 *)
 	echo "usage: $0 venv|validate|build|check-build|test|exec SAM-ARGS..." >&2

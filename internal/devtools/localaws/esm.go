@@ -86,9 +86,13 @@ func NewESM(client *sqs.Client, cfg ESMConfig) (*ESM, error) {
 
 // Run polls until ctx ends, then stops receiving, lets the batches in flight
 // finish (within ShutdownGrace), deletes what they processed and returns nil.
-// A message received but not deleted is never lost: SQS makes it visible
-// again after the visibility timeout. Run fails only when it cannot read the
-// queue's ARN at start.
+// A long poll under way when ctx ends is not abandoned but waited for (at
+// most WaitTime) and what it received processed: cut off, it could have
+// taken messages that only the visibility timeout would bring back, and an
+// emulator that keeps its state across restarts does not keep messages in
+// flight. A message received but not deleted is never lost on SQS: it is
+// visible again after the visibility timeout. Run fails only when it cannot
+// read the queue's ARN at start.
 func (m *ESM) Run(ctx context.Context) error {
 	attrs, err := m.client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(m.cfg.QueueURL),
@@ -108,16 +112,22 @@ func (m *ESM) Run(ctx context.Context) error {
 	return nil
 }
 
+// receiveSlack is how long past its WaitTime a receive may take before it is
+// given up (a hung connection, not a slow queue).
+const receiveSlack = 30 * time.Second
+
 func (m *ESM) poll(ctx context.Context, arn, region string) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		out, err := m.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.WaitTime+receiveSlack)
+		out, err := m.client.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(m.cfg.QueueURL),
 			MaxNumberOfMessages:         int32(m.cfg.BatchSize),
 			WaitTimeSeconds:             int32(m.cfg.WaitTime / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return

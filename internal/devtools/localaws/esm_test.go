@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -424,4 +425,49 @@ func TestToSQSEventMessageAttributes(t *testing.T) {
 	assert.Equal(t, "String", a.DataType)
 	assert.Equal(t, "acme", aws.ToString(a.StringValue))
 	assert.NotNil(t, a.StringListValues, "lists are [] as Lambda writes them")
+}
+
+// doFunc is an aws.HTTPClient.
+type doFunc func(*http.Request) (*http.Response, error)
+
+func (f doFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A long poll under way when Run's context ends is waited for, and what it
+// receives is processed and deleted: nothing is left in flight, where an
+// emulator that keeps its state across restarts would lose it.
+func TestESMFinishesTheReceiveUnderWay(t *testing.T) {
+	for _, b := range testenv.SQSBackends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			urls := queues(t, b.Clients.SQS, 960)
+			polling := make(chan struct{})
+			var once sync.Once
+			client := sqs.New(b.Clients.SQS.Options(), func(o *sqs.Options) {
+				next := o.HTTPClient
+				o.HTTPClient = doFunc(func(r *http.Request) (*http.Response, error) {
+					if r.Header.Get("X-Amz-Target") == "AmazonSQS.ReceiveMessage" {
+						once.Do(func() { close(polling) })
+					}
+					return next.Do(r)
+				})
+			})
+			got := make(chan string, 1)
+			cancel, done := start(t, client, ESMConfig{QueueURL: urls.DeliveryQueue, WaitTime: 20 * time.Second,
+				Handler: func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+					got <- ev.Records[0].Body
+					return events.SQSEventResponse{}, nil
+				}})
+			waitFor(t, polling, "the first long poll")
+			cancel()
+			send(t, b.Clients.SQS, urls.DeliveryQueue, `{"late":true}`)
+			waitFor(t, done, "Run to return")
+			select {
+			case body := <-got:
+				assert.Equal(t, `{"late":true}`, body)
+			default:
+				t.Fatal("what the poll under way received was not processed")
+			}
+			assert.Zero(t, count(t, b.Clients.SQS, urls.DeliveryQueue), "and deleted, not left in flight")
+		})
+	}
 }

@@ -9,6 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -39,7 +44,15 @@ type Options struct {
 	// QueuePrefix is put before every queue name (queue.Definitions); tests
 	// sharing an emulator give each stack its own.
 	QueuePrefix string
-	Logger      *slog.Logger // default: discard
+	// Listen, when set ("127.0.0.1:4566"), is where the embedded emulator is
+	// served instead of a free loopback port, so processes started apart
+	// (sam local's functions, a shell) can find it.
+	Listen string
+	// DataDir is where the embedded emulator keeps its state across
+	// restarts; empty keeps it in memory. The process must have been
+	// started for it: see Persist.
+	DataDir string
+	Logger  *slog.Logger // default: discard
 }
 
 // Stack is a running local AWS: the emulator, SDK clients pointing at it and
@@ -56,7 +69,11 @@ type Stack struct {
 	KeyAlias string        // its alias
 	Queues   queue.URLs    // created queues and their DLQs
 
-	srv *kumo.Server // nil when Options.Endpoint was given
+	srv     *kumo.Server // nil when Options.Endpoint was given
+	front   *http.Server // serves srv on Options.Listen
+	dataDir string
+	unlock  func() // gives the data directory back
+	log     *slog.Logger
 }
 
 // Start starts the emulator (unless o.Endpoint names one), builds clients
@@ -77,16 +94,34 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	s := &Stack{Endpoint: o.Endpoint, Tables: o.Tables, KeyAlias: o.KeyAlias}
-	if s.Endpoint == "" {
-		s.srv = kumo.NewServer()
-		s.Endpoint = s.srv.URL
+	if err := checkDataDir(o); err != nil {
+		return nil, err
 	}
+	s := &Stack{Endpoint: o.Endpoint, Tables: o.Tables, KeyAlias: o.KeyAlias, log: log}
 	defer func() {
 		if err != nil {
-			s.Close()
+			s.close()
 		}
 	}()
+	if o.DataDir != "" {
+		if s.unlock, err = lockDir(o.DataDir); err != nil {
+			return nil, fmt.Errorf("local stack: %w", err)
+		}
+	}
+	if s.Endpoint == "" {
+		// Listen first: a taken port fails before anything starts.
+		var ln net.Listener
+		if o.Listen != "" {
+			if ln, err = net.Listen("tcp", o.Listen); err != nil {
+				return nil, fmt.Errorf("local stack: emulator: %w", err)
+			}
+		}
+		s.srv = kumo.NewServer()
+		s.Endpoint = s.srv.URL
+		if ln != nil {
+			s.serve(ln)
+		}
+	}
 	s.Clients, err = awsx.New(ctx, awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint})
 	if err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
@@ -100,9 +135,21 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.Queues, err = queue.Ensure(ctx, s.Clients.SQS, o.QueuePrefix); err != nil {
 		return nil, fmt.Errorf("local stack: create queues: %w", err)
 	}
-	log.Info("local aws stack up", "endpoint", s.Endpoint,
+	s.dataDir = o.DataDir // only now: Shutdown's mark needs the resources
+	log.Info("local aws stack up", "endpoint", s.Endpoint, "data_dir", s.dataDir,
 		"webhooks_table", s.Tables.Webhooks, "deliveries_table", s.Tables.Deliveries, "kms_key", s.KeyAlias)
 	return s, nil
+}
+
+// serve puts the embedded emulator on ln: kumo's own server listens on a
+// port of its choosing, so a fixed address is a proxy in front of it.
+func (s *Stack) serve(ln net.Listener) {
+	target, _ := url.Parse(s.srv.URL) // kumo's URL is always http://127.0.0.1:port
+	p := httputil.NewSingleHostReverseProxy(target)
+	p.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	s.front = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: p.ErrorLog}
+	s.Endpoint = "http://" + ln.Addr().String()
+	go func() { _ = s.front.Serve(ln) }()
 }
 
 // ensureKey returns the id of the key behind alias, creating both if needed.
@@ -142,6 +189,21 @@ func (s *Stack) Config(base config.Config) config.Config {
 	return base
 }
 
+// Env is the environment a function needs to use the stack: its endpoints,
+// tables, queues and key, under the names internal/config reads.
+func (s *Stack) Env() map[string]string {
+	return map[string]string{
+		"DYNAMODB_ENDPOINT":  s.Endpoint,
+		"SQS_ENDPOINT":       s.Endpoint,
+		"KMS_ENDPOINT":       s.Endpoint,
+		"TABLE_WEBHOOKS":     s.Tables.Webhooks,
+		"TABLE_DELIVERIES":   s.Tables.Deliveries,
+		"DELIVERY_QUEUE_URL": s.Queues.DeliveryQueue,
+		"EVENTS_QUEUE_URL":   s.Queues.EventsQueue,
+		"KMS_KEY_ID":         s.KeyID,
+	}
+}
+
 // Ready reports whether the stack's tables and key answer, for /healthz.
 func (s *Stack) Ready(ctx context.Context) error {
 	for _, t := range []string{s.Tables.Webhooks, s.Tables.Deliveries} {
@@ -159,11 +221,41 @@ func (s *Stack) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the embedded emulator; its data is gone. A stack on a given
-// Endpoint leaves that emulator running.
+// Shutdown stops the embedded emulator once its state is on disk (with a
+// DataDir; in memory it is gone), waiting at most until ctx ends; call it
+// when nothing uses the stack any more. A stack on a given Endpoint leaves
+// that emulator running.
+func (s *Stack) Shutdown(ctx context.Context) error {
+	var err error
+	if s.dataDir != "" && s.srv != nil {
+		if err = s.saved(ctx); err != nil {
+			err = fmt.Errorf("local stack: keep data in %s: %w", s.dataDir, err)
+		}
+	}
+	s.close()
+	return err
+}
+
+// Close is Shutdown with at most 10 s to save, logging a failure.
 func (s *Stack) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		s.log.Error("local stack shutdown", "error", err)
+	}
+}
+
+func (s *Stack) close() {
+	if s.front != nil {
+		_ = s.front.Close()
+		s.front = nil
+	}
 	if s.srv != nil {
 		s.srv.Close()
 		s.srv = nil
+	}
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
 	}
 }

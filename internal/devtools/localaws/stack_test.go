@@ -2,6 +2,10 @@ package localaws
 
 import (
 	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +129,83 @@ func TestStackStartFailsCleanly(t *testing.T) {
 	o.KeyAlias = "not-an-alias" // KMS refuses alias names without "alias/"
 	_, err := Start(context.Background(), o)
 	require.Error(t, err)
+}
+
+// A function configured from Env uses what Config points the local server
+// at.
+func TestStackEnv(t *testing.T) {
+	s, err := Start(context.Background(), uniqueOptions())
+	require.NoError(t, err)
+	defer s.Close()
+	base, err := config.Parse(func(string) string { return "" })
+	require.NoError(t, err)
+	env := s.Env()
+	got, err := config.Parse(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, s.Config(base), got)
+}
+
+// Listen serves the emulator on a chosen address, and only while the stack
+// runs.
+func TestStackListen(t *testing.T) {
+	ctx := context.Background()
+	o := uniqueOptions()
+	o.Listen = "127.0.0.1:0"
+	s, err := Start(ctx, o)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(s.Endpoint, "http://127.0.0.1:"), s.Endpoint)
+	assert.NotEqual(t, s.srv.URL, s.Endpoint, "not kumo's own port")
+	require.NoError(t, s.Ready(ctx), "tables and key answer through the address")
+
+	// The address is taken while the stack runs.
+	o2 := uniqueOptions()
+	o2.Listen = strings.TrimPrefix(s.Endpoint, "http://")
+	_, err = Start(ctx, o2)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "emulator")
+
+	require.NoError(t, s.Shutdown(ctx))
+	_, err = net.Dial("tcp", strings.TrimPrefix(s.Endpoint, "http://"))
+	assert.Error(t, err, "nothing listens after shutdown")
+}
+
+// The emulator reads its data directory when the process starts: a stack
+// cannot ask for another one.
+func TestStackRefusesDataDirOfAnotherProcess(t *testing.T) {
+	o := uniqueOptions()
+	o.DataDir = t.TempDir()
+	_, err := Start(context.Background(), o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Persist")
+	assert.Contains(t, err.Error(), "keeps it in memory")
+
+	o = uniqueOptions()
+	o.Endpoint = "http://127.0.0.1:9"
+	o.DataDir = t.TempDir()
+	_, err = Start(context.Background(), o)
+	assert.Error(t, err, "a data directory is for the embedded emulator only")
+}
+
+func TestDataDir(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	tests := []struct{ in, want string }{
+		{"", filepath.Join(wd, ".cache/local/data")},
+		{"  ", filepath.Join(wd, ".cache/local/data")},
+		{"memory", ""},
+		{"/var/tmp/wh", "/var/tmp/wh"},
+		{"data/../here", filepath.Join(wd, "here")},
+	}
+	for _, tt := range tests {
+		got, err := DataDir(tt.in)
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, "WEBHOOKS_DATA_DIR=%q", tt.in)
+	}
+}
+
+// Persist does nothing when the process already keeps its data where asked
+// (here: in memory, as the test binary was started).
+func TestPersistWhenAlreadyThere(t *testing.T) {
+	require.Empty(t, processDataDir, "the test binary runs with KUMO_DATA_DIR unset")
+	assert.NoError(t, Persist(""))
 }
