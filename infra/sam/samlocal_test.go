@@ -273,7 +273,7 @@ func TestSAMLocalInvokeEveryEvent(t *testing.T) {
 				AuthCredentials map[string]string `json:"auth_credentials"`
 			}
 			require.NoError(t, json.Unmarshal(body, &signed))
-			assert.True(t, strings.HasPrefix(signed.AuthCredentials["secret"], signing.SecretPrefix), "a generated secret, shown once")
+			assert.True(t, strings.HasPrefix(signed.AuthCredentials["secret"], webhook.SecretPrefix), "a generated secret, shown once")
 
 			// Only these two: no refused request created one.
 			resp, body = api(t, "api-list-webhooks.json")
