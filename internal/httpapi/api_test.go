@@ -817,7 +817,7 @@ func TestStats(t *testing.T) {
 		LastDeliveryAt: &last, LastSuccessAt: &last})
 	rec = e.do("GET", "/webhooks/"+got.ID+"/stats", "")
 	assert.JSONEq(t, `{"webhook_id":"`+got.ID+`","total_deliveries":4,"successful":3,"failed":1,"success_rate":0.75,
-		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06Z","last_success_at":"2024-02-03T04:05:06Z","last_failure_at":null}`, rec.Body.String())
+		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06.000Z","last_success_at":"2024-02-03T04:05:06.000Z","last_failure_at":null}`, rec.Body.String())
 
 	assertError(t, e.do("GET", "/webhooks/bad/stats", ""), 404, webhook.ENotFound, "")
 }
