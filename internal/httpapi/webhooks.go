@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -300,6 +301,10 @@ type statsJSON struct {
 	LastFailureAt   *apiTime `json:"last_failure_at"`
 }
 
+// tenths rounds ms to 0.1 ms: attempt durations are whole milliseconds, so
+// more digits of their mean (166.66666666666666) say nothing.
+func tenths(ms float64) float64 { return math.Round(ms*10) / 10 }
+
 func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s, err := a.Webhooks.Stats(r.Context(), id)
@@ -309,7 +314,7 @@ func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, statsJSON{
 		WebhookID: id, TotalDeliveries: s.TotalDeliveries, Successful: s.Successful, Failed: s.Failed,
-		SuccessRate: s.SuccessRate(), AvgResponseMS: s.AvgResponseMS(),
+		SuccessRate: s.SuccessRate(), AvgResponseMS: tenths(s.AvgResponseMS()),
 		LastDeliveryAt: timePtr(s.LastDeliveryAt), LastSuccessAt: timePtr(s.LastSuccessAt), LastFailureAt: timePtr(s.LastFailureAt),
 	})
 }
