@@ -39,6 +39,7 @@ help: ## list the targets
 # Built, then exec'd (not `go run`), so Ctrl-C reaches the server alone and its
 # graceful exit is make's exit too.
 run: ## serve the whole service locally on 127.0.0.1:3000 (PORT=... to change), only Go needed
+	@echo "make run: building ./cmd/local (the first build compiles the service and its AWS emulator, a minute or two; later ones take seconds)"
 	@$(GO) build -o $(CACHE)/bin/local ./cmd/local
 	exec $(CACHE)/bin/local
 

@@ -159,6 +159,7 @@ func (c *conformance) do(k call, want int) (int, []byte) {
 	}
 	out.SetBodyBytes(rec.Body.Bytes())
 	assert.NoError(t, openapi3filter.ValidateResponse(ctx, out), "%s: %d response does not match the document: %s", name, rec.Code, rec.Body.String())
+	assertTimes(t, name, rec.Body.Bytes())
 	c.covered[key] = true
 	return rec.Code, rec.Body.Bytes()
 }

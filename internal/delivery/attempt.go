@@ -140,6 +140,9 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	res, started := a.send(ctx, w, job, timeout)
 	now := a.opt.Now().UTC().Truncate(time.Millisecond)
 	dec := retry.Decide(w.Retry, job.Attempt-d.SeriesStart+1, res.StatusCode, res.Header, res.Err, now, a.opt.Rand)
+	// The retry waits in SQS, by whole seconds: the record says that wait
+	// and when it ends, not the policy's finer one.
+	dec = dec.WithDelay(queue.Wait(dec.Delay), now)
 	at := newAttempt(job.Attempt, started, res)
 	if dec.Status != webhook.DeliverySucceeded {
 		at.Error = dec.Reason

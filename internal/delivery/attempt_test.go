@@ -126,6 +126,38 @@ func TestRunRetriesThenFails(t *testing.T) {
 	assert.Less(t, f.queue.Delays[0], f.queue.Delays[1], "exponential backoff grows")
 }
 
+// The policy plans 867 ms (1 s less 13.3 % of jitter), but SQS delays by
+// whole seconds: the record says the wait really queued, and next_attempt_at
+// is when that wait ends, on the injected clock.
+func TestRunRecordsTheQueuedWait(t *testing.T) {
+	f := newFixture(t, 500)
+	f.now = f.now.Add(250 * time.Millisecond)
+	f.a.opt.Rand = func() float64 { return 0.665 }
+	job := f.job(1)
+	for i, want := range []struct {
+		wait   time.Duration
+		reason string
+	}{
+		{time.Second, "endpoint answered 500 Internal Server Error; retrying in 1s (attempt 2 of 3 next)"},     // planned 867ms
+		{2 * time.Second, "endpoint answered 500 Internal Server Error; retrying in 2s (attempt 3 of 3 next)"}, // planned 1.734s
+	} {
+		_, err := f.a.Run(context.Background(), job, false)
+		require.NoError(t, err)
+		rec := f.store.Delivery(job.DeliveryID)
+		require.Len(t, rec.Attempts, i+1)
+		assert.Equal(t, want.reason, rec.Attempts[i].Error)
+		require.Len(t, f.queue.Delays, i+1)
+		assert.Equal(t, want.wait, f.queue.Delays[i], "the wait sent is the wait recorded")
+		delay, notBefore := queue.Plan(f.now, f.queue.Delays[i])
+		assert.Equal(t, int32(want.wait/time.Second), delay, "SQS delays the message by exactly that")
+		assert.True(t, notBefore.IsZero())
+		require.NotNil(t, rec.NextAttemptAt)
+		assert.Equal(t, f.now.Add(want.wait), *rec.NextAttemptAt)
+		job = f.queue.Sent[i]
+		f.now = f.now.Add(want.wait)
+	}
+}
+
 func TestRunGoneDeactivates(t *testing.T) {
 	f := newFixture(t, 410)
 	_, err := f.a.Run(context.Background(), f.job(1), false)

@@ -817,7 +817,22 @@ func TestStats(t *testing.T) {
 		LastDeliveryAt: &last, LastSuccessAt: &last})
 	rec = e.do("GET", "/webhooks/"+got.ID+"/stats", "")
 	assert.JSONEq(t, `{"webhook_id":"`+got.ID+`","total_deliveries":4,"successful":3,"failed":1,"success_rate":0.75,
-		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06Z","last_success_at":"2024-02-03T04:05:06Z","last_failure_at":null}`, rec.Body.String())
+		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06.000Z","last_success_at":"2024-02-03T04:05:06.000Z","last_failure_at":null}`, rec.Body.String())
+
+	// The mean response time is rounded to 0.1 ms.
+	for _, tc := range []struct {
+		attempts, totalMS int64
+		want              string
+	}{
+		{3, 500, `"avg_response_ms":166.7,`},
+		{3, 100, `"avg_response_ms":33.3,`},
+		{8, 1, `"avg_response_ms":0.1,`},
+		{7, 2002, `"avg_response_ms":286,`},
+	} {
+		e.store.SetStats(got.ID, webhook.Stats{TotalDeliveries: 1, Successful: 1, Attempts: tc.attempts, TotalResponseMS: tc.totalMS})
+		rec = e.do("GET", "/webhooks/"+got.ID+"/stats", "")
+		assert.Contains(t, rec.Body.String(), tc.want)
+	}
 
 	assertError(t, e.do("GET", "/webhooks/bad/stats", ""), 404, webhook.ENotFound, "")
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/systemprompt-io/webhooks/api"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
@@ -47,28 +46,24 @@ type triggerJSON struct {
 
 // deliveryJSON is a delivery as the API shows it.
 type deliveryJSON struct {
-	ID            string            `json:"id"`
-	WebhookID     string            `json:"webhook_id"`
-	EventID       string            `json:"event_id,omitempty"`
-	Event         string            `json:"event"`
-	Status        string            `json:"status"`
-	Test          bool              `json:"test,omitempty"`
-	Attempts      []webhook.Attempt `json:"attempts"`
-	NextAttemptAt *time.Time        `json:"next_attempt_at"`
-	CreatedAt     time.Time         `json:"created_at"`
-	CompletedAt   *time.Time        `json:"completed_at"`
+	ID            string        `json:"id"`
+	WebhookID     string        `json:"webhook_id"`
+	EventID       string        `json:"event_id,omitempty"`
+	Event         string        `json:"event"`
+	Status        string        `json:"status"`
+	Test          bool          `json:"test,omitempty"`
+	Attempts      []attemptJSON `json:"attempts"`
+	NextAttemptAt *apiTime      `json:"next_attempt_at"`
+	CreatedAt     apiTime       `json:"created_at"`
+	CompletedAt   *apiTime      `json:"completed_at"`
 }
 
 func toDeliveryJSON(d *webhook.Delivery) deliveryJSON {
-	out := deliveryJSON{
+	return deliveryJSON{
 		ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.Event, Status: string(d.Status),
-		Test: d.Test, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt, CreatedAt: d.CreatedAt,
-		CompletedAt: d.CompletedAt,
+		Test: d.Test, Attempts: toAttemptsJSON(d.Attempts), NextAttemptAt: timePtr(d.NextAttemptAt),
+		CreatedAt: apiTime(d.CreatedAt), CompletedAt: timePtr(d.CompletedAt),
 	}
-	if out.Attempts == nil {
-		out.Attempts = []webhook.Attempt{}
-	}
-	return out
 }
 
 func (a *server) listDeliveries(w http.ResponseWriter, r *http.Request) {

@@ -3,12 +3,12 @@ package httpapi
 import (
 	"context"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -30,8 +30,8 @@ type webhookJSON struct {
 	Retry           webhook.RetryPolicy `json:"retry"`
 	TimeoutMS       int64               `json:"timeout_ms"`
 	Version         int64               `json:"version"`
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
+	CreatedAt       apiTime             `json:"created_at"`
+	UpdatedAt       apiTime             `json:"updated_at"`
 }
 
 func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
@@ -49,7 +49,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 	return webhookJSON{
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
-		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
+		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
 	}
 }
 
@@ -290,16 +290,20 @@ func toPageJSON[S, T any](page webhook.Page[S], show func(S) T) pageJSON[T] {
 
 // statsJSON is a webhook's delivery statistics.
 type statsJSON struct {
-	WebhookID       string     `json:"webhook_id"`
-	TotalDeliveries int64      `json:"total_deliveries"`
-	Successful      int64      `json:"successful"`
-	Failed          int64      `json:"failed"`
-	SuccessRate     float64    `json:"success_rate"`
-	AvgResponseMS   float64    `json:"avg_response_ms"`
-	LastDeliveryAt  *time.Time `json:"last_delivery_at"`
-	LastSuccessAt   *time.Time `json:"last_success_at"`
-	LastFailureAt   *time.Time `json:"last_failure_at"`
+	WebhookID       string   `json:"webhook_id"`
+	TotalDeliveries int64    `json:"total_deliveries"`
+	Successful      int64    `json:"successful"`
+	Failed          int64    `json:"failed"`
+	SuccessRate     float64  `json:"success_rate"`
+	AvgResponseMS   float64  `json:"avg_response_ms"`
+	LastDeliveryAt  *apiTime `json:"last_delivery_at"`
+	LastSuccessAt   *apiTime `json:"last_success_at"`
+	LastFailureAt   *apiTime `json:"last_failure_at"`
 }
+
+// tenths rounds ms to 0.1 ms: attempt durations are whole milliseconds, so
+// more digits of their mean (166.66666666666666) say nothing.
+func tenths(ms float64) float64 { return math.Round(ms*10) / 10 }
 
 func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -310,7 +314,7 @@ func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, statsJSON{
 		WebhookID: id, TotalDeliveries: s.TotalDeliveries, Successful: s.Successful, Failed: s.Failed,
-		SuccessRate: s.SuccessRate(), AvgResponseMS: s.AvgResponseMS(),
-		LastDeliveryAt: s.LastDeliveryAt, LastSuccessAt: s.LastSuccessAt, LastFailureAt: s.LastFailureAt,
+		SuccessRate: s.SuccessRate(), AvgResponseMS: tenths(s.AvgResponseMS()),
+		LastDeliveryAt: timePtr(s.LastDeliveryAt), LastSuccessAt: timePtr(s.LastSuccessAt), LastFailureAt: timePtr(s.LastFailureAt),
 	})
 }

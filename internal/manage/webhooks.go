@@ -81,10 +81,15 @@ func (s *Service) Create(ctx context.Context, in Members) (w *webhook.Webhook, r
 }
 
 // completeCredentials sets w.Credentials to creds, generating an HMAC secret
-// when hmac has none; the generated secret is returned to be shown once.
+// when hmac has none (returned to be shown once), and naming the default
+// header of an api-key that names none, so that reads show the header the
+// key is sent in.
 func (s *Service) completeCredentials(w *webhook.Webhook, creds map[string]string) (reveal map[string]string, err error) {
 	if creds == nil {
 		creds = map[string]string{}
+	}
+	if _, has := creds["header_name"]; w.AuthType == webhook.AuthAPIKey && !has {
+		creds["header_name"] = webhook.DefaultAPIKeyHeader
 	}
 	if _, has := creds["secret"]; w.AuthType == webhook.AuthHMAC && !has {
 		secret, err := s.opt.GenerateSecret(s.opt.Rand)

@@ -74,6 +74,17 @@ func TestCreate(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, secret, creds["secret"], "the secret shown is the one sealed")
 			}},
+		{"api-key without header_name shows the default header", `{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"api-key","auth_credentials":{"api_key":"k-123456"}}`, nil,
+			func(t *testing.T, f *fixture, w *webhook.Webhook, _ map[string]string) {
+				assert.Equal(t, map[string]string{"api_key": "k-****", "header_name": "X-API-Key"}, w.MaskedCredentials)
+				creds, err := f.secrets.Open(context.Background(), w.ID, f.store.Webhook(w.ID).SealedCredentials)
+				require.NoError(t, err)
+				assert.Equal(t, map[string]string{"api_key": "k-123456", "header_name": "X-API-Key"}, creds, "sent in the header shown")
+			}},
+		{"api-key with header_name keeps it", `{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"api-key","auth_credentials":{"api_key":"k-123456","header_name":"X-Key"}}`, nil,
+			func(t *testing.T, _ *fixture, w *webhook.Webhook, _ map[string]string) {
+				assert.Equal(t, map[string]string{"api_key": "k-****", "header_name": "X-Key"}, w.MaskedCredentials)
+			}},
 		{"private target allowed by the options", `{"name":"n","url":"http://127.0.0.1:9000/hook","events":["custom"]}`, func(o *Options) { o.AllowPrivate = true },
 			func(t *testing.T, _ *fixture, w *webhook.Webhook, _ map[string]string) {
 				assert.Equal(t, "http://127.0.0.1:9000/hook", w.URL)
@@ -206,6 +217,10 @@ func TestPatch(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, map[string]string{"token": "tok-2"}, creds)
 				assert.Equal(t, map[string]string{"token": "to****"}, after.MaskedCredentials)
+			}},
+		{name: "new api-key credentials without header_name show the default", patch: `{"auth_credentials":{"api_key":"key-2"}}`,
+			check: func(t *testing.T, _ *fixture, _, after *webhook.Webhook, _ map[string]string) {
+				assert.Equal(t, map[string]string{"api_key": "ke****", "header_name": "X-API-Key"}, after.MaskedCredentials)
 			}},
 		{name: "switch to hmac generates a secret", patch: `{"auth_type":"hmac"}`,
 			check: func(t *testing.T, f *fixture, _, after *webhook.Webhook, reveal map[string]string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,9 +227,25 @@ func TestPlan(t *testing.T) {
 		d, nb := Plan(t0, tt.wait)
 		assert.Equal(t, tt.delay, d, "wait %v", tt.wait)
 		if tt.notBefore {
-			assert.Equal(t, t0.Add(tt.wait), nb, "wait %v", tt.wait)
+			assert.Equal(t, t0.Add(Wait(tt.wait)), nb, "wait %v: due after the whole seconds sent", tt.wait)
 		} else {
 			assert.True(t, nb.IsZero(), "wait %v", tt.wait)
+		}
+	}
+}
+
+// Wait is the wait Plan sends: whole seconds, rounded up.
+func TestWait(t *testing.T) {
+	for _, tt := range []struct{ in, want time.Duration }{
+		{-time.Second, 0}, {0, 0}, {time.Nanosecond, time.Second}, {867 * time.Millisecond, time.Second},
+		{time.Second, time.Second}, {1800 * time.Millisecond, 2 * time.Second}, {3600 * time.Millisecond, 4 * time.Second},
+		{900*time.Second + time.Millisecond, 901 * time.Second}, {7 * 24 * time.Hour, 7 * 24 * time.Hour},
+		{math.MaxInt64, math.MaxInt64}, // no overflow
+	} {
+		assert.Equal(t, tt.want, Wait(tt.in), "wait %v", tt.in)
+		if tt.in <= 15*time.Minute {
+			d, _ := Plan(t0, tt.in)
+			assert.Equal(t, tt.want, time.Duration(d)*time.Second, "Plan sends Wait: %v", tt.in)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -74,18 +75,32 @@ func New(client SQS, url string, opts ...Option) *Queue {
 // URL is the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
-// Plan turns a wait into what a message can carry: DelaySeconds (whole
-// seconds, rounded up so a job never arrives early, at most MaxDelay) and,
-// when the wait is longer than SQS can delay a message, the time the job
-// becomes due (zero otherwise).
-func Plan(now time.Time, wait time.Duration) (delaySeconds int32, notBefore time.Time) {
+// Wait is the wait a job sent to wait gets: SQS delays messages by whole
+// seconds, so it is rounded up to the next one (a job never arrives early);
+// 0 for none. Plan sends exactly this wait, so a sender can record when the
+// job becomes due.
+func Wait(wait time.Duration) time.Duration {
 	if wait <= 0 {
+		return 0
+	}
+	if r := wait % time.Second; r != 0 && wait <= math.MaxInt64-time.Second {
+		wait += time.Second - r
+	}
+	return wait
+}
+
+// Plan turns a wait into what a message can carry: DelaySeconds (Wait's
+// whole seconds, at most MaxDelay) and, when the wait is longer than SQS can
+// delay a message, the time the job becomes due (zero otherwise).
+func Plan(now time.Time, wait time.Duration) (delaySeconds int32, notBefore time.Time) {
+	wait = Wait(wait)
+	if wait == 0 {
 		return 0, time.Time{}
 	}
 	if wait > MaxDelay {
 		return int32(MaxDelay / time.Second), now.Add(wait)
 	}
-	return int32((wait + time.Second - 1) / time.Second), time.Time{}
+	return int32(wait / time.Second), time.Time{}
 }
 
 // PartialError says which jobs of a SendJobs call were not sent. The others

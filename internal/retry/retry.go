@@ -218,6 +218,29 @@ type Decision struct {
 	// Reason explains a failure or retry in words, for logs and records;
 	// empty on success.
 	Reason string
+
+	// What a retry's Reason is made of, so WithDelay can say it again.
+	failure           string
+	next, maxAttempts int
+}
+
+// WithDelay returns d, a retrying decision, with delay as its wait, and
+// NextAttemptAt (now+delay) and Reason to match: for the carrier of the
+// retry to record the wait it really makes when that differs from the
+// planned one (SQS delays by whole seconds). Other decisions are returned
+// as they are.
+func (d Decision) WithDelay(delay time.Duration, now time.Time) Decision {
+	if d.Status != webhook.DeliveryRetrying {
+		return d
+	}
+	d.Delay = delay
+	d.NextAttemptAt = now.Add(delay)
+	d.Reason = retryReason(d.failure, delay, d.next, d.maxAttempts)
+	return d
+}
+
+func retryReason(failure string, delay time.Duration, next, maxAttempts int) string {
+	return fmt.Sprintf("%s; retrying in %s (attempt %d of %d next)", failure, delay, next, maxAttempts)
 }
 
 // Decide turns the answer to attempt (1-based) into a Decision.
@@ -257,10 +280,8 @@ func Decide(p webhook.RetryPolicy, attempt int, statusCode int, header http.Head
 		}
 	}
 	d.Status = webhook.DeliveryRetrying
-	d.Delay = delay
-	d.NextAttemptAt = now.Add(delay)
-	d.Reason = fmt.Sprintf("%s; retrying in %s (attempt %d of %d next)", Describe(statusCode, err), delay, attempt+1, maxAttempts)
-	return d
+	d.failure, d.next, d.maxAttempts = Describe(statusCode, err), attempt+1, maxAttempts
+	return d.WithDelay(delay, now)
 }
 
 // Describe names an attempt's failure in a few words.

@@ -308,3 +308,21 @@ func TestDecideJitterWithRetryAfter(t *testing.T) {
 	d = Decide(p, 2, 500, nil, nil, now, constRand(0.5))
 	assert.Equal(t, 1800*time.Millisecond, d.Delay)
 }
+
+// WithDelay re-times a retry (the record then says the wait the queue
+// really makes) and leaves a final decision alone.
+func TestDecisionWithDelay(t *testing.T) {
+	now := time.Date(2024, 1, 1, 12, 0, 0, 250_000_000, time.UTC)
+	p := webhook.RetryPolicy{Strategy: webhook.StrategyFixed, MaxAttempts: 3, InitialDelayMS: 867, MaxDelayMS: 60000}
+	d := Decide(p, 1, 500, nil, nil, now, nil)
+	require.Equal(t, "endpoint answered 500 Internal Server Error; retrying in 867ms (attempt 2 of 3 next)", d.Reason)
+	r := d.WithDelay(time.Second, now)
+	assert.Equal(t, time.Second, r.Delay)
+	assert.Equal(t, now.Add(time.Second), r.NextAttemptAt)
+	assert.Equal(t, "endpoint answered 500 Internal Server Error; retrying in 1s (attempt 2 of 3 next)", r.Reason)
+	assert.Equal(t, d.Status, r.Status)
+	assert.Equal(t, d.Outcome, r.Outcome)
+
+	final := Decide(p, 3, 500, nil, nil, now, nil)
+	assert.Equal(t, final, final.WithDelay(time.Second, now))
+}
