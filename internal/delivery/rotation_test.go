@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,31 @@ func TestOpenCredentialsPreviousSecret(t *testing.T) {
 				assert.Nil(t, w.Previous)
 			} else if assert.NotNil(t, w.Previous) {
 				assert.Equal(t, tt.prev, w.Previous.Secret)
+			}
+		})
+	}
+}
+
+// BenchmarkNewRequestHMAC: building a signed 1 KiB delivery request with one
+// secret, and during a rotation's overlap with two (every signature twice).
+func BenchmarkNewRequestHMAC(b *testing.B) {
+	body := []byte(`{"webhook_id":"wh_1","event":"custom","timestamp":"2024-01-01T12:00:00.000Z","data":{"x":"` + strings.Repeat("x", 1000) + `"},"metadata":{}}`)
+	m := Meta{DeliveryID: "dlv_0190a0b0c0d0e0f00010203040506070", Event: "custom", Attempt: 1, Time: eventTime}
+	for _, bc := range []struct {
+		name string
+		prev *webhook.PreviousSecret
+	}{
+		{"one secret", nil},
+		{"overlap", &webhook.PreviousSecret{Sealed: []byte("s"), ExpiresAt: eventTime.Add(time.Hour), Secret: "whsec_b2xkIGtleQ=="}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			w := hook(webhook.AuthHMAC, map[string]string{"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+			w.Previous = bc.prev
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewRequest(context.Background(), w, m, body); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
