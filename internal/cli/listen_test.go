@@ -566,3 +566,16 @@ func TestShown(t *testing.T) {
 	assert.Equal(t, `"a b"`, shown("a b"))
 	assert.Equal(t, `"\x1b[31mred"`, shown("\x1b[31mred"))
 }
+
+// TestListenWebhookDuringOverlap: during a rotation's overlap the previous
+// secret, which the mask does not show, is taken with --webhook, and the
+// deliveries verify with it.
+func TestListenWebhookDuringOverlap(t *testing.T) {
+	hook := strings.Replace(strings.Replace(createdWebhookJSON, listenSecret, "****LaSw", 1),
+		`"retry"`, `"previous_secret_expires_at":"2026-11-29T16:06:05Z","retry"`, 1)
+	api := newFakeAPI(t, map[string]reply{"GET /webhooks/" + whID: {200, hook}})
+	l := startListen(t, api.srv.URL, "--webhook", whID, "--secret", otherSecret)
+	send(t, signed{auth: webhook.AuthHMAC, secret: listenSecret, previous: otherSecret, id: dlvID, event: "custom", attempt: 1}.request(t, l.base+"/"))
+	assert.Equal(t, []string{line("custom", dlvID, "1", "verified", "verified", "200")}, l.lines(1))
+	assert.Equal(t, ExitOK, l.stop())
+}
