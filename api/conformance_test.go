@@ -269,6 +269,20 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "PATCH", path: missingWebhook, body: `{"name":"x"}`}, 404)
 	_ = got
 
+	// Secret rotation: generated with the default overlap (an empty body),
+	// given with If-Match and none, and refusals.
+	hmacHook := "/webhooks/" + ids["hmac"]
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret"}, 200)
+	_, got = c.do(call{method: "GET", path: hmacHook}, 200)
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret", body: `{"secret":"rotated-secret","previous_valid_for_ms":0}`,
+		header: map[string]string{"If-Match": `"` + field(t, got, "version") + `"`}}, 200)
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret", body: `{"previous_valid_for_ms":3600000}`}, 200)
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret", body: `{}`, header: map[string]string{"If-Match": `"1"`}}, 409)
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret", body: `{"previous_valid_for_ms":604800001}`, badRequest: true}, 400)
+	c.do(call{method: "POST", path: hmacHook + "/rotate-secret", body: `{"secret":""}`, badRequest: true}, 400)
+	c.do(call{method: "POST", path: "/webhooks/" + ids["basic"] + "/rotate-secret", body: `{}`}, 400)
+	c.do(call{method: "POST", path: missingWebhook + "/rotate-secret"}, 404)
+
 	// Pause, resume (idempotent), stats.
 	c.do(call{method: "POST", path: id + "/pause"}, 200)
 	c.do(call{method: "POST", path: id + "/pause"}, 200)

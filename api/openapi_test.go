@@ -78,6 +78,7 @@ func TestRoutes(t *testing.T) {
 		"POST /webhooks/{id}/deliveries/{delivery_id}/retry",
 		"POST /webhooks/{id}/pause",
 		"POST /webhooks/{id}/resume",
+		"POST /webhooks/{id}/rotate-secret",
 		"POST /webhooks/{id}/test",
 	}
 	var got []string

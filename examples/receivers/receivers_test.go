@@ -70,7 +70,7 @@ func TestReceivers(t *testing.T) {
 		t.Run(ex.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := ex.prepare(t)
-			api := newStack(t)
+			api := newStack(t, nil)
 
 			// The service generates the whsec_ secret; the webhook gets the
 			// receiver's URL once the receiver is up with that secret.
@@ -174,6 +174,20 @@ func handBuilt(t *testing.T, rcv *receiver, secret string) {
 		}, http.StatusUnauthorized, swFail},
 		{"X-Webhook-Signature of another key", func(h http.Header, id string) []byte {
 			h.Set("X-Webhook-Signature", signing.Seed(other, body))
+			return body
+		}, http.StatusUnauthorized, seedFail},
+		{"X-Webhook-Signature of another key, X-Webhook-Signature-Next matches (a rotation)", func(h http.Header, id string) []byte {
+			h.Set("X-Webhook-Signature", signing.Seed(other, body))
+			h.Set("X-Webhook-Signature-Next", signing.Seed(key, body))
+			return body
+		}, http.StatusNoContent, verified},
+		{"X-Webhook-Signature-Next of another key", func(h http.Header, id string) []byte {
+			h.Set("X-Webhook-Signature-Next", signing.Seed(other, body))
+			return body
+		}, http.StatusNoContent, verified},
+		{"neither seed header matches", func(h http.Header, id string) []byte {
+			h.Set("X-Webhook-Signature", signing.Seed(other, body))
+			h.Set("X-Webhook-Signature-Next", signing.Seed(other, append(body, ' ')))
 			return body
 		}, http.StatusUnauthorized, seedFail},
 		{"X-Webhook-Signature missing", func(h http.Header, id string) []byte {
@@ -461,8 +475,9 @@ type stack struct{ api http.Handler }
 
 // newStack starts the service on the shared embedded emulator with its own
 // tables, queues and key, and the delivery function polling the queues, as
-// the local server runs it.
-func newStack(t *testing.T) *stack {
+// the local server runs it. now is the delivery function's clock (nil:
+// time.Now).
+func newStack(t *testing.T, now func() time.Time) *stack {
 	t.Helper()
 	sfx := randHex(t)
 	s, err := localaws.Start(context.Background(), localaws.Options{
@@ -474,7 +489,7 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(s.Close)
 	cfg := s.Config(config.Config{AllowPrivate: true, DefaultTimeout: 10 * time.Second, RetentionDays: 30})
 	log := slog.New(slog.NewTextHandler(tWriter{t}, nil))
-	p, err := app.NewPipeline(cfg, s.Clients, log, nil)
+	p, err := app.NewPipeline(cfg, s.Clients, log, now)
 	require.NoError(t, err)
 	bg, err := s.StartBackground(localaws.Functions{Delivery: p.SQSHandler(), Logger: log})
 	require.NoError(t, err)

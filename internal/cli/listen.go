@@ -257,7 +257,9 @@ func (a *app) webhookSecret(cmd *cobra.Command, id, given string) (webhookDTO, s
 	shown, _ := h.AuthCredentials["secret"].(string)
 	switch {
 	case given != "":
-		if tail, ok := strings.CutPrefix(shown, "****"); ok && tail != "" && !strings.HasSuffix(given, tail) {
+		// During a rotation's overlap the previous secret, which the mask
+		// does not show, still signs.
+		if tail, ok := strings.CutPrefix(shown, "****"); ok && tail != "" && !strings.HasSuffix(given, tail) && h.PreviousSecretExpiresAt == nil {
 			return h, "", usageError("--secret is not the secret of webhook %s: the API shows it as %s", h.ID, shown)
 		}
 		return h, given, nil
@@ -350,16 +352,24 @@ func newVerifier(secret string) (*verifier, error) {
 	return &verifier{key: key, std: std}, nil
 }
 
-// seed checks X-Webhook-Signature: sha256=<hex HMAC of the body>.
+// seed checks X-Webhook-Signature: sha256=<hex HMAC of the body>. During a
+// secret rotation's overlap that header carries the old secret's signature
+// and X-Webhook-Signature-Next the new one's: a match in either verifies,
+// and the result says when it was the new one.
 func (v *verifier) seed(h http.Header, body []byte) string {
 	got := h.Get(delivery.HeaderSignature)
-	switch {
-	case got == "":
+	if got == "" {
 		return checkNotSigned
-	case v.key == nil:
+	}
+	if v.key == nil {
 		return checkNotChecked
-	case hmac.Equal([]byte(got), []byte(signing.Seed(v.key, body))):
+	}
+	want := []byte(signing.Seed(v.key, body))
+	if hmac.Equal([]byte(got), want) {
 		return checkVerified
+	}
+	if next := h.Get(delivery.HeaderSignatureNext); next != "" && hmac.Equal([]byte(next), want) {
+		return checkVerified + " (" + delivery.HeaderSignatureNext + ")"
 	}
 	return checkFailed
 }

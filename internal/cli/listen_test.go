@@ -156,6 +156,9 @@ type signed struct {
 	event   string
 	attempt int
 	at      time.Time // the attempt's time: webhook-timestamp
+	// previous is a rotation's previous secret, still valid: the delivery
+	// is signed with both.
+	previous string
 }
 
 func (s signed) request(t *testing.T, url string) *http.Request {
@@ -166,6 +169,9 @@ func (s signed) request(t *testing.T, url string) *http.Request {
 	}
 	if s.at.IsZero() {
 		s.at = time.Now()
+	}
+	if s.previous != "" {
+		w.Previous = &webhook.PreviousSecret{Sealed: []byte("sealed"), ExpiresAt: s.at.Add(time.Hour), Secret: s.previous}
 	}
 	body, err := delivery.Payload{WebhookID: whID, Event: s.event, Timestamp: s.at, Data: json.RawMessage(`{"message":"hello"}`)}.Body()
 	require.NoError(t, err)
@@ -223,6 +229,15 @@ func TestListenSignatureChecks(t *testing.T) {
 			line("agent.failed", dlvID, "3", "verified", "verified", "200")},
 		{"signed with another secret", listenSecret,
 			signed{auth: webhook.AuthHMAC, secret: otherSecret, id: dlvID, event: "custom", attempt: 1}.request,
+			line("custom", dlvID, "1", "failed", "failed", "200")},
+		{"rotation overlap, listening with the new secret", listenSecret,
+			signed{auth: webhook.AuthHMAC, secret: listenSecret, previous: otherSecret, id: dlvID, event: "custom", attempt: 1}.request,
+			line("custom", dlvID, "1", "verified (X-Webhook-Signature-Next)", "verified", "200")},
+		{"rotation overlap, listening with the old secret", otherSecret,
+			signed{auth: webhook.AuthHMAC, secret: listenSecret, previous: otherSecret, id: dlvID, event: "custom", attempt: 1}.request,
+			line("custom", dlvID, "1", "verified", "verified", "200")},
+		{"rotation overlap, listening with neither", "third-secret",
+			signed{auth: webhook.AuthHMAC, secret: listenSecret, previous: otherSecret, id: dlvID, event: "custom", attempt: 1}.request,
 			line("custom", dlvID, "1", "failed", "failed", "200")},
 		{"not signed", listenSecret,
 			signed{auth: webhook.AuthNone, id: dlvID, event: "custom", attempt: 2}.request,
@@ -550,4 +565,17 @@ func TestShown(t *testing.T) {
 	assert.Equal(t, "custom", shown("custom"))
 	assert.Equal(t, `"a b"`, shown("a b"))
 	assert.Equal(t, `"\x1b[31mred"`, shown("\x1b[31mred"))
+}
+
+// TestListenWebhookDuringOverlap: during a rotation's overlap the previous
+// secret, which the mask does not show, is taken with --webhook, and the
+// deliveries verify with it.
+func TestListenWebhookDuringOverlap(t *testing.T) {
+	hook := strings.Replace(strings.Replace(createdWebhookJSON, listenSecret, "****LaSw", 1),
+		`"retry"`, `"previous_secret_expires_at":"2026-11-29T16:06:05Z","retry"`, 1)
+	api := newFakeAPI(t, map[string]reply{"GET /webhooks/" + whID: {200, hook}})
+	l := startListen(t, api.srv.URL, "--webhook", whID, "--secret", otherSecret)
+	send(t, signed{auth: webhook.AuthHMAC, secret: listenSecret, previous: otherSecret, id: dlvID, event: "custom", attempt: 1}.request(t, l.base+"/"))
+	assert.Equal(t, []string{line("custom", dlvID, "1", "verified", "verified", "200")}, l.lines(1))
+	assert.Equal(t, ExitOK, l.stop())
 }

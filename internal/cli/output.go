@@ -115,6 +115,9 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 		auth += " (" + pairs(h.AuthCredentials, "=") + ")"
 	}
 	t.row("Auth", auth)
+	if h.PreviousSecretExpiresAt != nil {
+		t.row("Rotation", "the previous secret signs too until "+when(now, *h.PreviousSecretExpiresAt))
+	}
 	t.row("Headers", pairs(h.Headers, ": "))
 	attempts := "attempts"
 	if h.Retry.MaxAttempts == 1 {

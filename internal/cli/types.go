@@ -17,11 +17,13 @@ type webhookDTO struct {
 	Status          string            `json:"status"`
 	AuthType        string            `json:"auth_type"`
 	AuthCredentials map[string]any    `json:"auth_credentials"`
-	Retry           retryDTO          `json:"retry"`
-	TimeoutMS       int64             `json:"timeout_ms"`
-	Version         int64             `json:"version"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	// PreviousSecretExpiresAt: during a secret rotation's overlap.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	Retry                   retryDTO   `json:"retry"`
+	TimeoutMS               int64      `json:"timeout_ms"`
+	Version                 int64      `json:"version"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 type retryDTO struct {

@@ -337,15 +337,36 @@ func (a *Attempter) fetch(ctx context.Context, id string, now time.Time) (*webho
 	if err != nil {
 		return nil, fmt.Errorf("get webhook %s: %w", id, err)
 	}
-	if len(w.SealedCredentials) > 0 {
-		if w.Credentials, err = a.open.Open(ctx, w.ID, w.SealedCredentials); err != nil {
-			return nil, fmt.Errorf("open credentials of webhook %s: %w", id, err)
-		}
+	if err := OpenCredentials(ctx, a.open, w, now); err != nil {
+		return nil, err
 	}
 	a.mu.Lock()
 	a.hooks[id] = cachedHook{w: w, fetched: now}
 	a.mu.Unlock()
 	return w, nil
+}
+
+// OpenCredentials opens w's sealed credentials into w.Credentials and, when
+// a rotation's previous secret is still valid at now, that one into
+// w.Previous.Secret (one more KMS Decrypt, only during an overlap); an
+// expired previous secret is dropped. The delivery function and test sends
+// both open a webhook this way.
+func OpenCredentials(ctx context.Context, open Opener, w *webhook.Webhook, now time.Time) error {
+	var err error
+	if len(w.SealedCredentials) > 0 {
+		if w.Credentials, err = open.Open(ctx, w.ID, w.SealedCredentials); err != nil {
+			return fmt.Errorf("open credentials of webhook %s: %w", w.ID, err)
+		}
+	}
+	w.DropExpiredPrevious(now)
+	if w.Previous != nil {
+		prev, err := open.Open(ctx, w.ID, w.Previous.Sealed)
+		if err != nil {
+			return fmt.Errorf("open previous secret of webhook %s: %w", w.ID, err)
+		}
+		w.Previous.Secret = prev["secret"]
+	}
+	return nil
 }
 
 func (a *Attempter) forget(id string) {

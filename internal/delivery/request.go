@@ -31,6 +31,9 @@ const (
 	HeaderDelivery    = "X-Webhook-Delivery"
 	HeaderAttempt     = "X-Webhook-Attempt"
 	HeaderSignature   = "X-Webhook-Signature"
+	// HeaderSignatureNext carries the new secret's seed signature during a
+	// rotation's overlap, while X-Webhook-Signature keeps the old one's.
+	HeaderSignatureNext = "X-Webhook-Signature-Next"
 	// Standard Webhooks (https://www.standardwebhooks.com), on hmac deliveries.
 	HeaderSWID        = "webhook-id"
 	HeaderSWTimestamp = "webhook-timestamp"
@@ -133,6 +136,14 @@ func configErrorf(format string, args ...any) error {
 //	         Standard Webhooks webhook-id (delivery id), webhook-timestamp
 //	         (unix seconds of this attempt), webhook-signature (v1,<base64>)
 //
+// During a rotation's overlap (w.Previous valid at m.Time, opened) an hmac
+// delivery is signed with both secrets: webhook-signature carries the new
+// secret's v1 signature and then the previous one's; X-Webhook-Signature
+// keeps the previous secret's, so a seed-style receiver that still holds it
+// goes on verifying, and X-Webhook-Signature-Next carries the new secret's.
+// After the overlap X-Webhook-Signature carries the new secret's and
+// X-Webhook-Signature-Next is absent.
+//
 // Only hmac deliveries carry the webhook-* headers (README.md, "What a
 // subscriber receives"): they belong to a signature, and only hmac
 // deliveries are signed; webhook-id/webhook-timestamp without one would make
@@ -231,19 +242,42 @@ func setAuth(req *http.Request, w *webhook.Webhook, m Meta, body []byte) error {
 		if err != nil {
 			return err
 		}
-		key, err := signing.Key(secret)
-		if err != nil {
-			return configErrorf("webhook %s: %w", w.ID, err)
-		}
-		if m.DeliveryID == "" {
-			return errors.New("delivery: a signed request needs a delivery id")
-		}
-		req.Header.Set(HeaderSignature, signing.Seed(key, body))
-		req.Header.Set(HeaderSWID, m.DeliveryID)
-		req.Header.Set(HeaderSWTimestamp, strconv.FormatInt(m.Time.Unix(), 10))
-		req.Header.Set(HeaderSWSignature, signing.StandardWebhooks(key, m.DeliveryID, m.Time, body))
+		return signHMAC(req.Header, w, secret, m, body)
 	default:
 		return configErrorf("webhook %s: auth_type %q is not supported", w.ID, w.AuthType)
 	}
+	return nil
+}
+
+// signHMAC sets the signature headers of an hmac delivery: with the current
+// secret, and during a rotation's overlap with the previous one too (see
+// NewRequest). The overlap is judged at the attempt's time, so an expired
+// previous secret is simply not used.
+func signHMAC(h http.Header, w *webhook.Webhook, secret string, m Meta, body []byte) error {
+	key, err := signing.Key(secret)
+	if err != nil {
+		return configErrorf("webhook %s: %w", w.ID, err)
+	}
+	if m.DeliveryID == "" {
+		return errors.New("delivery: a signed request needs a delivery id")
+	}
+	keys := [][]byte{key}
+	seed := signing.Seed(key, body)
+	if prev := w.PreviousAt(m.Time); prev != nil {
+		if prev.Secret == "" {
+			return fmt.Errorf("delivery: webhook %s: previous secret not opened", w.ID)
+		}
+		old, err := signing.Key(prev.Secret)
+		if err != nil {
+			return configErrorf("webhook %s: previous secret: %w", w.ID, err)
+		}
+		keys = append(keys, old)
+		h.Set(HeaderSignatureNext, seed)
+		seed = signing.Seed(old, body)
+	}
+	h.Set(HeaderSignature, seed)
+	h.Set(HeaderSWID, m.DeliveryID)
+	h.Set(HeaderSWTimestamp, strconv.FormatInt(m.Time.Unix(), 10))
+	h.Set(HeaderSWSignature, signing.StandardWebhooksAll(keys, m.DeliveryID, m.Time, body))
 	return nil
 }

@@ -220,3 +220,46 @@ func TestNewRequestErrorsArePermanent(t *testing.T) {
 	_, err := NewRequest(context.Background(), hook(webhook.AuthHMAC, map[string]string{"secret": "s"}), Meta{Event: "custom", Attempt: 1, Time: eventTime}, []byte(`{}`))
 	assert.Error(t, err)
 }
+
+// A rotation's overlap, judged at the attempt's time: during it
+// webhook-signature carries the new and then the previous secret's v1
+// signatures, X-Webhook-Signature the previous secret's seed signature and
+// X-Webhook-Signature-Next the new one's; from its end on only the new
+// secret signs, in X-Webhook-Signature.
+func TestNewRequestRotationOverlap(t *testing.T) {
+	body := []byte(`{"webhook_id":"wh_1","event":"custom","data":{}}`)
+	expires := eventTime.Add(time.Hour)
+	newKey, oldKey := []byte("new-secret"), []byte("old-secret")
+	w := hook(webhook.AuthHMAC, map[string]string{"secret": "new-secret"})
+	w.Previous = &webhook.PreviousSecret{Sealed: []byte("sealed"), ExpiresAt: expires, Secret: "old-secret"}
+	const id = "dlv_0190a0b0c0d0e0f00010203040506070"
+	tests := []struct {
+		name           string
+		at             time.Time
+		seed, next, sw string
+	}{
+		{"during the overlap", expires.Add(-time.Millisecond),
+			signing.Seed(oldKey, body), signing.Seed(newKey, body),
+			signing.StandardWebhooks(newKey, id, expires.Add(-time.Millisecond), body) + " " + signing.StandardWebhooks(oldKey, id, expires.Add(-time.Millisecond), body)},
+		{"at its end", expires, signing.Seed(newKey, body), "", signing.StandardWebhooks(newKey, id, expires, body)},
+		{"after it", expires.Add(time.Hour), signing.Seed(newKey, body), "", signing.StandardWebhooks(newKey, id, expires.Add(time.Hour), body)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := NewRequest(context.Background(), w, Meta{DeliveryID: id, Event: "custom", Attempt: 1, Time: tt.at}, body)
+			require.NoError(t, err)
+			assert.Equal(t, tt.seed, req.Header.Get(HeaderSignature))
+			assert.Equal(t, tt.next, req.Header.Get(HeaderSignatureNext))
+			_, hasNext := req.Header[http.CanonicalHeaderKey(HeaderSignatureNext)]
+			assert.Equal(t, tt.next != "", hasNext)
+			assert.Equal(t, tt.sw, req.Header.Get(HeaderSWSignature))
+		})
+	}
+
+	t.Run("previous secret not opened", func(t *testing.T) {
+		c := *w
+		c.Previous = &webhook.PreviousSecret{Sealed: []byte("sealed"), ExpiresAt: expires}
+		_, err := NewRequest(context.Background(), &c, Meta{DeliveryID: id, Event: "custom", Attempt: 1, Time: eventTime}, body)
+		require.Error(t, err)
+	})
+}

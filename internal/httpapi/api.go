@@ -31,6 +31,7 @@ type Webhooks interface {
 	Stats(ctx context.Context, id string) (webhook.Stats, error)
 	Test(ctx context.Context, id string) (*delivery.TestResult, error)
 	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
+	RotateSecret(ctx context.Context, id string, in manage.Members, version int64) (w *webhook.Webhook, reveal map[string]string, err error)
 }
 
 // Triggerer fans an event out to its subscribers: POST /events
@@ -102,6 +103,7 @@ func New(o Options) (http.Handler, error) {
 		mux.HandleFunc("GET /webhooks/{id}/deliveries/{delivery_id}", a.getDelivery)
 	}
 	mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
+	mux.HandleFunc("POST /webhooks/{id}/rotate-secret", a.rotateSecret)
 	mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
 	return a.middleware(mux), nil
 }

@@ -108,6 +108,7 @@ type webhookOut struct {
 	Status          string            `json:"status"`
 	AuthType        string            `json:"auth_type"`
 	AuthCredentials map[string]string `json:"auth_credentials"`
+	PreviousExpires *time.Time        `json:"previous_secret_expires_at"`
 	Retry           struct {
 		Strategy       string `json:"strategy"`
 		MaxAttempts    int    `json:"max_attempts"`

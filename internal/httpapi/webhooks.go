@@ -18,20 +18,22 @@ import (
 // masked credentials; a generated HMAC secret is shown in full once, in the
 // response of the call that generated it.
 type webhookJSON struct {
-	ID              string              `json:"id"`
-	Name            string              `json:"name"`
-	URL             string              `json:"url"`
-	Method          string              `json:"method"`
-	Headers         map[string]string   `json:"headers"`
-	Events          []string            `json:"events"`
-	Status          webhook.Status      `json:"status"`
-	AuthType        webhook.AuthType    `json:"auth_type"`
-	AuthCredentials map[string]string   `json:"auth_credentials"`
-	Retry           webhook.RetryPolicy `json:"retry"`
-	TimeoutMS       int64               `json:"timeout_ms"`
-	Version         int64               `json:"version"`
-	CreatedAt       apiTime             `json:"created_at"`
-	UpdatedAt       apiTime             `json:"updated_at"`
+	ID              string            `json:"id"`
+	Name            string            `json:"name"`
+	URL             string            `json:"url"`
+	Method          string            `json:"method"`
+	Headers         map[string]string `json:"headers"`
+	Events          []string          `json:"events"`
+	Status          webhook.Status    `json:"status"`
+	AuthType        webhook.AuthType  `json:"auth_type"`
+	AuthCredentials map[string]string `json:"auth_credentials"`
+	// When a rotation's previous secret stops signing; null without one.
+	PreviousSecretExpiresAt *apiTime            `json:"previous_secret_expires_at"`
+	Retry                   webhook.RetryPolicy `json:"retry"`
+	TimeoutMS               int64               `json:"timeout_ms"`
+	Version                 int64               `json:"version"`
+	CreatedAt               apiTime             `json:"created_at"`
+	UpdatedAt               apiTime             `json:"updated_at"`
 }
 
 func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
@@ -46,11 +48,15 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 	if events == nil {
 		events = []string{}
 	}
-	return webhookJSON{
+	out := webhookJSON{
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
 		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
 	}
+	if w.Previous != nil { // the service shows only one still valid
+		out.PreviousSecretExpiresAt = timePtr(&w.Previous.ExpiresAt)
+	}
+	return out
 }
 
 // etag is a webhook version as an entity tag.

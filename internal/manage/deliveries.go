@@ -3,7 +3,6 @@ package manage
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/queue"
@@ -22,10 +21,8 @@ func (s *Service) Test(ctx context.Context, id string) (*delivery.TestResult, er
 	if err != nil {
 		return nil, err
 	}
-	if len(w.SealedCredentials) > 0 {
-		if w.Credentials, err = s.opt.Secrets.Open(ctx, w.ID, w.SealedCredentials); err != nil {
-			return nil, fmt.Errorf("open credentials of webhook %s: %w", w.ID, err)
-		}
+	if err := delivery.OpenCredentials(ctx, s.opt.Secrets, w, s.opt.Clock()); err != nil {
+		return nil, err
 	}
 	return s.opt.Tester.Test(ctx, w)
 }

@@ -136,6 +136,11 @@ func Clone(w *webhook.Webhook) *webhook.Webhook {
 	c.Credentials = maps.Clone(w.Credentials)
 	c.SealedCredentials = slices.Clone(w.SealedCredentials)
 	c.MaskedCredentials = maps.Clone(w.MaskedCredentials)
+	if w.Previous != nil {
+		p := *w.Previous
+		p.Sealed = slices.Clone(p.Sealed)
+		c.Previous = &p
+	}
 	return &c
 }
 

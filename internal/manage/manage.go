@@ -174,11 +174,18 @@ func CheckWebhookID(id string) error {
 }
 
 // load reads a webhook, answering a malformed id without asking the store.
+// A rotation's previous secret that has expired is dropped: it is not
+// shown, and a write of w does not keep it.
 func (s *Service) load(ctx context.Context, id string) (*webhook.Webhook, error) {
 	if err := CheckWebhookID(id); err != nil {
 		return nil, err
 	}
-	return s.opt.Store.GetWebhook(ctx, id)
+	w, err := s.opt.Store.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	w.DropExpiredPrevious(s.opt.Clock())
+	return w, nil
 }
 
 // Re-apply backoff: the first wait is about reapplyBase, each next one up to

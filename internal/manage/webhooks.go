@@ -126,7 +126,12 @@ func (s *Service) Get(ctx context.Context, id string) (*webhook.Webhook, error) 
 
 // List returns one page of webhooks as f selects.
 func (s *Service) List(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error) {
-	return s.opt.Store.ListWebhooks(ctx, f)
+	page, err := s.opt.Store.ListWebhooks(ctx, f)
+	now := s.opt.Clock()
+	for _, w := range page.Items {
+		w.DropExpiredPrevious(now) // as load: an expired previous secret is not shown
+	}
+	return page, err
 }
 
 // Patch changes the members of webhook id that in holds, as a JSON merge
@@ -166,7 +171,7 @@ func (s *Service) Patch(ctx context.Context, id string, in Members, version int6
 
 // patchOnce reads the webhook, merges the patch, validates and writes it.
 func (s *Service) patchOnce(ctx context.Context, id string, in Members, version int64) (*webhook.Webhook, map[string]string, error) {
-	cur, err := s.opt.Store.GetWebhook(ctx, id)
+	cur, err := s.load(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -201,6 +206,7 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	}
 	var reveal map[string]string
 	if credsChanged {
+		next.Previous = nil // new credentials end a rotation's overlap at once
 		if reveal, err = s.completeCredentials(next, creds); err != nil {
 			return nil, nil, err
 		}

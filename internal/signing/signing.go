@@ -1,7 +1,9 @@
 // Package signing computes the signatures a delivery carries: the seed's
 // `X-Webhook-Signature: sha256=<hex>` over the body, and the Standard Webhooks
 // (https://www.standardwebhooks.com) `webhook-signature: v1,<base64>` over
-// "id.timestamp.body". Both use the same key (see Key).
+// "id.timestamp.body". Both use the same key (see Key). During a secret
+// rotation's overlap webhook-signature carries one v1 signature per valid
+// key (StandardWebhooksAll).
 package signing
 
 import (
@@ -77,4 +79,22 @@ func StandardWebhooks(key []byte, msgID string, ts time.Time, body []byte) strin
 	copy(out, V1Prefix)
 	base64.StdEncoding.Encode(out[len(V1Prefix):], h.Sum(sum[:0]))
 	return string(out)
+}
+
+// StandardWebhooksAll returns the webhook-signature value for several keys:
+// one "v1,<base64>" per key, in the order given (newest first), separated by
+// spaces. Standard Webhooks verifiers accept a delivery when any one matches,
+// so a receiver holding any of the keys verifies it.
+func StandardWebhooksAll(keys [][]byte, msgID string, ts time.Time, body []byte) string {
+	if len(keys) == 1 {
+		return StandardWebhooks(keys[0], msgID, ts, body)
+	}
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(StandardWebhooks(k, msgID, ts, body))
+	}
+	return b.String()
 }

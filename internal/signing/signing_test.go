@@ -135,3 +135,37 @@ func BenchmarkSign(b *testing.B) {
 		_ = StandardWebhooks(key, "dlv_0123456789abcdef0123456789abcdef", ts, body)
 	}
 }
+
+// During a rotation's overlap webhook-signature carries one v1 signature per
+// secret, newest first: the unmodified library verifies with either secret,
+// and with neither it fails.
+func TestStandardWebhooksAllVerifiesWithEitherSecret(t *testing.T) {
+	body := []byte(`{"webhook_id":"wh_1","event":"custom","data":{}}`)
+	now := time.Now()
+	const newSecret, oldSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_c2VlZC1zdHlsZSBvbGQgc2VjcmV0"
+	newKey, err := Key(newSecret)
+	require.NoError(t, err)
+	oldKey, err := Key(oldSecret)
+	require.NoError(t, err)
+
+	sig := StandardWebhooksAll([][]byte{newKey, oldKey}, "dlv_1", now, body)
+	assert.Equal(t, StandardWebhooks(newKey, "dlv_1", now, body)+" "+StandardWebhooks(oldKey, "dlv_1", now, body), sig)
+	assert.Equal(t, StandardWebhooks(newKey, "dlv_1", now, body), StandardWebhooksAll([][]byte{newKey}, "dlv_1", now, body))
+
+	h := http.Header{}
+	h.Set("webhook-id", "dlv_1")
+	h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	for _, tt := range []struct {
+		secret string
+		ok     bool
+	}{{newSecret, true}, {oldSecret, true}, {"whsec_b3RoZXIgc2VjcmV0", false}} {
+		wh, err := standardwebhooks.NewWebhook(tt.secret)
+		require.NoError(t, err)
+		if tt.ok {
+			assert.NoError(t, wh.Verify(body, h), tt.secret)
+		} else {
+			assert.Error(t, wh.Verify(body, h), tt.secret)
+		}
+	}
+}

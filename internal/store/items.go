@@ -36,11 +36,14 @@ type webhookItem struct {
 	AuthType          string            `dynamo:"auth_type"`
 	SealedCredentials []byte            `dynamo:"sealed_credentials"`
 	MaskedCredentials map[string]string `dynamo:"masked_credentials,allowemptyelem"`
-	Retry             retryItem         `dynamo:"retry"`
-	TimeoutMS         int64             `dynamo:"timeout_ms"`
-	Version           int64             `dynamo:"version"`
-	CreatedAt         time.Time         `dynamo:"created_at"`
-	UpdatedAt         time.Time         `dynamo:"updated_at"`
+	// A rotation's previous secret (absent when there is none).
+	SealedPreviousSecret    []byte     `dynamo:"sealed_previous_secret,omitempty"`
+	PreviousSecretExpiresAt *time.Time `dynamo:"previous_secret_expires_at,omitempty"`
+	Retry                   retryItem  `dynamo:"retry"`
+	TimeoutMS               int64      `dynamo:"timeout_ms"`
+	Version                 int64      `dynamo:"version"`
+	CreatedAt               time.Time  `dynamo:"created_at"`
+	UpdatedAt               time.Time  `dynamo:"updated_at"`
 }
 
 type retryItem struct {
@@ -51,7 +54,7 @@ type retryItem struct {
 }
 
 func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
-	return webhookItem{
+	it := webhookItem{
 		PK:                webhookPK(w.ID),
 		SK:                skConfig,
 		Kind:              kindWebhook,
@@ -76,10 +79,15 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 		CreatedAt: w.CreatedAt.UTC(),
 		UpdatedAt: w.UpdatedAt.UTC(),
 	}
+	if p := w.Previous; p != nil && len(p.Sealed) > 0 {
+		at := p.ExpiresAt.UTC()
+		it.SealedPreviousSecret, it.PreviousSecretExpiresAt = p.Sealed, &at
+	}
+	return it
 }
 
 func (it *webhookItem) webhook() *webhook.Webhook {
-	return &webhook.Webhook{
+	w := &webhook.Webhook{
 		ID:                it.ID,
 		Name:              it.Name,
 		URL:               it.URL,
@@ -101,6 +109,10 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 		CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt,
 	}
+	if len(it.SealedPreviousSecret) > 0 && it.PreviousSecretExpiresAt != nil {
+		w.Previous = &webhook.PreviousSecret{Sealed: it.SealedPreviousSecret, ExpiresAt: *it.PreviousSecretExpiresAt}
+	}
+	return w
 }
 
 // subItem is one entry of the subscription index: webhook SK subscribes to

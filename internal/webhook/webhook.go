@@ -101,6 +101,7 @@ type Webhook struct {
 	Credentials       map[string]string
 	SealedCredentials []byte
 	MaskedCredentials map[string]string
+	Previous          *PreviousSecret // hmac: the secret a rotation replaced, during the overlap (rotation.go)
 	Retry             RetryPolicy
 	TimeoutMS         int64
 	Version           int64

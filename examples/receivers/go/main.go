@@ -1,6 +1,7 @@
 // Command receiver is a webhook receiver that verifies both signatures an
 // hmac delivery carries: X-Webhook-Signature (sha256=<hex HMAC-SHA256 of the
-// body>) with the standard library, and the Standard Webhooks headers
+// body>; during a secret rotation also X-Webhook-Signature-Next) with the
+// standard library, and the Standard Webhooks headers
 // webhook-id, webhook-timestamp and webhook-signature with the Standard
 // Webhooks Go library. It answers 204 when both verify and 401 otherwise, and
 // prints one line per request.
@@ -129,8 +130,11 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rc *receiver) verify(body []byte, h http.Header) error {
 	mac := hmac.New(sha256.New, rc.key)
 	mac.Write(body)
-	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(want), []byte(h.Get("X-Webhook-Signature"))) {
+	want := []byte("sha256=" + hex.EncodeToString(mac.Sum(nil)))
+	// During a secret rotation X-Webhook-Signature carries the old secret's
+	// signature and X-Webhook-Signature-Next the new one's: a receiver that
+	// checks both works with either secret.
+	if !hmac.Equal(want, []byte(h.Get("X-Webhook-Signature"))) && !hmac.Equal(want, []byte(h.Get("X-Webhook-Signature-Next"))) {
 		return errors.New("X-Webhook-Signature does not match")
 	}
 	// Any matching v1 signature among several passes (a secret rotation

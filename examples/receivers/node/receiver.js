@@ -1,5 +1,6 @@
 // A webhook receiver that verifies both signatures an hmac delivery carries:
-// X-Webhook-Signature (sha256=<hex HMAC-SHA256 of the body>) with node:crypto,
+// X-Webhook-Signature (sha256=<hex HMAC-SHA256 of the body>; during a secret
+// rotation also X-Webhook-Signature-Next) with node:crypto,
 // and the Standard Webhooks headers webhook-id, webhook-timestamp and
 // webhook-signature with the standardwebhooks package. It answers 204 when
 // both verify and 401 otherwise, and prints one line per request.
@@ -66,7 +67,10 @@ function main() {
         return;
       }
       const body = Buffer.concat(chunks);
-      if (!seedMatches(key, body, req.headers["x-webhook-signature"])) {
+      // During a secret rotation X-Webhook-Signature carries the old secret's
+      // signature and X-Webhook-Signature-Next the new one's: a receiver that
+      // checks both works with either secret.
+      if (!["x-webhook-signature", "x-webhook-signature-next"].some((h) => seedMatches(key, body, req.headers[h]))) {
         answer(401, `${id}: X-Webhook-Signature does not match`);
         return;
       }

@@ -1,7 +1,8 @@
 """A webhook receiver that verifies both signatures an hmac delivery carries.
 
-X-Webhook-Signature (sha256=<hex HMAC-SHA256 of the body>) is checked with the
-standard library's hmac, the Standard Webhooks headers webhook-id,
+X-Webhook-Signature (sha256=<hex HMAC-SHA256 of the body>; during a secret
+rotation also X-Webhook-Signature-Next) is checked with the standard library's
+hmac, the Standard Webhooks headers webhook-id,
 webhook-timestamp and webhook-signature with the standardwebhooks package. It
 answers 204 when both verify and 401 otherwise, and prints one line per
 request.
@@ -62,9 +63,14 @@ class Receiver(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
 
-        mac = hmac.new(self.key, body, hashlib.sha256).hexdigest()
-        got = self.headers.get("X-Webhook-Signature", "")
-        if not hmac.compare_digest(("sha256=" + mac).encode(), got.encode()):
+        want = ("sha256=" + hmac.new(self.key, body, hashlib.sha256).hexdigest()).encode()
+        # During a secret rotation X-Webhook-Signature carries the old
+        # secret's signature and X-Webhook-Signature-Next the new one's: a
+        # receiver that checks both works with either secret.
+        if not any(
+            hmac.compare_digest(want, self.headers.get(name, "").encode())
+            for name in ("X-Webhook-Signature", "X-Webhook-Signature-Next")
+        ):
             self.answer(401, f"{msg_id}: X-Webhook-Signature does not match")
             return
         try:

@@ -67,6 +67,8 @@ type stackOptions struct {
 	wrap func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler
 	// noESM: the test drives the queues itself.
 	noESM bool
+	// now is the delivery function's clock (nil: time.Now).
+	now func() time.Time
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -118,7 +120,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		RetentionDays: 30, AllowPrivate: !opt.denyPrivate,
 	}
 	log := testLogger(t)
-	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
+	p, err := app.NewPipeline(cfg, b.Clients, log, opt.now)
 	require.NoError(t, err)
 	apiCfg := cfg
 	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise

@@ -81,6 +81,9 @@ func (s *Store) SetStats(id string, st webhook.Stats) {
 func stored(w *webhook.Webhook) *webhook.Webhook {
 	c := Copy(w)
 	c.Credentials = nil // the real store has no field for plaintext credentials
+	if c.Previous != nil {
+		c.Previous.Secret = ""
+	}
 	return c
 }
 
