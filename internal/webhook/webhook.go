@@ -4,6 +4,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -103,6 +104,7 @@ type Webhook struct {
 	MaskedCredentials map[string]string
 	Retry             RetryPolicy
 	TimeoutMS         int64
+	Filter            json.RawMessage // payload filter, canonical (internal/filter); nil: every event matches
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
