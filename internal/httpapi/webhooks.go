@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ type webhookJSON struct {
 	AuthCredentials map[string]string   `json:"auth_credentials"`
 	Retry           webhook.RetryPolicy `json:"retry"`
 	TimeoutMS       int64               `json:"timeout_ms"`
+	Filter          json.RawMessage     `json:"filter"` // null for none
 	Version         int64               `json:"version"`
 	CreatedAt       time.Time           `json:"created_at"`
 	UpdatedAt       time.Time           `json:"updated_at"`
@@ -49,7 +51,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 	return webhookJSON{
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
-		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
+		TimeoutMS: w.TimeoutMS, Filter: w.Filter, Version: w.Version, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
 	}
 }
 
