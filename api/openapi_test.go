@@ -79,6 +79,7 @@ func TestRoutes(t *testing.T) {
 		"POST /webhooks/{id}/pause",
 		"POST /webhooks/{id}/resume",
 		"POST /webhooks/{id}/test",
+		"POST /webhooks/{id}/filter/test",
 	}
 	var got []string
 	for path, item := range doc.Paths.Map() {
