@@ -1,6 +1,9 @@
 package cli
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The CLI decodes the API's JSON into its own types: it is a client of the
 // HTTP contract (README.md's "HTTP API", api/openapi.yaml), not of the
@@ -19,6 +22,7 @@ type webhookDTO struct {
 	AuthCredentials map[string]any    `json:"auth_credentials"`
 	Retry           retryDTO          `json:"retry"`
 	TimeoutMS       int64             `json:"timeout_ms"`
+	Filter          json.RawMessage   `json:"filter"`
 	Version         int64             `json:"version"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
