@@ -1,6 +1,7 @@
 // Package trigger turns an event into deliveries: it finds the event's active
-// subscribers through the subscription index, fixes a delivery id for each,
-// and enqueues one job per delivery. The HTTP API (POST /events) and the
+// subscribers through the subscription index, keeps those whose payload
+// filter the event passes, fixes a delivery id for each, and enqueues one job
+// per delivery. The HTTP API (POST /events) and the
 // events queue (messages from other AWS services) both come through here.
 package trigger
 
