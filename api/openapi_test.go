@@ -80,6 +80,7 @@ func TestRoutes(t *testing.T) {
 		"POST /webhooks/{id}/resume",
 		"POST /webhooks/{id}/rotate-secret",
 		"POST /webhooks/{id}/test",
+		"POST /webhooks/{id}/filter/test",
 	}
 	var got []string
 	for path, item := range doc.Paths.Map() {

@@ -34,7 +34,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.listCommand(), a.createCommand(), a.infoCommand(), a.updateCommand(), a.deleteCommand(),
 		a.testCommand(), a.deliveriesCommand(), a.deliveryCommand(), a.statsCommand(), a.triggerCommand(),
 		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.listenCommand(), a.versionCommand(),
-		a.rotateCommand(),
+		a.rotateCommand(), a.filterTestCommand(),
 	)
 	return root
 }
@@ -223,6 +223,7 @@ func addWebhookFlags(cmd *cobra.Command, create bool) {
 	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s"+def("1000"))
 	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration"+def("60000"))
 	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 120000"+def("30000, or the service's DEFAULT_TIMEOUT_MS"))
+	f.String("filter", "", filterFlagUsage(create))
 }
 
 // webhookBody builds the JSON of create/update from the flags that were set,
@@ -263,6 +264,9 @@ func webhookBody(cmd *cobra.Command) (map[string]any, error) {
 	}
 	if f.Changed("timeout") {
 		body["timeout_ms"] = f.Lookup("timeout").Value.(*msValue).ms
+	}
+	if err := filterBody(cmd, body); err != nil {
+		return nil, err
 	}
 	retry := map[string]any{}
 	if f.Changed("retry-strategy") {

@@ -33,7 +33,15 @@ func TestRequiredFlagErrorsNameTheHelp(t *testing.T) {
 		path := cmd.CommandPath()
 		t.Run(path, func(t *testing.T) {
 			api := newFakeAPI(t, nil)
-			got := runCLI(t, api.srv.URL, runOpts{}, strings.Fields(path)[1:]...)
+			args := strings.Fields(path)[1:]
+			// Positional ids in the usage line are given, so the flags are what is missing.
+			for _, w := range strings.Fields(cmd.Use)[1:] {
+				if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") {
+					break
+				}
+				args = append(args, "wh_0192f0c4b4f27a9e8d3c2b1a09f8e7d6")
+			}
+			got := runCLI(t, api.srv.URL, runOpts{}, args...)
 			assert.Equal(t, ExitUsage, got.code, got.stderr)
 			assert.Equal(t, "error: required flag(s) "+strings.Join(required, ", ")+" not set (see '"+path+" --help')\n", got.stderr)
 			assert.Empty(t, got.stdout)

@@ -126,6 +126,9 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 	t.row("Retry", fmt.Sprintf("%s, %d %s, initial delay %s, max delay %s",
 		h.Retry.Strategy, h.Retry.MaxAttempts, attempts, millis(h.Retry.InitialDelayMS), millis(h.Retry.MaxDelayMS)))
 	t.row("Timeout", millis(h.TimeoutMS))
+	if f := string(h.Filter); f != "" && f != "null" {
+		t.row("Filter", f)
+	}
 	if h.Version != 0 {
 		t.row("Version", strconv.FormatInt(h.Version, 10))
 	}

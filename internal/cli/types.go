@@ -1,6 +1,9 @@
 package cli
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The CLI decodes the API's JSON into its own types: it is a client of the
 // HTTP contract (README.md's "HTTP API", api/openapi.yaml), not of the
@@ -18,12 +21,13 @@ type webhookDTO struct {
 	AuthType        string            `json:"auth_type"`
 	AuthCredentials map[string]any    `json:"auth_credentials"`
 	// PreviousSecretExpiresAt: during a secret rotation's overlap.
-	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
-	Retry                   retryDTO   `json:"retry"`
-	TimeoutMS               int64      `json:"timeout_ms"`
-	Version                 int64      `json:"version"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
+	PreviousSecretExpiresAt *time.Time      `json:"previous_secret_expires_at"`
+	Retry                   retryDTO        `json:"retry"`
+	TimeoutMS               int64           `json:"timeout_ms"`
+	Filter                  json.RawMessage `json:"filter"`
+	Version                 int64           `json:"version"`
+	CreatedAt               time.Time       `json:"created_at"`
+	UpdatedAt               time.Time       `json:"updated_at"`
 }
 
 type retryDTO struct {

@@ -65,11 +65,15 @@ type subIndex struct {
 	queries int
 }
 
-func (s *subIndex) ActiveSubscribers(_ context.Context, event string) ([]string, error) {
+func (s *subIndex) ActiveSubscriptions(_ context.Context, event string) ([]webhook.Subscription, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queries++
-	return s.subs[event], nil
+	var out []webhook.Subscription
+	for _, id := range s.subs[event] {
+		out = append(out, webhook.Subscription{WebhookID: id})
+	}
+	return out, nil
 }
 
 // noKeys is an idempotency table none of these tests should reach.

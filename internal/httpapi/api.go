@@ -30,6 +30,7 @@ type Webhooks interface {
 	Resume(ctx context.Context, id string) (*webhook.Webhook, error)
 	Stats(ctx context.Context, id string) (webhook.Stats, error)
 	Test(ctx context.Context, id string) (*delivery.TestResult, error)
+	TestFilter(ctx context.Context, id string, ev manage.FilterEvent) (bool, error)
 	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)
 	RotateSecret(ctx context.Context, id string, in manage.Members, version int64) (w *webhook.Webhook, reveal map[string]string, err error)
 }
@@ -104,6 +105,7 @@ func New(o Options) (http.Handler, error) {
 	}
 	mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
 	mux.HandleFunc("POST /webhooks/{id}/rotate-secret", a.rotateSecret)
+	mux.HandleFunc("POST /webhooks/{id}/filter/test", a.testFilter)
 	mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
 	return a.middleware(mux), nil
 }

@@ -115,10 +115,11 @@ type webhookOut struct {
 		InitialDelayMS int64  `json:"initial_delay_ms"`
 		MaxDelayMS     int64  `json:"max_delay_ms"`
 	} `json:"retry"`
-	TimeoutMS int64     `json:"timeout_ms"`
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	TimeoutMS int64           `json:"timeout_ms"`
+	Filter    json.RawMessage `json:"filter"`
+	Version   int64           `json:"version"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
 }
 
 type errOut struct {

@@ -59,6 +59,7 @@ func FuzzCreateWebhook(f *testing.F) {
 		"events":["custom"],"status":"inactive","auth_type":"bearer","auth_credentials":{"token":"secret123"},
 		"retry":{"strategy":"linear","max_attempts":5,"initial_delay_ms":500,"max_delay_ms":10000},"timeout_ms":2000}`)
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"hmac"}`)
+	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"filter":{"data":{"amount":{"$gt":100}},"$or":[{"event":"custom"}]}}`)
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"api-key","auth_credentials":{"api_key":"k","header_name":"X-K"}}`)
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"method":null,"headers":null,"retry":null,"timeout_ms":null,"auth_credentials":null}`)
 	for _, in := range createBadInputs() {
@@ -93,6 +94,8 @@ func FuzzPatchWebhook(f *testing.F) {
 	f.Add(`{"retry":{"max_attempts":9,"strategy":null}}`, "")
 	f.Add(`{"method":null,"timeout_ms":null,"headers":null,"retry":null}`, "*")
 	f.Add(`{"auth_type":"hmac"}`, "")
+	f.Add(`{"filter":{"metadata":{"source":{"$in":["a","b"]}}}}`, "")
+	f.Add(`{"filter":null}`, "")
 	f.Add(`{"auth_type":"none"}`, "")
 	f.Add(`{"auth_type":"bearer","auth_credentials":{"token":"tok-2"}}`, "")
 	f.Add(`{"auth_credentials":{"api_key":"key-2"}}`, "")

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"math"
 	"net/http"
@@ -31,6 +32,7 @@ type webhookJSON struct {
 	PreviousSecretExpiresAt *apiTime            `json:"previous_secret_expires_at"`
 	Retry                   webhook.RetryPolicy `json:"retry"`
 	TimeoutMS               int64               `json:"timeout_ms"`
+	Filter                  json.RawMessage     `json:"filter"` // null for none
 	Version                 int64               `json:"version"`
 	CreatedAt               apiTime             `json:"created_at"`
 	UpdatedAt               apiTime             `json:"updated_at"`
@@ -51,7 +53,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 	out := webhookJSON{
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
-		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
+		TimeoutMS: w.TimeoutMS, Filter: w.Filter, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
 	}
 	if w.Previous != nil { // the service shows only one still valid
 		out.PreviousSecretExpiresAt = timePtr(&w.Previous.ExpiresAt)

@@ -90,6 +90,8 @@ var fields = []Field{
 		`{"strategy":"fixed","max_attempts":2}`).decodedBy(setRetry),
 	member("timeout_ms", func(w *webhook.Webhook) *int64 { return &w.TimeoutMS }, same, eq,
 		`5000`, `12000`),
+	member("filter", func(w *webhook.Webhook) *json.RawMessage { return &w.Filter }, cloneRaw, equalRaw,
+		`{"data":{"amount":{"$gt":100}}}`, `{"event":{"$in":["agent.failed","task.failed"]}}`).decodedBy(setFilter),
 }
 
 // member declares the member name held at at(w): copied with clone,

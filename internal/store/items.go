@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -41,6 +42,7 @@ type webhookItem struct {
 	PreviousSecretExpiresAt *time.Time `dynamo:"previous_secret_expires_at,omitempty"`
 	Retry                   retryItem  `dynamo:"retry"`
 	TimeoutMS               int64      `dynamo:"timeout_ms"`
+	Filter                  string     `dynamo:"filter"` // canonical JSON; absent for none
 	Version                 int64      `dynamo:"version"`
 	CreatedAt               time.Time  `dynamo:"created_at"`
 	UpdatedAt               time.Time  `dynamo:"updated_at"`
@@ -75,6 +77,7 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 			MaxDelayMS:     w.Retry.MaxDelayMS,
 		},
 		TimeoutMS: w.TimeoutMS,
+		Filter:    string(w.Filter),
 		Version:   version,
 		CreatedAt: w.CreatedAt.UTC(),
 		UpdatedAt: w.UpdatedAt.UTC(),
@@ -105,6 +108,7 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 			MaxDelayMS:     it.Retry.MaxDelayMS,
 		},
 		TimeoutMS: it.TimeoutMS,
+		Filter:    rawOrNil(it.Filter),
 		Version:   it.Version,
 		CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt,
@@ -117,11 +121,14 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 
 // subItem is one entry of the subscription index: webhook SK subscribes to
 // event PK. It carries its webhook's status as "status" (not "wh_status") so
-// it stays out of the by_status GSI.
+// it stays out of the by_status GSI, and its payload filter, so that a
+// trigger's one query finds both (written with the config, in its
+// transaction).
 type subItem struct {
 	PK     string `dynamo:"pk,hash"`
 	SK     string `dynamo:"sk,range"`
 	Status string `dynamo:"status"`
+	Filter string `dynamo:"filter"` // canonical JSON; absent for none
 }
 
 // statsItem holds a webhook's counters. Writers update it with ADD (and SET
@@ -164,4 +171,12 @@ func uniqueEvents(events []string) []string {
 		}
 	}
 	return out
+}
+
+// rawOrNil is a stored filter as the domain holds it: nil for none.
+func rawOrNil(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }

@@ -14,6 +14,10 @@ import (
 // config, the removed events' deletes and the new events' puts.
 const maxEvents = 49
 
+// attrFilter is the payload filter's attribute, on the config and on each
+// subscription item.
+const attrFilter = "filter"
+
 func notFound(id string) error {
 	return webhook.Errorf(webhook.ENotFound, "webhook %s not found", id)
 }
@@ -35,7 +39,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhook.Webhook) error {
 	item := toWebhookItem(w, 1)
 	tx := s.db.WriteTx().Put(s.webhooks.Put(item).If("attribute_not_exists('pk')"))
 	for _, e := range item.Events {
-		tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status}))
+		tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter}))
 	}
 	for attempt := 1; ; attempt++ {
 		err := tx.Run(ctx)
@@ -214,7 +218,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhook.Webhook) error {
 		keep := make(map[string]bool, len(item.Events))
 		for _, e := range item.Events {
 			keep[e] = true
-			tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status}))
+			tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter}))
 		}
 		for _, e := range uniqueEvents(cur.Events) {
 			if !keep[e] {
@@ -274,27 +278,41 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 }
 
 // ActiveSubscribers returns the ids of the active webhooks subscribed to
-// event, in id order, reading every page of the event's subscription
-// partition (strongly consistent; never a scan). An unknown event is
-// EInvalid "event".
+// event, in id order (see ActiveSubscriptions).
 func (s *Store) ActiveSubscribers(ctx context.Context, event string) ([]string, error) {
+	subs, err := s.ActiveSubscriptions(ctx, event)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(subs))
+	for i, sub := range subs {
+		ids[i] = sub.WebhookID
+	}
+	return ids, nil
+}
+
+// ActiveSubscriptions returns the active webhooks subscribed to event with
+// their payload filters, in id order, reading every page of the event's
+// subscription partition (strongly consistent; never a scan). An unknown
+// event is EInvalid "event".
+func (s *Store) ActiveSubscriptions(ctx context.Context, event string) ([]webhook.Subscription, error) {
 	if !webhook.IsEvent(event) {
 		return nil, webhook.Invalid("event", "unknown event %q", event)
 	}
 	var subs []subItem
 	err := s.webhooks.Get(AttrPK, subPK(event)).
 		Filter("'status' = ?", string(webhook.StatusActive)).
-		Project(AttrSK).
+		Project(AttrSK, attrFilter).
 		Consistent(true).
 		All(ctx, &subs)
 	if err != nil {
 		return nil, fmt.Errorf("subscribers of %s: %w", event, err)
 	}
-	ids := make([]string, len(subs))
+	out := make([]webhook.Subscription, len(subs))
 	for i, sub := range subs {
-		ids[i] = sub.SK
+		out[i] = webhook.Subscription{WebhookID: sub.SK, Filter: sub.Filter}
 	}
-	return ids, nil
+	return out, nil
 }
 
 // GetStats returns a webhook's counters; zero Stats when nothing was recorded

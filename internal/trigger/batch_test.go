@@ -230,8 +230,8 @@ type flakyStore struct {
 	fail string
 }
 
-func (f *flakyStore) ActiveSubscribers(ctx context.Context, event string) ([]string, error) {
-	ids, err := f.fakeStore.ActiveSubscribers(ctx, event)
+func (f *flakyStore) ActiveSubscriptions(ctx context.Context, event string) ([]webhook.Subscription, error) {
+	ids, err := f.fakeStore.ActiveSubscriptions(ctx, event)
 	if event == f.fail {
 		return nil, errors.New("throttled")
 	}

@@ -1,6 +1,7 @@
 // Package trigger turns an event into deliveries: it finds the event's active
-// subscribers through the subscription index, fixes a delivery id for each,
-// and enqueues one job per delivery. The HTTP API (POST /events) and the
+// subscribers through the subscription index, keeps those whose payload
+// filter the event passes, fixes a delivery id for each, and enqueues one job
+// per delivery. The HTTP API (POST /events) and the
 // events queue (messages from other AWS services) both come through here.
 package trigger
 
@@ -20,9 +21,10 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// Subscribers finds the ids of the active webhooks subscribed to an event.
+// Subscribers finds the active webhooks subscribed to an event, with their
+// payload filters.
 type Subscribers interface {
-	ActiveSubscribers(ctx context.Context, event string) ([]string, error)
+	ActiveSubscriptions(ctx context.Context, event string) ([]webhook.Subscription, error)
 }
 
 // JobSender enqueues delivery jobs.
@@ -52,6 +54,8 @@ type Service struct {
 	keys Keys
 	now  func() time.Time
 	log  *slog.Logger
+	// filters holds the compiled payload filters met so far.
+	filters filterCache
 }
 
 // New returns a Service. now and log may be nil (time.Now, slog.Default).
@@ -240,16 +244,19 @@ func (s *Service) fanOut(ctx context.Context, ps []*pending, now time.Time) {
 		return
 	}
 	subs := s.subscribers(ctx, ps)
+	doc := &lazyDocument{}
+	defer doc.release()
 	var (
 		jobs  []queue.Job
 		owner []*pending // owner[j] is the request of jobs[j]
 	)
 	for _, p := range ps {
-		ids, err := subs[p.r.Event].ids, subs[p.r.Event].err
+		all, err := subs[p.r.Event].subs, subs[p.r.Event].err
 		if err != nil {
 			p.err = fmt.Errorf("find subscribers of %s: %w", p.r.Event, err)
 			continue
 		}
+		ids := s.matching(ctx, p, all, doc)
 		for _, wh := range ids {
 			jobs = append(jobs, queue.Job{
 				DeliveryID: webhook.DeliveryIDFor(p.eventID, wh, p.at),
@@ -317,8 +324,8 @@ func (s *Service) send(ctx context.Context, jobs []queue.Job, owner []*pending, 
 }
 
 type subscribersOf struct {
-	ids []string
-	err error
+	subs []webhook.Subscription
+	err  error
 }
 
 // subscribers queries the subscribers of each distinct event of ps once,
@@ -333,7 +340,7 @@ func (s *Service) subscribers(ctx context.Context, ps []*pending) map[string]*su
 		res := &subscribersOf{}
 		out[p.r.Event] = res
 		event := p.r.Event
-		wg.Go(func() { res.ids, res.err = s.subs.ActiveSubscribers(ctx, event) })
+		wg.Go(func() { res.subs, res.err = s.subs.ActiveSubscriptions(ctx, event) })
 	}
 	wg.Wait()
 	return out

@@ -24,11 +24,14 @@ type fakeStore struct {
 	mu      sync.Mutex
 	subs    map[string][]string
 	keys    map[string]webhook.IdempotencyRecord
+	filters map[string]string // payload filters by webhook id
 	subsErr error
-	queries map[string]int // ActiveSubscribers calls by event
+	queries map[string]int // ActiveSubscriptions calls by event
 }
 
-func (f *fakeStore) ActiveSubscribers(_ context.Context, event string) ([]string, error) {
+var _ Subscribers = (*fakeStore)(nil)
+
+func (f *fakeStore) ActiveSubscriptions(_ context.Context, event string) ([]webhook.Subscription, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.queries == nil {
@@ -38,7 +41,11 @@ func (f *fakeStore) ActiveSubscribers(_ context.Context, event string) ([]string
 	if f.subsErr != nil {
 		return nil, f.subsErr
 	}
-	return f.subs[event], nil
+	var out []webhook.Subscription
+	for _, id := range f.subs[event] {
+		out = append(out, webhook.Subscription{WebhookID: id, Filter: f.filters[id]})
+	}
+	return out, nil
 }
 
 func (f *fakeStore) ClaimIdempotencyKey(_ context.Context, rec webhook.IdempotencyRecord) (webhook.IdempotencyRecord, bool, error) {

@@ -44,7 +44,8 @@ const (
 )
 
 // TriggerResult is the answer to a trigger: the event's id and how many
-// deliveries it was fanned out to (one per active subscriber).
+// deliveries it was fanned out to (one per active subscriber whose payload
+// filter, if any, it passes).
 type TriggerResult struct {
 	EventID    string
 	Deliveries int

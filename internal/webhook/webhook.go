@@ -4,6 +4,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -104,6 +105,7 @@ type Webhook struct {
 	Previous          *PreviousSecret // hmac: the secret a rotation replaced, during the overlap (rotation.go)
 	Retry             RetryPolicy
 	TimeoutMS         int64
+	Filter            json.RawMessage // payload filter, canonical (internal/filter); nil: every event matches
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
