@@ -207,6 +207,7 @@ func TestConformance(t *testing.T) {
 		"api-key":        `{"name":"key","url":"https://example.com/k","events":["task.failed"],"auth_type":"api-key","auth_credentials":{"api_key":"k-123456","header_name":"X-Key"},"status":"inactive"}`,
 		"hmac":           `{"name":"hmac","url":"https://example.com/h","events":["custom"],"auth_type":"hmac","auth_credentials":{"secret":"shared-secret"},"retry":{"strategy":"linear","max_attempts":5,"initial_delay_ms":2000,"max_delay_ms":600000}}`,
 		"hmac-generated": `{"name":"hmac2","url":"https://example.com/h2","events":["custom"],"auth_type":"hmac"}`,
+		"oauth2":         `{"name":"oauth","url":"https://example.com/o","events":["agent.failed"],"auth_type":"oauth2","auth_credentials":{"token_url":"https://auth.example.com/token","client_id":"webhooks","client_secret":"client-secret-1","scope":"hooks:write","auth_style":"body"}}`,
 	}
 	ids := map[string]string{}
 	for _, kind := range slices.Sorted(func(yield func(string) bool) {
@@ -227,6 +228,7 @@ func TestConformance(t *testing.T) {
 		`{"name":"x","url":"https://example.com","events":["custom"],"retry":{"max_attempts":21}}`,
 		`{"name":"x","url":"https://example.com","events":["custom"],"colour":"red"}`,
 		`{"name":"x","url":"https://example.com","events":["custom"],"auth_type":"bearer"}`,
+		`{"name":"x","url":"https://example.com","events":["custom"],"auth_type":"oauth2","auth_credentials":{"token_url":"https://auth.example.com/token","client_id":"c"}}`,
 		`{"name":"x","url":"https://example.com","events":["custom"],"method":"GET"}`,
 		`{"url":"https://example.com","events":["custom"]}`,
 	} {
@@ -241,7 +243,7 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "GET", path: "/webhooks?event=custom&status=active"}, 200)
 	_, page := c.do(call{method: "GET", path: "/webhooks?limit=2"}, 200)
 	cursor := field(t, page, "next_cursor")
-	require.NotEmpty(t, cursor, "6 webhooks, pages of 2")
+	require.NotEmpty(t, cursor, "7 webhooks, pages of 2")
 	c.do(call{method: "GET", path: "/webhooks?limit=2&cursor=" + cursor}, 200)
 	c.do(call{method: "GET", path: "/webhooks?limit=0", badRequest: true}, 400)
 	c.do(call{method: "GET", path: "/webhooks?status=paused", badRequest: true}, 400)

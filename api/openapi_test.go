@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/systemprompt-io/webhooks/internal/oauth2"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -157,6 +158,20 @@ func TestRulesMatchTheDomain(t *testing.T) {
 	require.NotNil(t, keyLen, "POST /events takes an Idempotency-Key")
 	assert.EqualValues(t, trigger.MaxKeyLen, *keyLen)
 
+	o := s["OAuth2Credentials"].Value
+	assert.Equal(t, oauth2.RequiredKeys, o.Required)
+	var oauthKeys []any
+	for _, k := range append(slices.Clone(oauth2.RequiredKeys), oauth2.OptionalKeys...) {
+		oauthKeys = append(oauthKeys, k)
+	}
+	assert.Equal(t, oauthKeys, o.PropertyNames.Value.Enum)
+	assert.Equal(t, []any{string(oauth2.StyleBasic), string(oauth2.StyleBody)}, o.Properties[oauth2.KeyAuthStyle].Value.Enum)
+	assert.EqualValues(t, oauth2.StyleBasic, o.Properties[oauth2.KeyAuthStyle].Value.Default)
+	for _, k := range oauthKeys {
+		assert.Contains(t, s["Credentials"].Value.PropertyNames.Value.Enum, k, "Credentials takes every oauth2 key")
+	}
+	assert.EqualValues(t, len(oauthKeys), *s["Credentials"].Value.MaxProps, "the most keys a type takes")
+
 	for _, name := range []string{"WebhookCreate", "WebhookPatch", "RetryPolicyInput", "TriggerRequest"} {
 		ap := s[name].Value.AdditionalProperties.Has
 		require.NotNil(t, ap, name)
@@ -225,6 +240,38 @@ func TestSchemasRejectWhatTheDomainRejects(t *testing.T) {
 		{"none with credentials", func() map[string]any {
 			m := with("auth_type", "none")
 			m["auth_credentials"] = map[string]any{"token": "t"}
+			return m
+		}(), false},
+		{"oauth2", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "https://auth.example.com/token", "client_id": "c", "client_secret": "s",
+				"scope": "a b:c", "audience": "https://api.example.com", "auth_style": "body"}
+			return m
+		}(), true},
+		{"oauth2 without credentials", with("auth_type", "oauth2"), false},
+		{"oauth2 without client_secret", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "https://auth.example.com/token", "client_id": "c"}
+			return m
+		}(), false},
+		{"oauth2 with another type's key", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "https://auth.example.com/token", "client_id": "c", "client_secret": "s", "secret": "x"}
+			return m
+		}(), false},
+		{"oauth2 auth_style header", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "https://auth.example.com/token", "client_id": "c", "client_secret": "s", "auth_style": "header"}
+			return m
+		}(), false},
+		{"oauth2 scope with two spaces", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "https://auth.example.com/token", "client_id": "c", "client_secret": "s", "scope": "a  b"}
+			return m
+		}(), false},
+		{"oauth2 ftp token_url", func() map[string]any {
+			m := with("auth_type", "oauth2")
+			m["auth_credentials"] = map[string]any{"token_url": "ftp://auth.example.com/token", "client_id": "c", "client_secret": "s"}
 			return m
 		}(), false},
 		{"basic without password", func() map[string]any {

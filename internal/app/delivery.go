@@ -10,6 +10,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/oauth2"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
@@ -29,6 +30,7 @@ var (
 	_ delivery.Scheduler  = (*queue.Queue)(nil)
 	_ delivery.Runner     = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
+	_ delivery.Tokens     = (*oauth2.Provider)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -47,16 +49,36 @@ type Pipeline struct {
 	Triggers  *trigger.Service
 	Attempter *delivery.Attempter
 	Handler   *delivery.Handler
+	// Tokens are the OAuth 2.0 access tokens of the process's oauth2
+	// deliveries (and test sends), cached per webhook.
+	Tokens *oauth2.Provider
+}
+
+// PipelineOptions are NewPipelineWith's settings beyond the configuration.
+type PipelineOptions struct {
+	Now func() time.Time // the pipeline's clock; default time.Now
+	// TokenNow is the clock OAuth 2.0 access tokens expire by; default Now.
+	// Tests move it on to expire a token without waiting.
+	TokenNow func() time.Time
 }
 
 // NewPipeline builds the trigger service and the delivery handler for cfg.
 // now may be nil (time.Now); tests pass a controllable clock.
 func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now func() time.Time) (*Pipeline, error) {
+	return NewPipelineWith(cfg, clients, log, PipelineOptions{Now: now})
+}
+
+// NewPipelineWith is NewPipeline with every option.
+func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger, o PipelineOptions) (*Pipeline, error) {
 	if err := cfg.Require(DeliveryRequires...); err != nil {
 		return nil, err
 	}
+	now := o.Now
 	if now == nil {
 		now = time.Now
+	}
+	if o.TokenNow == nil {
+		o.TokenNow = now
 	}
 	p := &Pipeline{
 		Store:   store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}, store.WithRetentionDays(cfg.RetentionDays)),
@@ -64,10 +86,18 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		Jobs:    queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now), queue.WithConcurrency(JobSendConcurrency)),
 	}
 	p.Triggers = trigger.New(p.Store, p.Jobs, p.Store, now, log)
+	// One guarded client for the endpoints and the token endpoints alike.
+	client := safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivate})
+	tokens, err := oauth2.NewProvider(oauth2.Options{Client: client, Now: o.TokenNow})
+	if err != nil {
+		return nil, err
+	}
+	p.Tokens = tokens
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
-		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivate}),
+		Client: client,
 		Now:    now,
 		Log:    log,
+		Tokens: tokens,
 	})
 	if err != nil {
 		return nil, err

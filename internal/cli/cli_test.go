@@ -819,3 +819,29 @@ func TestWebhookBodyKeys(t *testing.T) {
 	assert.JSONEq(t, `{"api_key":"k","header_name":"X-Key"}`, string(body["auth_credentials"]))
 	assert.JSONEq(t, `"api-key"`, string(body["auth_type"]))
 }
+
+// oauth2 credentials travel like the others: as the JSON object given; a
+// read shows what the API masked.
+func TestCreateOAuth2(t *testing.T) {
+	const answer = `{"id":"wh_0192f0c4a1b27c3d8e9f001122334455","name":"n","url":"https://example.com/hook","method":"POST",` +
+		`"headers":{},"events":["custom"],"status":"active","auth_type":"oauth2",` +
+		`"auth_credentials":{"token_url":"https://auth.example.com/token","client_id":"webhooks","client_secret":"****-123"},` +
+		`"retry":{"strategy":"exponential","max_attempts":3,"initial_delay_ms":1000,"max_delay_ms":60000},"timeout_ms":30000,` +
+		`"version":1,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:04:05Z"}`
+	api := newFakeAPI(t, map[string]reply{"POST /webhooks": {201, answer}, "PATCH /webhooks/wh_0192f0c4a1b27c3d8e9f001122334455": {200, answer}})
+	creds := `{"token_url":"https://auth.example.com/token","client_id":"webhooks","client_secret":"secret-123","scope":"hooks"}`
+	got := runCLI(t, api.srv.URL, runOpts{}, "create", "--name", "n", "--url", "https://example.com/hook", "--events", "custom",
+		"--auth-type", "oauth2", "--auth-credentials", creds)
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	assert.Contains(t, got.stdout, "Auth     oauth2 (client_id=webhooks, client_secret=****-123, token_url=https://auth.example.com/token)")
+	got = runCLI(t, api.srv.URL, runOpts{}, "update", "wh_0192f0c4a1b27c3d8e9f001122334455", "--auth-credentials", creds)
+	require.Equal(t, ExitOK, got.code, got.stderr)
+	for i, r := range api.requests() {
+		var body map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(r.Body), &body))
+		assert.JSONEq(t, creds, string(body["auth_credentials"]), "request %d", i)
+	}
+	var first map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(api.requests()[0].Body), &first))
+	assert.JSONEq(t, `"oauth2"`, string(first["auth_type"]))
+}

@@ -216,8 +216,9 @@ func addWebhookFlags(cmd *cobra.Command, create bool) {
 	f.String("events", "", "comma-separated events, e.g. agent.started,agent.failed ('webhooks events' lists them)")
 	f.String("method", "", "HTTP method: POST, PUT or PATCH"+def("POST"))
 	f.String("headers", "", `custom headers as a JSON object, e.g. '{"X-Custom":"value"}'`)
-	f.String("auth-type", "", "none, basic, bearer, api-key or hmac"+def("none"))
-	f.String("auth-credentials", "", `credentials as a JSON object, e.g. '{"token":"secret123"}'`)
+	f.String("auth-type", "", "none, basic, bearer, api-key, hmac or oauth2"+def("none"))
+	f.String("auth-credentials", "", `credentials as a JSON object, e.g. '{"token":"secret123"}', or for oauth2 `+
+		`'{"token_url":"https://auth.example.com/token","client_id":"id","client_secret":"s"}' (scope, audience, auth_style optional)`)
 	f.String("retry-strategy", "", "exponential, linear or fixed"+def("exponential"))
 	f.Int("max-attempts", 0, "attempts per delivery, 1 to 20"+def("3"))
 	f.Var(&msValue{}, "initial-delay", "delay before the first retry, in ms or as a duration like 1s"+def("1000"))

@@ -55,6 +55,9 @@ type Options struct {
 	// not finish before it is not started (the job is reported failed and
 	// comes back). 3 s.
 	Margin time.Duration
+	// Tokens gets the access tokens of oauth2 webhooks; default an
+	// oauth2.Provider on Client and Now (oauth.go).
+	Tokens Tokens
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -97,6 +100,12 @@ func NewAttempter(store Store, open Opener, jobs Scheduler, opt Options) (*Attem
 	}
 	if opt.Margin == 0 {
 		opt.Margin = 3 * time.Second
+	}
+	if opt.Tokens == nil {
+		var err error
+		if opt.Tokens, err = newTokens(opt); err != nil {
+			return nil, err
+		}
 	}
 	return &Attempter{store: store, open: open, jobs: jobs, opt: opt, hooks: map[string]cachedHook{}}, nil
 }
@@ -240,6 +249,9 @@ func (a *Attempter) send(ctx context.Context, w *webhook.Webhook, job queue.Job,
 	req, err := NewRequest(ctx, w, Meta{DeliveryID: job.DeliveryID, Event: job.Event, Attempt: job.Attempt, Time: started}, body)
 	if err != nil {
 		return Result{Err: err}, started
+	}
+	if w.AuthType == webhook.AuthOAuth2 {
+		return a.sendOAuth2(ctx, w, req, timeout), started
 	}
 	return Send(ctx, a.opt.Client, req, timeout, a.opt.MaxBody), started
 }

@@ -135,6 +135,8 @@ func configErrorf(format string, args ...any) error {
 //	hmac     X-Webhook-Signature: sha256=<hex HMAC of the body>, and the
 //	         Standard Webhooks webhook-id (delivery id), webhook-timestamp
 //	         (unix seconds of this attempt), webhook-signature (v1,<base64>)
+//	oauth2   none here: the Attempter adds Authorization: Bearer <token>
+//	         with a token from the token endpoint (oauth.go)
 //
 // During a rotation's overlap (w.Previous valid at m.Time, opened) an hmac
 // delivery is signed with both secrets: webhook-signature carries the new
@@ -210,7 +212,7 @@ func setAuth(req *http.Request, w *webhook.Webhook, m Meta, body []byte) error {
 		return v, nil
 	}
 	switch w.AuthType {
-	case webhook.AuthNone, "":
+	case webhook.AuthNone, "", webhook.AuthOAuth2: // oauth2: see oauth.go
 		return nil
 	case webhook.AuthBasic:
 		user, err := cred("username")

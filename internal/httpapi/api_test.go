@@ -327,7 +327,7 @@ func createBadInputs() []badInput {
 		{"empty events", `{"name":"n","url":"https://example.com/","events":[]}`, nil, 400, webhook.EInvalid, "events"},
 		{"duplicate events", `{"name":"n","url":"https://example.com/","events":["custom","custom"]}`, nil, 400, webhook.EInvalid, "events"},
 		{"bad status", withField(`"status":"paused"`), nil, 400, webhook.EInvalid, "status"},
-		{"bad auth type", withField(`"auth_type":"oauth2"`), nil, 400, webhook.EInvalid, "auth_type"},
+		{"bad auth type", withField(`"auth_type":"digest"`), nil, 400, webhook.EInvalid, "auth_type"},
 		{"basic without credentials", withField(`"auth_type":"basic"`), nil, 400, webhook.EInvalid, "auth_credentials.username"},
 		{"basic without password", withField(`"auth_type":"basic","auth_credentials":{"username":"u"}`), nil, 400, webhook.EInvalid, "auth_credentials.password"},
 		{"bearer without token", withField(`"auth_type":"bearer"`), nil, 400, webhook.EInvalid, "auth_credentials.token"},

@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/internal/oauth2"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // fuzzSeedLimit keeps the seed corpus to bodies a fuzzer can mutate quickly;
@@ -26,6 +29,10 @@ func checkStored(t *testing.T, e *env, answer string) webhookOut {
 	assert.Nil(t, w.Credentials, "no plaintext credentials are stored")
 	w.Credentials, _ = e.secrets.Open(context.Background(), w.ID, w.SealedCredentials)
 	assert.NoError(t, w.Validate(false), "what is stored is valid")
+	if w.AuthType == webhook.AuthOAuth2 {
+		_, err := oauth2.ParseCredentials(w.Credentials, false)
+		assert.NoError(t, err, "stored oauth2 credentials are valid")
+	}
 	rec := e.do("GET", "/webhooks/"+got.ID, "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	// A generated secret is shown in full once, by the write; reads mask it.
@@ -62,6 +69,8 @@ func FuzzCreateWebhook(f *testing.F) {
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"filter":{"data":{"amount":{"$gt":100}},"$or":[{"event":"custom"}]}}`)
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"api-key","auth_credentials":{"api_key":"k","header_name":"X-K"}}`)
 	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"method":null,"headers":null,"retry":null,"timeout_ms":null,"auth_credentials":null}`)
+	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"oauth2","auth_credentials":{"token_url":"https://auth.example.com/token","client_id":"c","client_secret":"s","scope":"a b","audience":"x","auth_style":"body"}}`)
+	f.Add(`{"name":"n","url":"https://example.com/","events":["custom"],"auth_type":"oauth2","auth_credentials":{"token_url":"http://10.0.0.1/token","client_id":"c","client_secret":"s"}}`)
 	for _, in := range createBadInputs() {
 		if len(in.body) <= fuzzSeedLimit {
 			f.Add(in.body)
@@ -99,6 +108,8 @@ func FuzzPatchWebhook(f *testing.F) {
 	f.Add(`{"auth_type":"none"}`, "")
 	f.Add(`{"auth_type":"bearer","auth_credentials":{"token":"tok-2"}}`, "")
 	f.Add(`{"auth_credentials":{"api_key":"key-2"}}`, "")
+	f.Add(`{"auth_type":"oauth2","auth_credentials":{"token_url":"https://auth.example.com/token","client_id":"c","client_secret":"s"}}`, "")
+	f.Add(`{"auth_type":"oauth2","auth_credentials":{"token_url":"https://169.254.169.254/","client_id":"c","client_secret":"s"}}`, "")
 	f.Add(`{}`, "")
 	f.Add(`{"name":"v","version":1}`, `"1"`)
 	for _, in := range patchBadInputs() {

@@ -65,7 +65,7 @@ func (s *Service) Create(ctx context.Context, in Members) (w *webhook.Webhook, r
 	if reveal, err = s.completeCredentials(w, creds); err != nil {
 		return nil, nil, err
 	}
-	if err := w.Validate(s.opt.AllowPrivate); err != nil {
+	if err := s.validate(w); err != nil {
 		return nil, nil, err
 	}
 	if err := s.seal(ctx, w); err != nil {
@@ -213,7 +213,7 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	} else {
 		next.Credentials = creds
 	}
-	if err := next.Validate(s.opt.AllowPrivate); err != nil {
+	if err := s.validate(next); err != nil {
 		return nil, nil, err
 	}
 	if !credsChanged && Unchanged(cur, next) {

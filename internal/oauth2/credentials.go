@@ -33,6 +33,11 @@ const (
 var (
 	RequiredKeys = []string{KeyTokenURL, KeyClientID, KeyClientSecret}
 	OptionalKeys = []string{KeyScope, KeyAudience, KeyAuthStyle}
+	// ShownKeys are the keys a webhook's read shows as they are (secrets.Mask):
+	// they say where and as whom a token is asked for, they do not
+	// authenticate. RFC 6749 §2.2 makes client_id public. Only client_secret
+	// is masked.
+	ShownKeys = []string{KeyTokenURL, KeyClientID, KeyScope, KeyAudience, KeyAuthStyle}
 )
 
 // AuthStyle is how the client authenticates to the token endpoint

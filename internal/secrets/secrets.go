@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/systemprompt-io/webhooks/internal/jsonx"
+	"github.com/systemprompt-io/webhooks/internal/oauth2"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -137,16 +138,23 @@ func (k *KMS) Open(ctx context.Context, webhookID string, ciphertext []byte) (ma
 }
 
 // nonSecret are credential fields shown as they are: they name, they don't
-// authenticate.
-var nonSecret = map[string]bool{"username": true, "header_name": true}
+// authenticate. oauth2's are the oauth2 package's ShownKeys.
+var nonSecret = func() map[string]bool {
+	m := map[string]bool{"username": true, "header_name": true}
+	for _, k := range oauth2.ShownKeys {
+		m[k] = true
+	}
+	return m
+}()
 
 // maskMinLen is the shortest value that keeps its last four characters when
 // masked; shorter values are fully hidden so a mask never shows half a
 // secret (or its length).
 const maskMinLen = 9
 
-// Mask returns the credentials as reads show them: "username" and
-// "header_name" as they are, every other value as "****" plus its last four
+// Mask returns the credentials as reads show them: "username",
+// "header_name" and oauth2's token_url, client_id, scope, audience and
+// auth_style as they are, every other value as "****" plus its last four
 // characters, or just "****" when it has 8 characters or fewer. Nil or empty
 // credentials mask to nil.
 func Mask(creds map[string]string) map[string]string {

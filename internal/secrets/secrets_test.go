@@ -136,6 +136,11 @@ func TestMask(t *testing.T) {
 		{"nine shows four", map[string]string{"secret": "123456789"}, map[string]string{"secret": "****6789"}},
 		{"counts characters, not bytes", map[string]string{"secret": "ééééééééé", "token": "éééééééé"},
 			map[string]string{"secret": "****éééé", "token": "****"}},
+		{"oauth2: only the client secret is masked",
+			map[string]string{"token_url": "https://auth.example.com/oauth/token", "client_id": "deliveries",
+				"client_secret": "client-secret-value", "scope": "hooks:write", "audience": "https://api.example.com", "auth_style": "body"},
+			map[string]string{"token_url": "https://auth.example.com/oauth/token", "client_id": "deliveries",
+				"client_secret": "****alue", "scope": "hooks:write", "audience": "https://api.example.com", "auth_style": "body"}},
 		{"unknown keys are secret", map[string]string{"user": "someone-long"}, map[string]string{"user": "****long"}},
 	}
 	for _, tt := range tests {

@@ -31,7 +31,7 @@ var credentialRules = map[AuthType]struct{ required, optional []string }{
 
 // AuthTypes returns the supported auth types in a stable order.
 func AuthTypes() []AuthType {
-	return []AuthType{AuthNone, AuthBasic, AuthBearer, AuthAPIKey, AuthHMAC}
+	return []AuthType{AuthNone, AuthBasic, AuthBearer, AuthAPIKey, AuthHMAC, AuthOAuth2}
 }
 
 // reservedHeaders are set by the sender (framing, identity, the payload's
@@ -74,11 +74,12 @@ func ReservedHeader(name string) bool {
 }
 
 // AuthHeader returns the header w's auth type sets ("" for none and hmac,
-// whose signature headers are reserved anyway): Authorization for basic and
-// bearer, the credentials' header_name (default X-API-Key) for api-key.
+// whose signature headers are reserved anyway): Authorization for basic,
+// bearer and oauth2, the credentials' header_name (default X-API-Key) for
+// api-key.
 func (w *Webhook) AuthHeader() string {
 	switch w.AuthType {
-	case AuthBasic, AuthBearer:
+	case AuthBasic, AuthBearer, AuthOAuth2:
 		return "Authorization"
 	case AuthAPIKey:
 		if h := w.Credentials["header_name"]; h != "" {
@@ -96,6 +97,11 @@ func (w *Webhook) AuthHeader() string {
 // set, a URL naming a loopback, private, link-local or metadata address or
 // host is refused; names are not resolved here (the dial-time guard checks
 // where they point).
+//
+// The credentials of auth_type oauth2 are checked here only for their size:
+// their rules (token_url, RFC 6749's scope syntax, ...) are
+// internal/oauth2.ParseCredentials', which builds on this package, and the
+// webhook service runs it after Validate.
 func (w *Webhook) Validate(allowPrivate bool) error {
 	for _, check := range []func() error{
 		w.validateName,
@@ -183,7 +189,7 @@ func (w *Webhook) validateStatus() error {
 
 func (w *Webhook) validateAuth() error {
 	rules, ok := credentialRules[w.AuthType]
-	if !ok {
+	if !ok && w.AuthType != AuthOAuth2 {
 		names := make([]string, 0, len(credentialRules))
 		for _, a := range AuthTypes() {
 			names = append(names, string(a))
@@ -199,6 +205,9 @@ func (w *Webhook) validateAuth() error {
 	}
 	if w.AuthType == AuthNone && len(w.Credentials) > 0 {
 		return Invalid("auth_credentials", "auth_type none takes no auth_credentials")
+	}
+	if w.AuthType == AuthOAuth2 {
+		return nil // internal/oauth2's rules (see Validate)
 	}
 	allowed := make(map[string]bool)
 	for _, k := range append(append([]string(nil), rules.required...), rules.optional...) {

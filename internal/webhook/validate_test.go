@@ -261,6 +261,9 @@ func TestValidate(t *testing.T) {
 		{"hmac no secret", func(w *Webhook) { w.AuthType = AuthHMAC }, "auth_credentials.secret"},
 		{"creds 4 KiB", func(w *Webhook) { w.AuthType, w.Credentials = AuthBearer, creds("token", long(4096-5)) }, ""},
 		{"creds over 4 KiB", func(w *Webhook) { w.AuthType, w.Credentials = AuthBearer, creds("token", long(4096-4)) }, "auth_credentials"},
+		// oauth2's keys are internal/oauth2's to check (manage runs it); here only their size.
+		{"oauth2 keys left to internal/oauth2", func(w *Webhook) { w.AuthType, w.Credentials = AuthOAuth2, creds("anything", "x") }, ""},
+		{"oauth2 creds over 4 KiB", func(w *Webhook) { w.AuthType, w.Credentials = AuthOAuth2, creds("client_secret", long(4096-12)) }, "auth_credentials"},
 
 		// headers
 		{"no headers", func(w *Webhook) { w.Headers = nil }, ""},
@@ -310,6 +313,10 @@ func TestValidate(t *testing.T) {
 		}, "headers"},
 		{"header Authorization with basic", func(w *Webhook) {
 			w.AuthType, w.Credentials = AuthBasic, creds("username", "u", "password", "p")
+			w.Headers = map[string]string{"Authorization": "x"}
+		}, "headers"},
+		{"header Authorization with oauth2", func(w *Webhook) {
+			w.AuthType, w.Credentials = AuthOAuth2, creds("token_url", "https://auth.example.com/t", "client_id", "c", "client_secret", "s")
 			w.Headers = map[string]string{"Authorization": "x"}
 		}, "headers"},
 		{"header Authorization with api-key default", func(w *Webhook) {

@@ -28,6 +28,10 @@ const (
 	AuthBearer AuthType = "bearer"
 	AuthAPIKey AuthType = "api-key"
 	AuthHMAC   AuthType = "hmac"
+	// AuthOAuth2 sends a bearer token from an OAuth 2.0 token endpoint
+	// (client credentials grant). Its credentials are checked by
+	// internal/oauth2, not here: see Webhook.Validate.
+	AuthOAuth2 AuthType = "oauth2"
 )
 
 // Strategy is the shape of the delay between attempts.

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,6 +52,23 @@ type plainCreds map[string]string
 
 func (p plainCreds) Open(context.Context, string, []byte) (map[string]string, error) { return p, nil }
 
+// tokenServer is an OAuth 2.0 token endpoint that grants every request a
+// token for an hour, counting them.
+type tokenServer struct {
+	*httptest.Server
+	requests atomic.Int64
+}
+
+func newTokenServer() *tokenServer {
+	ts := &tokenServer{}
+	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		ts.requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}`)
+	}))
+	return ts
+}
+
 // barePerOp is the bare POST's ns/op of this run, the base of x-bare.
 var barePerOp float64
 
@@ -86,6 +105,10 @@ func jobsFor(wh string, n int) []queue.Job {
 //   - attempt/<backend>: the same with the real store (the conditional
 //     PutItem of the delivery record; webhook and credentials come from the
 //     attempter's cache after the first attempt).
+//   - attempt/fakes/oauth2, attempt/<backend>/oauth2: the same for an
+//     oauth2 webhook whose token
+//     is cached (Authorization: Bearer instead of the signatures); they
+//     report the token requests (and KMS calls) per attempt too: 0.
 //   - handler/<backend>: delivery.Handler.Handle on batches of 10 job
 //     messages (decode, attempt, one stats update per batch); per delivery.
 //
@@ -154,6 +177,34 @@ func BenchmarkAttempt(b *testing.B) {
 		reportVsBare(b)
 	})
 
+	b.Run("attempt/fakes/oauth2", func(b *testing.B) {
+		tokens := newTokenServer()
+		defer tokens.Close()
+		oauthHook := *hook
+		oauthHook.AuthType = webhook.AuthOAuth2
+		oauthHook.Credentials = map[string]string{"token_url": tokens.URL + "/token", "client_id": "bench", "client_secret": "bench-secret"}
+		a, err := delivery.NewAttempter(memStore{w: &oauthHook}, plainCreds(oauthHook.Credentials), noJobs{}, delivery.Options{Client: guarded, Log: log})
+		if err != nil {
+			b.Fatal(err)
+		}
+		js := jobsFor(oauthHook.ID, b.N+1)
+		if d, err := a.Run(ctx, js[b.N], false); err != nil || d.Succeeded != 1 { // the token cached
+			b.Fatalf("attempt: %+v %v", d, err)
+		}
+		before := tokens.requests.Load()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			d, err := a.Run(ctx, js[i], false)
+			if err != nil || d.Succeeded != 1 {
+				b.Fatalf("attempt: %+v %v", d, err)
+			}
+		}
+		b.StopTimer()
+		reportVsBare(b)
+		b.ReportMetric(float64(tokens.requests.Load()-before)/float64(b.N), "token-requests/op")
+	})
+
 	for _, be := range []testenv.Backend{testenv.Kumo(b)} {
 		s := newStack(b, be)
 		ids, err := s.CreateWebhooks(ctx, 1, map[string]any{
@@ -164,6 +215,39 @@ func BenchmarkAttempt(b *testing.B) {
 			b.Fatal(err)
 		}
 		a, h := s.Pipeline.Attempter, s.Pipeline.Handler
+
+		// oauth2 with a cached token: the token endpoint is asked once, and
+		// the attempt makes no AWS call an hmac attempt does not.
+		tokens := newTokenServer()
+		oauthIDs, err := s.CreateWebhooks(ctx, 1, map[string]any{
+			"name": "bench-oauth2", "url": recv.URL + "/hook", "events": []string{"agent.started"},
+			"auth_type": "oauth2", "auth_credentials": map[string]any{"token_url": tokens.URL + "/token", "client_id": "bench", "client_secret": "bench-secret"},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("attempt/"+be.Name+"/oauth2", func(b *testing.B) {
+			js := jobsFor(oauthIDs[0], b.N+1)
+			if d, err := a.Run(ctx, js[b.N], false); err != nil || d.Succeeded != 1 { // token and webhook cached
+				b.Fatalf("attempt: %+v %v", d, err)
+			}
+			s.Meters.Reset()
+			before := tokens.requests.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				d, err := a.Run(ctx, js[i], false)
+				if err != nil || d.Succeeded != 1 {
+					b.Fatalf("attempt: %+v %v", d, err)
+				}
+			}
+			b.StopTimer()
+			reportVsBare(b)
+			b.ReportMetric(float64(s.Meters.DynamoDB.Total())/float64(b.N), "ddb-calls/op")
+			b.ReportMetric(float64(s.Meters.KMS.Total())/float64(b.N), "kms-calls/op")
+			b.ReportMetric(float64(tokens.requests.Load()-before)/float64(b.N), "token-requests/op")
+		})
+		tokens.Close()
 
 		b.Run("attempt/"+be.Name, func(b *testing.B) {
 			js := jobsFor(ids[0], b.N)

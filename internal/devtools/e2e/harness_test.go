@@ -26,6 +26,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/devtools/fake"
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
@@ -69,6 +70,12 @@ type stackOptions struct {
 	noESM bool
 	// now is the delivery function's clock (nil: time.Now).
 	now func() time.Time
+	// apiDenyPrivate makes the API refuse private targets, as in AWS
+	// (default: allowed, so webhooks can reach loopback receivers).
+	apiDenyPrivate bool
+	// tokenClock gives the pipeline's OAuth 2.0 tokens a clock of their own
+	// (stack.tokenClock), which the test moves on to expire them.
+	tokenClock bool
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -82,6 +89,10 @@ type stack struct {
 	pipeline *app.Pipeline
 	api      http.Handler
 	store    *store.Store
+	// tokenClock is the tokens' clock, with stackOptions.tokenClock.
+	tokenClock *fake.Clock
+	// logs holds everything the stack logged.
+	logs *logBuffer
 }
 
 func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
@@ -119,17 +130,25 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
 		RetentionDays: 30, AllowPrivate: !opt.denyPrivate,
 	}
-	log := testLogger(t)
-	p, err := app.NewPipeline(cfg, b.Clients, log, opt.now)
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(tWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	popt := app.PipelineOptions{Now: opt.now}
+	var tokenClock *fake.Clock
+	if opt.tokenClock {
+		tokenClock = fake.NewClock(time.Now())
+		popt.TokenNow = tokenClock.Now
+	}
+	p, err := app.NewPipelineWith(cfg, b.Clients, log, popt)
 	require.NoError(t, err)
 	apiCfg := cfg
-	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
+	// Receivers are on loopback; the dial guard is what the tests exercise.
+	apiCfg.AllowPrivate = !opt.apiDenyPrivate
 	apiOpts, err := app.APIOptions(apiCfg, p, log)
 	require.NoError(t, err)
 	h, err := httpapi.New(apiOpts)
 	require.NoError(t, err)
 
-	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store}
+	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store, tokenClock: tokenClock, logs: logs}
 	if !opt.noESM {
 		handler := localaws.SQSHandler(p.SQSHandler())
 		if opt.wrap != nil {
@@ -164,6 +183,24 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 type tWriter struct{ t *testing.T }
+
+// logBuffer keeps what a stack logged, for checks of what logs never hold.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
