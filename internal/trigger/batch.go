@@ -17,16 +17,21 @@ const MaxBatch = 100
 // made at once.
 const keyConcurrency = 10
 
-// BatchItem answers one event of a batch: its Result, or Err (the event
-// alone was refused or failed; nothing of it was enqueued unless Err says
-// how to finish it, as Trigger's do).
-type BatchItem struct {
-	Result webhook.TriggerResult
-	Err    error
+// CheckBatchSize refuses a batch of n events that is empty or over MaxBatch:
+// the whole request, before any of its events is looked at.
+func CheckBatchSize(n int) error {
+	switch {
+	case n == 0:
+		return webhook.Invalid("events", "events is empty; give 1 to %d events", MaxBatch)
+	case n > MaxBatch:
+		return webhook.Invalid("events", "%d events; a batch holds at most %d", n, MaxBatch)
+	}
+	return nil
 }
 
 // Batch triggers the API requests reqs (POST /events/batch) as one request:
-// items[i] answers reqs[i]. Each event is validated and accepted or refused
+// results[i] and errs[i] answer reqs[i]; an event refused or failed alone
+// enqueued nothing, unless its error says how to finish it (as Trigger's). Each event is validated and accepted or refused
 // on its own; the accepted ones are fanned out together, with one subscriber
 // query per distinct event name and all their jobs in one SendJobs call. An
 // event's idempotency key works as Trigger's (claimed before, completed
@@ -35,14 +40,11 @@ type BatchItem struct {
 // first's result (or error) and enqueues nothing; with a different event it
 // is refused as a conflict. The error is for the batch as a whole (no
 // events, more than MaxBatch): then nothing is enqueued.
-func (s *Service) Batch(ctx context.Context, reqs []webhook.TriggerRequest) ([]BatchItem, error) {
-	switch {
-	case len(reqs) == 0:
-		return nil, webhook.Invalid("events", "events is empty; give 1 to %d events", MaxBatch)
-	case len(reqs) > MaxBatch:
-		return nil, webhook.Invalid("events", "%d events; a batch holds at most %d", len(reqs), MaxBatch)
+func (s *Service) Batch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error, error) {
+	if err := CheckBatchSize(len(reqs)); err != nil {
+		return nil, nil, err
 	}
-	items := make([]BatchItem, len(reqs))
+	items := make([]item, len(reqs))
 	now := s.now().UTC()
 	var (
 		ps    = make([]*pending, len(reqs)) // ps[i] is reqs[i]'s, nil once answered
@@ -109,14 +111,24 @@ func (s *Service) Batch(ctx context.Context, reqs []webhook.TriggerRequest) ([]B
 	for i, j := range same {
 		items[i] = items[j]
 	}
-	return items, nil
+	results, errs := make([]webhook.TriggerResult, len(reqs)), make([]error, len(reqs))
+	for i, it := range items {
+		results[i], errs[i] = it.Result, it.Err
+	}
+	return results, errs, nil
+}
+
+// item is the answer to one event of a batch.
+type item struct {
+	Result webhook.TriggerResult
+	Err    error
 }
 
 // claim fixes the ids of each pending request of a batch: random for one
 // without a key; for one with a key, the key's (claimed now, or by an
 // unfinished earlier try). A key already done answers its first result and
 // a key used with another request a conflict: their ps[i] become nil.
-func (s *Service) claim(ctx context.Context, ps []*pending, fps []string, items []BatchItem, now time.Time) {
+func (s *Service) claim(ctx context.Context, ps []*pending, fps []string, items []item, now time.Time) {
 	var g errgroup.Group
 	g.SetLimit(keyConcurrency)
 	for i, p := range ps {

@@ -13,6 +13,20 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
+// batch is Batch's answer as one item per event.
+func batch(t *testing.T, s *Service, reqs []webhook.TriggerRequest) []item {
+	t.Helper()
+	results, errs, err := s.Batch(context.Background(), reqs)
+	require.NoError(t, err)
+	require.Len(t, results, len(reqs))
+	require.Len(t, errs, len(reqs))
+	out := make([]item, len(reqs))
+	for i := range reqs {
+		out[i] = item{results[i], errs[i]}
+	}
+	return out
+}
+
 func apiReq(event, data, key string) webhook.TriggerRequest {
 	r := webhook.TriggerRequest{Event: event, IdempotencyKey: key}
 	if data != "" {
@@ -37,9 +51,10 @@ func TestBatchWholeRequestRefusals(t *testing.T) {
 			for i := range reqs {
 				reqs[i] = apiReq("agent.started", "", fmt.Sprintf("k%d", i))
 			}
-			items, err := s.Batch(context.Background(), reqs)
+			results, errs, err := s.Batch(context.Background(), reqs)
 			require.Error(t, err)
-			assert.Nil(t, items)
+			assert.Nil(t, results)
+			assert.Nil(t, errs)
 			assert.Equal(t, webhook.EInvalid, webhook.ErrorCode(err))
 			assert.Equal(t, "events", webhook.ErrorField(err))
 			assert.Contains(t, webhook.ErrorMessage(err), tc.msg)
@@ -55,9 +70,9 @@ func TestBatchWholeRequestRefusals(t *testing.T) {
 	for i := range reqs {
 		reqs[i] = apiReq("agent.started", "", "")
 	}
-	items, err := s.Batch(context.Background(), reqs)
+	results, _, err := s.Batch(context.Background(), reqs)
 	require.NoError(t, err)
-	require.Len(t, items, MaxBatch)
+	require.Len(t, results, MaxBatch)
 	assert.Equal(t, []int{2 * MaxBatch}, q.sizes)
 }
 
@@ -72,9 +87,7 @@ func TestBatchEachEventOnItsOwn(t *testing.T) {
 		apiReq("task.failed", `{"n":4}`, ""),
 		apiReq("agent.started", `{"n":5}`, "k5"),
 	}
-	items, err := s.Batch(context.Background(), reqs)
-	require.NoError(t, err)
-	require.Len(t, items, len(reqs))
+	items := batch(t, s, reqs)
 
 	assert.Equal(t, "event", webhook.ErrorField(items[1].Err))
 	assert.Equal(t, "data", webhook.ErrorField(items[3].Err))
@@ -112,13 +125,12 @@ func TestBatchIdempotencyKeys(t *testing.T) {
 
 	// A key given twice in one batch with the same event is one event; with
 	// another event, a conflict.
-	items, err := s.Batch(ctx, []webhook.TriggerRequest{
+	items := batch(t, s, []webhook.TriggerRequest{
 		apiReq("agent.started", `{"a":1}`, "dup"),
 		apiReq("task.failed", `{}`, ""),
 		apiReq("agent.started", `{ "a" : 1 }`, "dup"),
 		apiReq("agent.started", `{"a":2}`, "dup"),
 	})
-	require.NoError(t, err)
 	require.NoError(t, items[0].Err)
 	assert.Equal(t, items[0], items[2], "the repeat answers the first's result")
 	assert.Equal(t, webhook.EConflict, webhook.ErrorCode(items[3].Err))
@@ -128,12 +140,11 @@ func TestBatchIdempotencyKeys(t *testing.T) {
 
 	// A later batch: the key done before answers its first result and
 	// enqueues nothing; reused with another event it is a conflict.
-	items2, err := s.Batch(ctx, []webhook.TriggerRequest{
+	items2 := batch(t, s, []webhook.TriggerRequest{
 		apiReq("agent.started", `{"a":1}`, "dup"),
 		apiReq("agent.started", `{"a":3}`, "dup"),
 		apiReq("agent.started", `{"a":4}`, "new"),
 	})
-	require.NoError(t, err)
 	assert.Equal(t, items[0], items2[0])
 	assert.Equal(t, webhook.EConflict, webhook.ErrorCode(items2[1].Err))
 	require.NoError(t, items2[2].Err)
@@ -149,8 +160,7 @@ func TestBatchIdempotencyKeys(t *testing.T) {
 	// A first try left unfinished is finished with its ids.
 	st.keys["half"] = webhook.IdempotencyRecord{Key: "half", Fingerprint: fingerprint(apiReq("agent.started", `{"h":1}`, "")),
 		EventID: "evt_0192f0c4a1b27c3d8e9f00112233aaaa", EventTime: t0.Add(-1000)}
-	items3, err := s.Batch(ctx, []webhook.TriggerRequest{apiReq("agent.started", `{"h":1}`, "half")})
-	require.NoError(t, err)
+	items3 := batch(t, s, []webhook.TriggerRequest{apiReq("agent.started", `{"h":1}`, "half")})
 	require.NoError(t, items3[0].Err)
 	assert.Equal(t, "evt_0192f0c4a1b27c3d8e9f00112233aaaa", items3[0].Result.EventID)
 	assert.True(t, st.keys["half"].Done)
@@ -159,12 +169,11 @@ func TestBatchIdempotencyKeys(t *testing.T) {
 func TestBatchEnqueueFailureFailsItsEventsOnly(t *testing.T) {
 	q := &fakeQueue{drop: func(j queue.Job) bool { return j.Event == "task.failed" }}
 	s, st := newBatchService(q)
-	items, err := s.Batch(context.Background(), []webhook.TriggerRequest{
+	items := batch(t, s, []webhook.TriggerRequest{
 		apiReq("agent.started", "", ""),
 		apiReq("task.failed", "", ""),
 		apiReq("task.failed", "", "kf"),
 	})
-	require.NoError(t, err)
 	require.NoError(t, items[0].Err)
 	for _, i := range []int{1, 2} {
 		assert.Equal(t, webhook.EUnavailable, webhook.ErrorCode(items[i].Err), i)
