@@ -74,6 +74,7 @@ func (a *app) triggerFile(cmd *cobra.Command, path string) error {
 	}
 	total := len(lines) + len(bad)
 	accepted, deliveries, sent := 0, 0, len(bad)
+	seen := map[string]bool{} // event ids: a key given twice answers one event twice
 	for _, batch := range cutBatches(lines) {
 		body := batchBody(batch)
 		resp, err := a.call(cmd, request{method: http.MethodPost, path: "/events/batch", body: body})
@@ -105,7 +106,10 @@ func (a *app) triggerFile(cmd *cobra.Command, path string) error {
 				continue
 			}
 			accepted++
-			deliveries += it.Deliveries
+			if !seen[it.EventID] {
+				seen[it.EventID] = true
+				deliveries += it.Deliveries
+			}
 			if format == formatJSON {
 				n := it.Deliveries
 				_ = enc.Encode(batchLineJSON{Line: line, EventID: it.EventID, Deliveries: &n})

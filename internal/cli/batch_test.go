@@ -21,6 +21,7 @@ type batchAPI struct {
 	mu    sync.Mutex
 	sizes []int // events per request
 	bytes []int
+	ids   int
 }
 
 func (b *batchAPI) serve(t *testing.T) string {
@@ -35,16 +36,17 @@ func (b *batchAPI) serve(t *testing.T) string {
 		require.NoError(t, json.NewDecoder(r.Body).Decode(&raw))
 		require.NoError(t, json.Unmarshal(raw, &in))
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		b.sizes = append(b.sizes, len(in.Events))
 		b.bytes = append(b.bytes, len(raw))
-		b.mu.Unlock()
 		var items []string
 		for i, e := range in.Events {
 			if e.Event == "nope" {
 				items = append(items, fmt.Sprintf(`{"error":{"code":"validation_failed","message":"unknown event \"nope\"","field":"events[%d].event"}}`, i))
 				continue
 			}
-			items = append(items, fmt.Sprintf(`{"event_id":"evt_%032d","deliveries":2}`, i))
+			items = append(items, fmt.Sprintf(`{"event_id":"evt_%032d","deliveries":2}`, b.ids))
+			b.ids++
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(202)

@@ -77,13 +77,17 @@ func (a *server) triggerBatch(w http.ResponseWriter, r *http.Request) {
 
 	out := batchJSON{Items: make([]any, len(raws))}
 	accepted, deliveries := 0, 0
+	seen := map[string]bool{} // a key twice in the batch answers one event twice
 	for i := range raws {
 		if errs[i] != nil {
 			out.Items[i] = errorBody{Error: a.itemError(r, i, errs[i])}
 			continue
 		}
 		accepted++
-		deliveries += results[i].Deliveries
+		if !seen[results[i].EventID] {
+			seen[results[i].EventID] = true
+			deliveries += results[i].Deliveries
+		}
 		out.Items[i] = triggerJSON{EventID: results[i].EventID, Deliveries: results[i].Deliveries}
 		a.log.DebugContext(r.Context(), "event triggered", "request_id", requestID(r.Context()), "item", i,
 			"event_id", results[i].EventID, "deliveries", results[i].Deliveries)
