@@ -308,7 +308,8 @@ func checkRun(t *testing.T, backend string, r Result) {
 	assert.Equal(t, int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead), u.PlatformLogBytes())
 	assert.Equal(t, int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead), u.AccessLogBytes())
 	assert.Equal(t, jobs.LogLines, int64(jobs.Invocations), "a line per job batch, none per successful attempt")
-	assert.LessOrEqual(t, float64(jobs.LogBytes)/float64(u.Deliveries), 200.0, "the log budget of a successful first attempt")
+	// A batch of 10 logs ~20 bytes per delivery; a receive may bring fewer.
+	assert.LessOrEqual(t, float64(jobs.LogBytes)/float64(jobs.Invocations), 300.0, "one short line per batch")
 	if evs.Invocations > 0 {
 		assert.Equal(t, evs.LogLines, int64(evs.Invocations), "a line per event batch, none per event")
 	}
