@@ -11,13 +11,17 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/systemprompt-io/webhooks/internal/trigger"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// The API's bounds of POST /events/batch (api/openapi.yaml): events per
-// request and body bytes. A batch is cut before either is reached.
+// The API's bounds of POST /events/batch (api/openapi.yaml checks them
+// against the same constants): events per request and body bytes. A batch
+// is cut before either is reached.
 const (
-	batchMaxEvents = 100
-	batchMaxBytes  = 1 << 20
+	batchMaxEvents = trigger.MaxBatch
+	batchMaxBytes  = webhook.MaxBatchBodyBytes
 )
 
 // batchLine is one event line of a --file: its line number and JSON.
