@@ -338,6 +338,7 @@ func TestConformance(t *testing.T) {
 	// under 256 KiB, and a body over 256 KiB.
 	c.do(call{method: "POST", path: "/events", body: `{"event":"workflow.failed","data":{"a":"` + strings.Repeat("a", 210<<10) + `"}}`}, 413)
 	c.do(call{method: "POST", path: "/events", body: `{"event":"workflow.failed","data":{"a":"` + strings.Repeat("a", 300<<10) + `"}}`}, 413)
+	batchWalk(c)
 
 	// The pipeline delivers: the accepting webhook's delivery succeeds, the
 	// refusing one's two fail after their one attempt.

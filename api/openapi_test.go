@@ -75,6 +75,7 @@ func TestRoutes(t *testing.T) {
 		"DELETE /webhooks/{id}",
 		"PATCH /webhooks/{id}",
 		"POST /events",
+		"POST /events/batch",
 		"POST /webhooks",
 		"POST /webhooks/{id}/deliveries/{delivery_id}/retry",
 		"POST /webhooks/{id}/pause",
@@ -172,7 +173,15 @@ func TestRulesMatchTheDomain(t *testing.T) {
 	}
 	assert.EqualValues(t, len(oauthKeys), *s["Credentials"].Value.MaxProps, "the most keys a type takes")
 
-	for _, name := range []string{"WebhookCreate", "WebhookPatch", "RetryPolicyInput", "TriggerRequest"} {
+
+	batch := doc.Paths.Value("/events/batch").Post
+	assert.EqualValues(t, webhook.MaxBatchBodyBytes, batch.Extensions["x-max-body-bytes"], "POST /events/batch's body bound")
+	batchEvents := s["BatchTriggerRequest"].Value.Properties["events"].Value
+	assert.EqualValues(t, 1, batchEvents.MinItems)
+	assert.EqualValues(t, trigger.MaxBatch, *batchEvents.MaxItems)
+	assert.EqualValues(t, trigger.MaxKeyLen, *s["BatchEvent"].Value.Properties["idempotency_key"].Value.MaxLength)
+
+	for _, name := range []string{"WebhookCreate", "WebhookPatch", "RetryPolicyInput", "TriggerRequest", "BatchEvent", "BatchTriggerRequest"} {
 		ap := s[name].Value.AdditionalProperties.Has
 		require.NotNil(t, ap, name)
 		assert.False(t, *ap, "%s refuses unknown fields", name)

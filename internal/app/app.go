@@ -37,6 +37,8 @@ var (
 	_ manage.Tester      = (*delivery.Attempter)(nil)
 )
 
+var _ httpapi.BatchTriggerer = (*trigger.Service)(nil)
+
 // APIRequires lists the settings the API needs: the trigger enqueues jobs,
 // and the test route opens credentials.
 var APIRequires = DeliveryRequires
@@ -68,7 +70,7 @@ func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) (httpapi.Optio
 	if err != nil {
 		return httpapi.Options{}, fmt.Errorf("app: %w", err)
 	}
-	return httpapi.Options{Webhooks: w, Triggerer: p.Triggers, Deliveries: p.Store, Logger: log}, nil
+	return httpapi.Options{Webhooks: w, Triggerer: p.Triggers, Deliveries: p.Store, Logger: log, Batcher: p.Triggers}, nil
 }
 
 // NewAPI checks cfg and returns the API handler.

@@ -628,7 +628,7 @@ func TestUsageErrors(t *testing.T) {
 		{"missing required flag", []string{"create", "--name", "n", "--url", "https://x.example"}, `required flag(s) "events" not set`, "webhooks create"},
 		{"missing required flags", []string{"create", "--name", "n"}, `required flag(s) "events", "url" not set`, "webhooks create"},
 		{"missing required flags of retry", []string{"retry", "--webhook", whID}, `required flag(s) "delivery" not set`, "webhooks retry"},
-		{"missing event", []string{"trigger"}, `required flag(s) "event" not set`, "webhooks trigger"},
+		{"missing event", []string{"trigger"}, `give --event EVENT, or --file EVENTS.jsonl`, "webhooks trigger"},
 		{"unknown flag", []string{"list", "--colour"}, "unknown flag: --colour", "webhooks list"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate" for "webhooks"`, "webhooks"},
 		{"malformed --data", []string{"trigger", "--event", "custom", "--data", `{"a":`}, "--data: malformed JSON: unexpected end of JSON input", "webhooks trigger"},

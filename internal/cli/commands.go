@@ -471,18 +471,27 @@ func (a *app) statsCommand() *cobra.Command {
 
 func (a *app) triggerCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "trigger --event EVENT [--data JSON] [--metadata JSON]",
+		Use:   "trigger --event EVENT [--data JSON] [--metadata JSON] | --file EVENTS.jsonl",
 		Short: "Trigger an event: every active webhook subscribed to it gets a delivery",
-		Args:  cobra.NoArgs,
+		Long: "Trigger an event: every active webhook subscribed to it gets a delivery.\n\n" +
+			"With --file, trigger the events of a file (- for stdin), one JSON object per line as POST /events\n" +
+			`takes it, with its own optional "idempotency_key": {"event":"custom","data":{...},"idempotency_key":"k1"}.` + "\n" +
+			"They are sent in batches of up to 100 (POST /events/batch), with a progress line per batch on stderr;\n" +
+			"a refused line is reported with its number and the others go on (exit 1 if any was refused).\n" +
+			"--format json prints one JSON object per line of the file: {\"line\",\"event_id\",\"deliveries\"} or {\"line\",\"error\"}.",
+		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
+	f.String("file", "", "trigger the events of a JSON Lines file (- for stdin), in batches of up to 100")
 	f.String("event", "", "event name ('webhooks events' lists them)")
 	f.String("data", "", `event data as a JSON object, e.g. '{"message":"test"}'`)
 	f.String("metadata", "", `metadata as a JSON object, e.g. '{"source":"cli"}'`)
 	f.String("idempotency-key", "", "the same key again returns the first answer and triggers nothing")
 	addFormatFlag(cmd)
-	_ = cmd.MarkFlagRequired("event")
-	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
+	for _, other := range []string{"event", "data", "metadata", "idempotency-key"} {
+		cmd.MarkFlagsMutuallyExclusive("file", other)
+	}
+	one := callAndShow(a, func(cmd *cobra.Command, _ []string) (request, error) {
 		event, _ := cmd.Flags().GetString("event")
 		body := map[string]any{"event": event}
 		for _, name := range []string{"data", "metadata"} {
@@ -510,6 +519,15 @@ func (a *app) triggerCommand() *cobra.Command {
 		_, err := fmt.Fprintf(cmd.OutOrStdout(), "Triggered %s as %s: %d %s queued\n", event, r.EventID, r.Deliveries, noun)
 		return err
 	})
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if path, _ := cmd.Flags().GetString("file"); path != "" {
+			return a.triggerFile(cmd, path)
+		}
+		if !cmd.Flags().Changed("event") {
+			return usageError("give --event EVENT, or --file EVENTS.jsonl")
+		}
+		return one(cmd, args)
+	}
 	return cmd
 }
 

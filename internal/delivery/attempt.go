@@ -179,7 +179,14 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
-	log.InfoContext(ctx, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS, "reason", dec.Reason)
+	// A success is the batch summary's count (Debug here); a failure or a
+	// retry is logged in full.
+	level := slog.LevelDebug
+	if dec.Status != webhook.DeliverySucceeded {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS,
+		"reason", dec.Reason, "retry_in_ms", dec.Delay.Milliseconds())
 
 	if dec.Status == webhook.DeliveryRetrying {
 		if err := a.scheduleNext(ctx, job, dec.Delay); err != nil {

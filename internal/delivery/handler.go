@@ -82,7 +82,28 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.attempt(ctx, b, jobs)
 	wg.Wait()
 	h.addStats(ctx, b)
+	b.summary(ctx, len(jobs), len(evs))
 	return events.SQSEventResponse{BatchItemFailures: b.failures}, nil
+}
+
+// summary is the batch's one line at Info: what a first attempt that
+// succeeds logs (its own line is Debug), so that CloudWatch Logs costs cents
+// per million deliveries. Failed attempts, retries and failed messages have
+// their own Warn or Error lines, and every attempt is in its delivery's
+// record.
+func (b *batch) summary(ctx context.Context, jobs, evs int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	args := make([]any, 0, 12)
+	if jobs > 0 {
+		args = append(args, "jobs", jobs, "succeeded", b.done.Succeeded, "failed", b.done.Failed,
+			"retrying", b.done.Attempts-b.done.Succeeded-b.done.Failed)
+	}
+	if evs > 0 {
+		args = append(args, "events", evs, "deliveries", b.deliveries)
+	}
+	args = append(args, "errors", len(b.failures))
+	b.log.InfoContext(ctx, "batch", args...)
 }
 
 // batch is what one Handle call gathers from its messages.
@@ -92,6 +113,9 @@ type batch struct {
 	mu       sync.Mutex
 	failures []events.SQSBatchItemFailure
 	stats    map[string]*webhook.StatsDelta // by webhook id
+	done     webhook.StatsDelta             // every attempt's, for the summary
+	// deliveries the batch's events were fanned out to
+	deliveries int
 }
 
 // fail reports msg failed, to come back.
@@ -110,6 +134,7 @@ func (b *batch) count(webhookID string, d webhook.StatsDelta) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.done.Add(d)
 	if b.stats[webhookID] == nil {
 		b.stats[webhookID] = &webhook.StatsDelta{}
 	}
@@ -180,7 +205,10 @@ func (h *Handler) triggerEvents(ctx context.Context, b *batch, evs []eventMessag
 			b.fail(ctx, e.msg, errs[i])
 			continue
 		}
-		b.log.InfoContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.req.Via,
+		b.mu.Lock()
+		b.deliveries += results[i].Deliveries
+		b.mu.Unlock()
+		b.log.DebugContext(ctx, "event triggered", "message_id", e.msg.MessageId, "via", e.req.Via,
 			"event", e.req.Event, "event_id", results[i].EventID, "deliveries", results[i].Deliveries)
 	}
 }

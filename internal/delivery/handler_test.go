@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,6 +116,7 @@ type handlerFixture struct {
 	index *subIndex
 	stats *statsLog
 	logs  *bytes.Buffer
+	level *slog.LevelVar // Info, the default LOG_LEVEL
 	h     *Handler
 }
 
@@ -123,8 +125,8 @@ type handlerFixture struct {
 func newHandlerFixture(t *testing.T, a *Attempter) *handlerFixture {
 	t.Helper()
 	f := &handlerFixture{sqs: &batchSQS{}, index: &subIndex{subs: map[string][]string{"agent.started": {subscriber}}},
-		stats: &statsLog{}, logs: &bytes.Buffer{}}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: f.logs}, nil))
+		stats: &statsLog{}, logs: &bytes.Buffer{}, level: &slog.LevelVar{}}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: f.logs}, &slog.HandlerOptions{Level: f.level}))
 	if a == nil {
 		var err error
 		a, err = NewAttempter(nil, nil, nil, Options{Client: safehttp.NewClient(safehttp.Options{}), Log: log})
@@ -196,9 +198,26 @@ func TestHandleEventBatchSendsOnce(t *testing.T) {
 	assert.Equal(t, 1, f.sqs.batches, "10 one-subscriber events: one SendMessageBatch")
 	assert.Equal(t, 1, f.index.queries, "one event type: one subscriber query")
 	assert.Equal(t, want, f.sentDeliveries(t), "each message's deliveries, with the ids it always derived")
+	// At Info, one line for the batch; each event's line at Debug.
+	assert.Equal(t, `{"level":"INFO","msg":"batch","events":10,"deliveries":10,"errors":0}`, withoutTime(f.logs.String()))
+
+	f.level.Set(slog.LevelDebug)
+	f.logs.Reset()
+	for n := range ev.Records {
+		ev.Records[n].Attributes["ApproximateReceiveCount"] = "2"
+	}
+	_, err = f.h.Handle(context.Background(), ev)
+	require.NoError(t, err)
 	assert.Equal(t, 10, strings.Count(f.logs.String(), `"msg":"event triggered"`))
 	assert.Contains(t, f.logs.String(), `"message_id":"m-3","via":"sqs","event":"agent.started"`)
 }
+
+// withoutTime is JSON log lines without their "time".
+func withoutTime(logs string) string {
+	return strings.TrimSpace(timeAttr.ReplaceAllString(logs, "{"))
+}
+
+var timeAttr = regexp.MustCompile(`\{"time":"[^"]*",`)
 
 func TestHandleGarbageBesideEventsFailsAlone(t *testing.T) {
 	f := newHandlerFixture(t, nil)
@@ -283,11 +302,10 @@ func TestHandleLogsCarryTheRequestID(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"m-1"}, failedIDs(res))
 
-	triggered := logLines(t, f.logs, "event triggered")
-	require.Len(t, triggered, 2)
-	for _, l := range triggered {
-		assert.Equal(t, "req-7", l["request_id"], l)
-	}
+	summary := logLines(t, f.logs, "batch")
+	require.Len(t, summary, 1)
+	assert.Equal(t, "req-7", summary[0]["request_id"])
+	assert.EqualValues(t, 1, summary[0]["errors"])
 	failed := logLines(t, f.logs, "message failed; it will be retried")
 	require.Len(t, failed, 1)
 	assert.Equal(t, "req-7", failed[0]["request_id"])

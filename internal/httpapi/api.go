@@ -57,6 +57,9 @@ type Options struct {
 	Triggerer  Triggerer  // optional: POST /events
 	Deliveries Deliveries // optional: the delivery history routes
 
+	// Batcher is optional: POST /events/batch.
+	Batcher BatchTriggerer
+
 	Logger *slog.Logger     // default: discard
 	Clock  func() time.Time // times the access log; default time.Now
 
@@ -98,6 +101,9 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /openapi.json", a.openAPI)
 	if o.Triggerer != nil {
 		mux.HandleFunc("POST /events", a.triggerEvent)
+	}
+	if o.Batcher != nil {
+		mux.HandleFunc("POST /events/batch", a.triggerBatch)
 	}
 	if o.Deliveries != nil {
 		mux.HandleFunc("GET /webhooks/{id}/deliveries", a.listDeliveries)

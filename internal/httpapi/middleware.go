@@ -20,6 +20,17 @@ type ctxKey struct{}
 // response so a client can quote it.
 const RequestIDHeader = "X-Request-Id"
 
+// logAttrsKey holds the attributes a handler adds to its request's log line.
+type logAttrsKey struct{}
+
+// addLogAttrs adds key-value pairs to the request's one log line: a
+// handler's summary costs no line of its own.
+func addLogAttrs(ctx context.Context, args ...any) {
+	if p, ok := ctx.Value(logAttrsKey{}).(*[]any); ok {
+		*p = append(*p, args...)
+	}
+}
+
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(ctxKey{}).(string)
 	return id
@@ -71,7 +82,8 @@ func (a *server) middleware(mux *http.ServeMux) http.Handler {
 		if !saneID(id) {
 			id = uuid.NewString()
 		}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		var extra []any
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), ctxKey{}, id), logAttrsKey{}, &extra))
 		w.Header().Set(RequestIDHeader, id)
 		sw := &statusWriter{ResponseWriter: w}
 
@@ -82,9 +94,9 @@ func (a *server) middleware(mux *http.ServeMux) http.Handler {
 				}
 				a.writeError(sw, r, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
 			}
-			a.log.InfoContext(r.Context(), "request",
+			a.log.InfoContext(r.Context(), "request", append([]any{
 				"request_id", id, "method", r.Method, "route", r.Pattern, "path", r.URL.Path,
-				"status", sw.status, "duration_ms", a.Clock().Sub(start).Milliseconds())
+				"status", sw.status, "duration_ms", a.Clock().Sub(start).Milliseconds()}, extra...)...)
 		}()
 
 		if unclean(r.URL.Path) {

@@ -129,7 +129,7 @@ func (s *Service) trigger(ctx context.Context, r webhook.TriggerRequest, now tim
 		}
 		prev, claimed, err := s.keys.ClaimIdempotencyKey(ctx, rec)
 		if err != nil {
-			return webhook.TriggerResult{}, s.unfinished(ctx, r, "", at, now, fmt.Errorf("claim idempotency key: %w", err))
+			return webhook.TriggerResult{}, s.unfinished(ctx, r, "", at, now, fmt.Errorf("claim idempotency key: %w", err), false)
 		}
 		if !claimed {
 			if prev.Fingerprint != rec.Fingerprint {
@@ -150,7 +150,7 @@ func (s *Service) trigger(ctx context.Context, r webhook.TriggerRequest, now tim
 	p := &pending{r: r, eventID: eventID, at: at}
 	s.fanOut(ctx, []*pending{p}, now)
 	if p.err != nil {
-		return webhook.TriggerResult{}, s.unfinished(ctx, r, eventID, at, now, p.err)
+		return webhook.TriggerResult{}, s.unfinished(ctx, r, eventID, at, now, p.err, false)
 	}
 	if r.IdempotencyKey != "" && r.Source == webhook.FromAPI {
 		if err := s.keys.CompleteIdempotencyKey(ctx, r.IdempotencyKey, p.n); err != nil {
@@ -198,7 +198,7 @@ func (s *Service) TriggerBatch(ctx context.Context, reqs []webhook.TriggerReques
 	for k, p := range batch {
 		i := index[k]
 		if p.err != nil {
-			errs[i] = s.unfinished(ctx, p.r, p.eventID, p.at, now, p.err)
+			errs[i] = s.unfinished(ctx, p.r, p.eventID, p.at, now, p.err, false)
 			continue
 		}
 		results[i] = webhook.TriggerResult{EventID: p.eventID, Deliveries: p.n}
@@ -349,13 +349,17 @@ func (s *Service) subscribers(ctx context.Context, ps []*pending) map[string]*su
 // unfinished turns a failed fan-out into an error the caller can act on.
 // Payload errors are the caller's (4xx); anything else is internal, and the
 // message says how to repeat the trigger safely.
-func (s *Service) unfinished(ctx context.Context, r webhook.TriggerRequest, eventID string, at, now time.Time, err error) error {
+// In a batch (POST /events/batch) the key is the event's idempotency_key.
+func (s *Service) unfinished(ctx context.Context, r webhook.TriggerRequest, eventID string, at, now time.Time, err error, batch bool) error {
 	var we *webhook.Error
 	if errors.As(err, &we) && we.Code != webhook.EInternal {
 		return err
 	}
 	s.log.ErrorContext(ctx, "trigger failed part-way", "event", r.Event, "event_id", eventID, "error", err)
 	msg := "the event could not be enqueued completely; repeat the request with the same Idempotency-Key"
+	if batch {
+		msg = "the event could not be enqueued completely; send it again with the same idempotency_key"
+	}
 	if r.Source == webhook.FromAPI && r.IdempotencyKey == "" && eventID != "" {
 		// Make the partial trigger finishable: remember it under its event
 		// id, and tell the caller to repeat with that id as the key.
@@ -363,6 +367,9 @@ func (s *Service) unfinished(ctx context.Context, r webhook.TriggerRequest, even
 			EventTime: at, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}
 		if _, _, cerr := s.keys.ClaimIdempotencyKey(ctx, rec); cerr == nil {
 			msg = fmt.Sprintf("the event could not be enqueued completely; repeat the request with the header Idempotency-Key: %s", eventID)
+			if batch {
+				msg = fmt.Sprintf(`the event could not be enqueued completely; send it again with "idempotency_key": %q`, eventID)
+			}
 		} else {
 			s.log.ErrorContext(ctx, "remember partial trigger", "event_id", eventID, "error", cerr)
 			msg = "the event could not be enqueued completely; some subscribers may receive it"

@@ -86,6 +86,7 @@ const (
 	MinDelayMS         = 0
 	MaxDelayLimitMS    = 7 * 24 * 3600 * 1000 // a week; longer waits chain over SQS
 	MaxBodyBytes       = 256 << 10            // request bodies of the API
+	MaxBatchBodyBytes  = 1 << 20              // POST /events/batch (up to 100 events; Lambda takes 6 MB)
 )
 
 // Webhook is a subscriber endpoint and the events it wants.

@@ -25,12 +25,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/google/uuid"
 
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
@@ -305,6 +307,8 @@ func (s *Stack) Drain(ctx context.Context, queueURL string, want int, handler lo
 		lastSeen = time.Now()
 		ev := localaws.ToSQSEvent(out.Messages, arn, region)
 		hctx, cancel := context.WithTimeout(ctx, HandlerTimeout)
+		// As Lambda's: the handler's lines carry the request id (and its bytes).
+		hctx = lambdacontext.NewContext(hctx, &lambdacontext.LambdaContext{AwsRequestID: uuid.NewString()})
 		side0 := s.Meters.Capacity.SideTime()
 		t0 := time.Now()
 		resp, err := handler(hctx, ev)

@@ -225,6 +225,14 @@ func checkRun(t *testing.T, backend string, r Result) {
 		assert.Equal(t, events, calls["DynamoDB.Query"], "one subscriber query per trigger")
 		assert.Equal(t, events, calls["SQS.SendMessageBatch"], "one SendMessageBatch per trigger of ≤ 10 subscribers")
 		assert.Zero(t, evs.Invocations)
+	case ViaAPIBatch:
+		// 10 events per request, fanned out together: one query and one
+		// SendMessageBatch per request.
+		reqs := (events + BatchSize - 1) / BatchSize
+		assert.Equal(t, reqs, u.APIRequests)
+		assert.Equal(t, reqs, calls["DynamoDB.Query"], "one subscriber query per batch request")
+		assert.Equal(t, reqs, calls["SQS.SendMessageBatch"], "one SendMessageBatch per batch request of 10 one-subscriber events")
+		assert.Zero(t, evs.Invocations)
 	case ViaQueueBatch:
 		assert.Zero(t, u.APIRequests)
 		assert.Equal(t, events/10, r.ProducerSQS)
@@ -289,7 +297,7 @@ func checkRun(t *testing.T, backend string, r Result) {
 
 	// Logs: each function's own lines, counted apart, plus the assumed
 	// platform records and access log lines. Every API request and every
-	// first attempt logs an info line (at least one per delivery).
+	// handler batch logs an info line; a successful attempt none.
 	logs := u.PlatformLogBytes() + u.AccessLogBytes()
 	for _, f := range u.Functions {
 		logs += f.LogBytes
@@ -299,7 +307,12 @@ func checkRun(t *testing.T, backend string, r Result) {
 	assert.Equal(t, logs, u.LogBytes)
 	assert.Equal(t, int64(u.Invocations())*(PlatformLogBytes+LogEventOverhead), u.PlatformLogBytes())
 	assert.Equal(t, int64(u.APIRequests)*(AccessLogBytes+LogEventOverhead), u.AccessLogBytes())
-	assert.GreaterOrEqual(t, jobs.LogLines, int64(u.Deliveries), "a line per attempt")
+	assert.Equal(t, jobs.LogLines, int64(jobs.Invocations), "a line per job batch, none per successful attempt")
+	// A batch of 10 logs ~20 bytes per delivery; a receive may bring fewer.
+	assert.LessOrEqual(t, float64(jobs.LogBytes)/float64(jobs.Invocations), 300.0, "one short line per batch")
+	if evs.Invocations > 0 {
+		assert.Equal(t, evs.LogLines, int64(evs.Invocations), "a line per event batch, none per event")
+	}
 	if u.APIRequests > 0 {
 		assert.GreaterOrEqual(t, fn(u, "api").LogLines, int64(u.APIRequests), "a line per API request")
 	}

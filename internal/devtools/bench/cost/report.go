@@ -167,11 +167,11 @@ func Hints(r Result, p Prices) []string {
 	n := float64(u.Deliveries)
 	var out []string
 	saved := 0.0
-	if u.APIRequests > 0 {
+	if u.APIRequests > 0 && r.Path.Ingest != ViaAPIBatch {
 		per := float64(u.APIRequests) / n
 		now := per * (p.APIGatewayPerM + p.LambdaRequestPerM)
-		out = append(out, fmt.Sprintf("one event per API request costs $%.3f in API Gateway + API Lambda requests alone; a batch trigger "+
-			"endpoint taking 10 events per request would cost $%.3f, or producers can post to the EventsQueue (see queue-batch)", now, now/10))
+		out = append(out, fmt.Sprintf("one event per API request costs $%.3f in API Gateway + API Lambda requests alone; POST /events/batch "+
+			"with 10 events per request costs $%.3f (see http-batch), or producers can post to the EventsQueue (see queue-batch)", now, now/10))
 		saved += now * 0.9
 	}
 	index := 0.0
@@ -253,7 +253,8 @@ func Hints(r Result, p Prices) []string {
 		switch {
 		case it.Name == "CloudWatch Logs ingestion" && it.DollarsM > 0.05:
 			out = append(out, fmt.Sprintf("logs: %.0f bytes per delivery ($%.3f), made up as above: at LOG_LEVEL=info the functions log "+
-				"an info line per API request, per queued event and per attempt; LOG_LEVEL=warn keeps only problems", it.PerUnit, it.DollarsM))
+				"a line per API request and per handler batch (a success has no line of its own); Lambda's platform records are "+
+				"the rest, fixed per invocation", it.PerUnit, it.DollarsM))
 		case it.Name == "X-Ray traces" && it.DollarsM > 0.05:
 			out = append(out, fmt.Sprintf("X-Ray (Tracing: Active): $%.3f at %.0f %% sampling, more at low volume; a sampling rule "+
 				"with a smaller rate or tracing off saves it", it.DollarsM, 100*p.XRaySampled))

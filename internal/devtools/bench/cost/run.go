@@ -59,12 +59,18 @@ const (
 	ViaAPIIdempotent               // POST /events with an Idempotency-Key
 	ViaQueueBatch                  // EventsQueue, SendMessageBatch of 10 by the producer
 	ViaQueueSingle                 // EventsQueue, one SendMessage per event
+	ViaAPIBatch                    // POST /events/batch, BatchSize events per request
 )
+
+// BatchSize is the events per POST /events/batch request of the http-batch
+// path.
+const BatchSize = 10
 
 // Paths are the ways the model measures, in the order printed.
 var Paths = []Path{
 	{"http", "POST /events (API Gateway + API Lambda), 1 subscriber", 1, ViaAPI},
 	{"http-idempotent", "POST /events with Idempotency-Key, 1 subscriber", 1, ViaAPIIdempotent},
+	{"http-batch", "POST /events/batch of 10 events (API Gateway + API Lambda), 1 subscriber", 1, ViaAPIBatch},
 	{"queue-batch", "EventsQueue, producer SendMessageBatch of 10, 1 subscriber", 1, ViaQueueBatch},
 	{"queue-single", "EventsQueue, producer SendMessage per event, 1 subscriber", 1, ViaQueueSingle},
 	{"http-fanout10", "POST /events, 1 event to 10 subscribers", 10, ViaAPI},
@@ -273,6 +279,38 @@ func runPath(ctx context.Context, cfg Config, p Path, recv *bench.Receiver) (Res
 			api.BilledMS += BilledMS(d)
 		}
 		res.Usage.APIRequests = res.Events
+		api.LogBytes, api.LogLines = apiLogs.take()
+	case ViaAPIBatch:
+		event := map[string]any{"event": Event, "data": data}
+		for from := 0; from < res.Events; from += BatchSize {
+			evs := make([]any, min(BatchSize, res.Events-from))
+			for k := range evs {
+				evs[k] = event
+			}
+			var ans struct {
+				Items []struct {
+					Deliveries int `json:"deliveries"`
+				} `json:"items"`
+			}
+			side0 := s.Meters.Capacity.SideTime()
+			t := time.Now()
+			code, err := s.Do(ctx, http.MethodPost, "/events/batch", map[string]any{"events": evs}, &ans)
+			d := time.Since(t) - (s.Meters.Capacity.SideTime() - side0)
+			if err != nil {
+				return res, err
+			}
+			if code != http.StatusAccepted || len(ans.Items) != len(evs) {
+				return res, fmt.Errorf("POST /events/batch: %d, %d items for %d events", code, len(ans.Items), len(evs))
+			}
+			for _, it := range ans.Items {
+				if it.Deliveries != p.Subscribers {
+					return res, fmt.Errorf("POST /events/batch: an item with %d deliveries", it.Deliveries)
+				}
+			}
+			api.Invocations++
+			api.BilledMS += BilledMS(d)
+			res.Usage.APIRequests++
+		}
 		api.LogBytes, api.LogLines = apiLogs.take()
 	case ViaQueueBatch, ViaQueueSingle:
 		body, err := json.Marshal(map[string]any{"event": Event, "data": data})
