@@ -173,7 +173,6 @@ func TestRulesMatchTheDomain(t *testing.T) {
 	}
 	assert.EqualValues(t, len(oauthKeys), *s["Credentials"].Value.MaxProps, "the most keys a type takes")
 
-
 	batch := doc.Paths.Value("/events/batch").Post
 	assert.EqualValues(t, webhook.MaxBatchBodyBytes, batch.Extensions["x-max-body-bytes"], "POST /events/batch's body bound")
 	batchEvents := s["BatchTriggerRequest"].Value.Properties["events"].Value
