@@ -10,6 +10,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
@@ -20,15 +21,16 @@ import (
 // Compile-time checks that the concrete types satisfy the pipeline's
 // interfaces.
 var (
-	_ trigger.Subscribers = (*store.Store)(nil)
-	_ trigger.Keys        = (*store.Store)(nil)
-	_ trigger.JobSender   = (*queue.Queue)(nil)
-	_ delivery.Store      = (*store.Store)(nil)
-	_ delivery.StatsAdder = (*store.Store)(nil)
-	_ delivery.Opener     = (*secrets.KMS)(nil)
-	_ delivery.Scheduler  = (*queue.Queue)(nil)
-	_ delivery.Runner     = (*delivery.Attempter)(nil)
-	_ delivery.Triggerer  = (*trigger.Service)(nil)
+	_ trigger.Subscribers  = (*store.Store)(nil)
+	_ trigger.Keys         = (*store.Store)(nil)
+	_ trigger.JobSender    = (*queue.Queue)(nil)
+	_ delivery.Store       = (*store.Store)(nil)
+	_ delivery.HealthStore = (*store.Store)(nil)
+	_ delivery.StatsAdder  = (*store.Store)(nil)
+	_ delivery.Opener      = (*secrets.KMS)(nil)
+	_ delivery.Scheduler   = (*queue.Queue)(nil)
+	_ delivery.Runner      = (*delivery.Attempter)(nil)
+	_ delivery.Triggerer   = (*trigger.Service)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -65,9 +67,11 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 	}
 	p.Triggers = trigger.New(p.Store, p.Jobs, p.Store, now, log)
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
-		Client: safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivate}),
-		Now:    now,
-		Log:    log,
+		Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivate}),
+		Now:     now,
+		Log:     log,
+		Health:  p.Store,
+		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown},
 	})
 	if err != nil {
 		return nil, err

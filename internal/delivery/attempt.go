@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/retry"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -55,6 +56,10 @@ type Options struct {
 	// not finish before it is not started (the job is reported failed and
 	// comes back). 3 s.
 	Margin time.Duration
+	// Health and Circuit are the circuit breaker (circuit.go): without a
+	// Health store, or with Circuit.OpenAfter 0, every job is sent.
+	Health  HealthStore
+	Circuit health.Policy
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -68,6 +73,7 @@ type Attempter struct {
 	mu      sync.Mutex
 	hooks   map[string]cachedHook
 	loading singleflight.Group // one read + KMS Decrypt per webhook, however many jobs of a batch want it
+	brk     breaker
 }
 
 type cachedHook struct {
@@ -123,6 +129,15 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
+	gate, err := a.gate(ctx, job)
+	if err != nil {
+		return webhook.StatsDelta{}, err
+	}
+	if gate.Verdict == health.Hold {
+		// Before the delivery is read: a held job costs its re-send only.
+		return webhook.StatsDelta{}, a.hold(ctx, job, gate.Until)
+	}
+
 	d, done, err := a.delivery(ctx, job, redelivered)
 	if err != nil || done {
 		return webhook.StatsDelta{}, err
@@ -135,6 +150,14 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 			return webhook.StatsDelta{}, fmt.Errorf("delivery: attempt %s: %s left before the function's deadline", job.DeliveryID, left)
 		}
 		timeout = min(timeout, left)
+	}
+	if gate.Verdict == health.Probe {
+		if gate, err = a.claim(ctx, job, timeout); err != nil {
+			return webhook.StatsDelta{}, err
+		}
+		if gate.Verdict == health.Hold {
+			return webhook.StatsDelta{}, a.hold(ctx, job, gate.Until)
+		}
 	}
 
 	res, started := a.send(ctx, w, job, timeout)
@@ -167,6 +190,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
+	a.report(ctx, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
 	log.InfoContext(ctx, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS, "reason", dec.Reason)
 
 	if dec.Status == webhook.DeliveryRetrying {

@@ -292,9 +292,16 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 	return nil
 }
 
-// DeactivateWebhook sets a webhook inactive (an endpoint answered 410 Gone),
-// keeping its subscription index in step. Already inactive is no change.
+// DeactivateWebhook sets a webhook inactive because its endpoint answered
+// 410 Gone (status_reason gone), keeping its subscription index in step.
+// Already inactive is no change.
 func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+	return s.DisableWebhook(ctx, id, webhook.ReasonGone)
+}
+
+// DisableWebhook sets a webhook inactive for reason. Already inactive is no
+// change (its first reason stays).
+func (s *Store) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error {
 	for attempt := 1; ; attempt++ {
 		w, err := s.GetWebhook(ctx, id)
 		if err != nil {
@@ -303,7 +310,7 @@ func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
 		if w.Status == webhook.StatusInactive {
 			return nil
 		}
-		w.Status, w.UpdatedAt = webhook.StatusInactive, time.Now().UTC()
+		w.Status, w.StatusReason, w.UpdatedAt = webhook.StatusInactive, reason, time.Now().UTC()
 		err = s.UpdateWebhook(ctx, w)
 		if webhook.ErrorCode(err) == webhook.EConflict && attempt < txRetries {
 			continue // changed meanwhile: read again

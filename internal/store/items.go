@@ -41,6 +41,7 @@ type webhookItem struct {
 	Version           int64             `dynamo:"version"`
 	CreatedAt         time.Time         `dynamo:"created_at"`
 	UpdatedAt         time.Time         `dynamo:"updated_at"`
+	StatusReason      string            `dynamo:"status_reason,omitempty"` // only while inactive
 }
 
 type retryItem struct {
@@ -71,10 +72,11 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 			InitialDelayMS: w.Retry.InitialDelayMS,
 			MaxDelayMS:     w.Retry.MaxDelayMS,
 		},
-		TimeoutMS: w.TimeoutMS,
-		Version:   version,
-		CreatedAt: w.CreatedAt.UTC(),
-		UpdatedAt: w.UpdatedAt.UTC(),
+		TimeoutMS:    w.TimeoutMS,
+		Version:      version,
+		CreatedAt:    w.CreatedAt.UTC(),
+		UpdatedAt:    w.UpdatedAt.UTC(),
+		StatusReason: string(inactiveReason(w)),
 	}
 }
 
@@ -96,10 +98,11 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 			InitialDelayMS: it.Retry.InitialDelayMS,
 			MaxDelayMS:     it.Retry.MaxDelayMS,
 		},
-		TimeoutMS: it.TimeoutMS,
-		Version:   it.Version,
-		CreatedAt: it.CreatedAt,
-		UpdatedAt: it.UpdatedAt,
+		TimeoutMS:    it.TimeoutMS,
+		Version:      it.Version,
+		CreatedAt:    it.CreatedAt,
+		UpdatedAt:    it.UpdatedAt,
+		StatusReason: webhook.StatusReason(it.StatusReason),
 	}
 }
 
@@ -152,4 +155,12 @@ func uniqueEvents(events []string) []string {
 		}
 	}
 	return out
+}
+
+// inactiveReason is the reason stored with w: none while it is active.
+func inactiveReason(w *webhook.Webhook) webhook.StatusReason {
+	if w.Status != webhook.StatusInactive {
+		return webhook.ReasonNone
+	}
+	return w.StatusReason
 }
