@@ -18,20 +18,22 @@ import (
 // masked credentials; a generated HMAC secret is shown in full once, in the
 // response of the call that generated it.
 type webhookJSON struct {
-	ID              string              `json:"id"`
-	Name            string              `json:"name"`
-	URL             string              `json:"url"`
-	Method          string              `json:"method"`
-	Headers         map[string]string   `json:"headers"`
-	Events          []string            `json:"events"`
-	Status          webhook.Status      `json:"status"`
-	AuthType        webhook.AuthType    `json:"auth_type"`
-	AuthCredentials map[string]string   `json:"auth_credentials"`
-	Retry           webhook.RetryPolicy `json:"retry"`
-	TimeoutMS       int64               `json:"timeout_ms"`
-	Version         int64               `json:"version"`
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
+	ID              string                `json:"id"`
+	Name            string                `json:"name"`
+	URL             string                `json:"url"`
+	Method          string                `json:"method"`
+	Headers         map[string]string     `json:"headers"`
+	Events          []string              `json:"events"`
+	Status          webhook.Status        `json:"status"`
+	StatusReason    *webhook.StatusReason `json:"status_reason"`
+	AuthType        webhook.AuthType      `json:"auth_type"`
+	AuthCredentials map[string]string     `json:"auth_credentials"`
+	Retry           webhook.RetryPolicy   `json:"retry"`
+	TimeoutMS       int64                 `json:"timeout_ms"`
+	Version         int64                 `json:"version"`
+	CreatedAt       time.Time             `json:"created_at"`
+	UpdatedAt       time.Time             `json:"updated_at"`
+	Health          healthJSON            `json:"health"`
 }
 
 func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
@@ -50,6 +52,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
 		TimeoutMS: w.TimeoutMS, Version: w.Version, CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC(),
+		StatusReason: reasonJSON(w), Health: toHealthJSON(w.Health),
 	}
 }
 

@@ -67,6 +67,9 @@ type stackOptions struct {
 	wrap func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler
 	// noESM: the test drives the queues itself.
 	noESM bool
+	// configure changes the functions' configuration (the circuit breaker's
+	// settings, say) before the stack is built.
+	configure func(c *config.Config)
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -116,6 +119,10 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		DeliveryQueueURL: urls.DeliveryQueue, EventsQueueURL: urls.EventsQueue,
 		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
 		RetentionDays: 30, AllowPrivate: !opt.denyPrivate,
+		CircuitOpenAfter: config.DefaultCircuitOpenAfter, CircuitCooldown: config.DefaultCircuitCooldownMS * time.Millisecond,
+	}
+	if opt.configure != nil {
+		opt.configure(&cfg)
 	}
 	log := testLogger(t)
 	p, err := app.NewPipeline(cfg, b.Clients, log, nil)

@@ -207,7 +207,7 @@ func (s *Store) DeactivateWebhook(_ context.Context, id string) error {
 		return notFound(id)
 	}
 	if w.Status != webhook.StatusInactive {
-		w.Status = webhook.StatusInactive
+		w.Status, w.StatusReason = webhook.StatusInactive, webhook.ReasonGone
 		w.Version++
 	}
 	return nil
