@@ -281,6 +281,7 @@ func newAttempt(n int, started time.Time, res Result) webhook.Attempt {
 		StatusCode:   res.StatusCode,
 		DurationMS:   res.Duration.Milliseconds(),
 		ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt),
+		Timings:      res.Timings.record(),
 	}
 }
 
