@@ -71,7 +71,7 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		Now:     now,
 		Log:     log,
 		Health:  p.Store,
-		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown},
+		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
 	})
 	if err != nil {
 		return nil, err

@@ -35,9 +35,13 @@ type Config struct {
 	// opened circuit sends nothing before one probe; doubles per failed probe
 	// up to an hour.
 	CircuitCooldown time.Duration
-	AllowPrivate    bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
-	LogLevel        slog.Level // LOG_LEVEL: debug, info, warn, error
-	Endpoints       awsx.Endpoints
+	// DisableAfter (DISABLE_AFTER_HOURS, 0..8760; 0 turns it off): a webhook
+	// whose endpoint failed every attempt for this long, and at least
+	// CircuitOpenAfter times, is made inactive (status_reason auto_disabled).
+	DisableAfter time.Duration
+	AllowPrivate bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	LogLevel     slog.Level // LOG_LEVEL: debug, info, warn, error
+	Endpoints    awsx.Endpoints
 }
 
 // Defaults.
@@ -51,6 +55,7 @@ const (
 	MaxCleanupGraceDays      = 30
 	DefaultCircuitOpenAfter  = 10
 	DefaultCircuitCooldownMS = 60000
+	DefaultDisableAfterHours = 120
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -72,6 +77,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		CleanupGraceDays: p.int("CLEANUP_GRACE_DAYS", DefaultCleanupGrace, 0, MaxCleanupGraceDays),
 		CircuitOpenAfter: p.int("CIRCUIT_OPEN_AFTER", DefaultCircuitOpenAfter, 0, 1000),
 		CircuitCooldown:  time.Duration(p.int("CIRCUIT_COOLDOWN_MS", DefaultCircuitCooldownMS, 1000, 3600000)) * time.Millisecond,
+		DisableAfter:     time.Duration(p.int("DISABLE_AFTER_HOURS", DefaultDisableAfterHours, 0, 8760)) * time.Hour,
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{

@@ -68,3 +68,34 @@ func TestCircuitSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestDisableAfterHours(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    time.Duration
+		wantErr bool
+	}{
+		{env: "", want: 120 * time.Hour},
+		{env: "0", want: 0},
+		{env: "8760", want: 8760 * time.Hour},
+		{env: "8761", wantErr: true},
+		{env: "-1", wantErr: true},
+		{env: "1.5", wantErr: true},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			c, err := Parse(func(k string) string {
+				if k == "DISABLE_AFTER_HOURS" {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "DISABLE_AFTER_HOURS")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.DisableAfter)
+		})
+	}
+}

@@ -129,7 +129,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
-	gate, err := a.gate(ctx, job)
+	gate, err := a.gate(ctx, w, job)
 	if err != nil {
 		return webhook.StatsDelta{}, err
 	}
@@ -190,7 +190,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
-	a.report(ctx, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
+	a.report(ctx, w, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
 	log.InfoContext(ctx, "attempt", "status", d.Status, "status_code", res.StatusCode, "duration_ms", at.DurationMS, "reason", dec.Reason)
 
 	if dec.Status == webhook.DeliveryRetrying {

@@ -23,6 +23,8 @@ type HealthStore interface {
 	OpenCircuit(ctx context.Context, id string, at time.Time, openAfter int, cooldown time.Duration) (webhook.Health, bool, error)
 	ClaimProbe(ctx context.Context, id string, now time.Time, lease time.Duration, by string) (webhook.Health, bool, error)
 	ProbeFailed(ctx context.Context, id string, at time.Time, by string, cooldown time.Duration) (webhook.Health, bool, error)
+	// DisableWebhook makes a webhook inactive for reason (auto-disable).
+	DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error
 }
 
 // breaker is the Attempter's view of its endpoints' circuits: the health
@@ -38,7 +40,11 @@ type cachedHealth struct {
 	fetched time.Time
 }
 
-func (a *Attempter) breakerOn() bool { return a.opt.Health != nil && !a.opt.Circuit.Off() }
+// breakerOn reports whether endpoint health is kept: a store for it, and
+// the breaker or the auto-disable turned on.
+func (a *Attempter) breakerOn() bool {
+	return a.opt.Health != nil && (!a.opt.Circuit.Off() || a.opt.Circuit.DisableAfter > 0)
+}
 
 // healthOf is the health of webhook id as this instance knows it.
 func (a *Attempter) healthOf(ctx context.Context, id string) (webhook.Health, error) {
@@ -67,10 +73,14 @@ func (a *Attempter) learn(id string, h webhook.Health) {
 	a.brk.known[id] = cachedHealth{h: h, fetched: a.opt.Now()}
 }
 
-// gate is the breaker's verdict on a job before its delivery is read.
-func (a *Attempter) gate(ctx context.Context, job queue.Job) (health.Decision, error) {
+// gate is the breaker's verdict on a job before its delivery is read. A job
+// of an auto-disabled webhook waits, without probing, until a resume.
+func (a *Attempter) gate(ctx context.Context, w *webhook.Webhook, job queue.Job) (health.Decision, error) {
 	if !a.breakerOn() || job.Test {
 		return health.Decision{Verdict: health.Send}, nil
+	}
+	if w.Status == webhook.StatusInactive && w.Reason() == webhook.ReasonAutoDisabled {
+		return health.Decision{Verdict: health.Hold, Until: a.opt.Now().Add(a.opt.Circuit.DisabledHold())}, nil
 	}
 	h, err := a.healthOf(ctx, job.WebhookID)
 	if err != nil {
@@ -123,7 +133,7 @@ func (a *Attempter) hold(ctx context.Context, job queue.Job, until time.Time) er
 // endpoint costs no write), a failure counts and may open it, a failed probe
 // re-opens it for a longer cooldown. A failure to record is logged, never
 // the attempt's: the delivery's own record is what matters.
-func (a *Attempter) report(ctx context.Context, job queue.Job, probe bool, ok bool, now time.Time) {
+func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Job, probe bool, ok bool, now time.Time) {
 	if !a.breakerOn() || job.Test {
 		return
 	}
@@ -166,4 +176,19 @@ func (a *Attempter) report(ctx context.Context, job queue.Job, probe bool, ok bo
 		return
 	}
 	a.learn(id, h)
+	if !ok && w.Status == webhook.StatusActive && a.opt.Circuit.ShouldDisable(h, now) {
+		a.disable(ctx, id, h)
+	}
+}
+
+// disable makes a webhook that failed every attempt for DisableAfter
+// inactive (auto_disabled); its jobs then wait until it is resumed.
+func (a *Attempter) disable(ctx context.Context, id string, h webhook.Health) {
+	if err := a.opt.Health.DisableWebhook(ctx, id, webhook.ReasonAutoDisabled); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+		a.opt.Log.ErrorContext(ctx, "auto-disable webhook", "webhook_id", id, "error", err)
+		return
+	}
+	a.forget(id)
+	a.opt.Log.WarnContext(ctx, "webhook auto-disabled: every attempt failed", "webhook_id", id,
+		"failing_since", h.FailingSince, "consecutive_failures", h.ConsecutiveFailures)
 }

@@ -150,3 +150,60 @@ func TestBreakerOffAndTests(t *testing.T) {
 	assert.EqualValues(t, 5, f.hits.Load())
 	assert.Zero(t, hs.Writes()+hs.Reads(), "an off breaker keeps no health")
 }
+
+// TestAutoDisable: an endpoint failing every attempt for DisableAfter (and
+// at least OpenAfter times) is made inactive, auto_disabled; its jobs then
+// wait without probing, and after a resume (health cleared) they are sent.
+func TestAutoDisable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 500)
+	f.setHook(func(w *webhook.Webhook) { w.Retry.MaxAttempts = 1 })
+	hs := &fake.Health{Store: f.store}
+	p := health.Policy{OpenAfter: 3, Cooldown: time.Hour, DisableAfter: 120 * time.Hour}
+	a := f.withBreaker(t, hs, p)
+	id := f.hook.ID
+	start := f.now
+
+	// Three failures open the circuit; hourly probes fail until 120 h have
+	// passed since the first failure.
+	n := 0
+	run := func() {
+		t.Helper()
+		_, err := a.Run(ctx, f.firstAttempt(n), false)
+		require.NoError(t, err)
+		n++
+	}
+	for range 3 {
+		run()
+	}
+	require.Equal(t, webhook.CircuitOpen, hs.Of(id).Circuit)
+	for f.now.Sub(start) < 119*time.Hour {
+		f.now = *hs.Of(id).NextProbeAt
+		run()
+		require.Empty(t, hs.Disabled(), "at %s", f.now.Sub(start))
+	}
+	f.now = start.Add(120 * time.Hour)
+	hs.Set(id, func() webhook.Health { h := hs.Of(id); h.NextProbeAt = &f.now; return h }())
+	run()
+	assert.Equal(t, []string{id + ":auto_disabled"}, hs.Disabled())
+	w := f.store.Webhook(id)
+	assert.Equal(t, webhook.StatusInactive, w.Status)
+	assert.Equal(t, webhook.ReasonAutoDisabled, w.Reason())
+
+	// Disabled: jobs wait an hour at a time, nothing is sent, even when a
+	// probe would be due.
+	hits := f.hits.Load()
+	f.now = f.now.Add(24 * time.Hour)
+	sent := len(f.queue.Sent)
+	run()
+	assert.Equal(t, hits, f.hits.Load())
+	require.Len(t, f.queue.Sent, sent+1)
+	assert.Equal(t, time.Hour, f.queue.Delays[sent])
+
+	// A resume (status active, health cleared) lets the next job through.
+	f.setHook(func(w *webhook.Webhook) { w.Status, w.StatusReason = webhook.StatusActive, "" })
+	require.NoError(t, hs.ResetHealth(ctx, id))
+	f.now = f.now.Add(time.Minute) // past the attempter's webhook cache
+	run()
+	assert.Equal(t, hits+1, f.hits.Load())
+}

@@ -18,18 +18,23 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// Defaults (CIRCUIT_OPEN_AFTER, CIRCUIT_COOLDOWN_MS).
+// Defaults (CIRCUIT_OPEN_AFTER, CIRCUIT_COOLDOWN_MS, DISABLE_AFTER_HOURS).
 const (
-	DefaultOpenAfter   = 10
-	DefaultCooldown    = time.Minute
-	DefaultMaxCooldown = time.Hour
+	DefaultOpenAfter    = 10
+	DefaultCooldown     = time.Minute
+	DefaultMaxCooldown  = time.Hour
+	DefaultDisableAfter = 120 * time.Hour
 )
 
-// Policy is the breaker's configuration. OpenAfter 0 turns it off.
+// Policy is the breaker's configuration. OpenAfter 0 turns the breaker
+// off, DisableAfter 0 the auto-disable.
 type Policy struct {
 	OpenAfter   int           // consecutive failures that open the circuit
 	Cooldown    time.Duration // the first open period
 	MaxCooldown time.Duration // the longest; DefaultMaxCooldown when zero
+	// DisableAfter: an endpoint that has failed every attempt for this long
+	// (and at least OpenAfter times) is disabled.
+	DisableAfter time.Duration
 }
 
 // Off reports a policy that never opens a circuit.
@@ -92,6 +97,23 @@ func (p Policy) Gate(h webhook.Health, now time.Time) Decision {
 func (p Policy) ShouldOpen(h webhook.Health) bool {
 	return !p.Off() && h.State() == webhook.CircuitClosed && h.ConsecutiveFailures >= int64(p.OpenAfter)
 }
+
+// ShouldDisable reports whether an endpoint of health h (after its latest
+// failure was counted) is to be disabled at now: failing every attempt for
+// DisableAfter, and at least OpenAfter of them (one when the breaker is
+// off), so a single failure after a long quiet spell does not count as days
+// of failing.
+func (p Policy) ShouldDisable(h webhook.Health, now time.Time) bool {
+	if p.DisableAfter <= 0 || h.FailingSince == nil {
+		return false
+	}
+	return h.ConsecutiveFailures >= int64(max(p.OpenAfter, 1)) && now.Sub(*h.FailingSince) >= p.DisableAfter
+}
+
+// DisabledHold is how long a job for a disabled endpoint waits before it
+// looks again: the longest cooldown. A resume lets it through when it next
+// arrives.
+func (p Policy) DisabledHold() time.Duration { return p.maxCooldown() }
 
 // FirstCooldown is the open period after the circuit first opens.
 func (p Policy) FirstCooldown() time.Duration {

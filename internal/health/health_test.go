@@ -82,3 +82,27 @@ func TestCooldowns(t *testing.T) {
 func TestProbeLease(t *testing.T) {
 	assert.Equal(t, 35*time.Second, ProbeLease(30*time.Second))
 }
+
+func TestShouldDisable(t *testing.T) {
+	p := Policy{OpenAfter: 3, DisableAfter: 120 * time.Hour}
+	since := t0
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		h      webhook.Health
+		now    time.Time
+		want   bool
+	}{
+		{"failing long enough", p, webhook.Health{ConsecutiveFailures: 3, FailingSince: &since}, t0.Add(120 * time.Hour), true},
+		{"a millisecond short", p, webhook.Health{ConsecutiveFailures: 50, FailingSince: &since}, t0.Add(120*time.Hour - time.Millisecond), false},
+		{"too few attempts", p, webhook.Health{ConsecutiveFailures: 2, FailingSince: &since}, t0.Add(500 * time.Hour), false},
+		{"open circuit too", p, webhook.Health{Circuit: webhook.CircuitOpen, ConsecutiveFailures: 130, FailingSince: &since}, t0.Add(121 * time.Hour), true},
+		{"not failing", p, webhook.Health{}, t0.Add(500 * time.Hour), false},
+		{"off", Policy{OpenAfter: 3}, webhook.Health{ConsecutiveFailures: 300, FailingSince: &since}, t0.Add(5000 * time.Hour), false},
+		{"breaker off: one failure suffices", Policy{DisableAfter: time.Hour}, webhook.Health{ConsecutiveFailures: 1, FailingSince: &since}, t0.Add(time.Hour), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.policy.ShouldDisable(tc.h, tc.now))
+		})
+	}
+}

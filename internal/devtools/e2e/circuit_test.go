@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,4 +115,57 @@ func TestCircuitBreaker(t *testing.T) {
 		assert.Nil(t, h["opened_at"])
 		assert.Nil(t, h["next_probe_at"])
 	})
+}
+
+// offsetClock is the wall clock moved on by what the test adds.
+type offsetClock struct{ off atomic.Int64 }
+
+func (c *offsetClock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *offsetClock) advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// TestAutoDisable: with DISABLE_AFTER_HOURS=1, an endpoint that fails every
+// attempt is disabled at the first failure an hour (of the pipeline's
+// clock) after its first one: status inactive, status_reason auto_disabled,
+// nothing more sent; resume re-enables it with its health cleared.
+func TestAutoDisable(t *testing.T) {
+	clock := &offsetClock{}
+	opt := stackOptions{now: clock.now, configure: func(c *config.Config) {
+		c.CircuitOpenAfter, c.CircuitCooldown, c.DisableAfter = 2, time.Second, time.Hour
+	}}
+	for _, b := range backends(t) {
+		t.Run(b.Name, func(t *testing.T) { // not parallel: one clock
+			s := newStack(t, b, opt)
+			rcv := newReceiver(t, 500)
+			id := s.createWebhook(map[string]any{
+				"name": "down", "url": rcv.URL, "events": []string{"agent.started"}, "timeout_ms": 1000,
+				"retry": map[string]any{"strategy": "fixed", "max_attempts": 10, "initial_delay_ms": 0},
+			})
+			s.trigger("agent.started", id)
+			s.waitCircuit(id, "open", 30*time.Second)
+			require.Len(t, rcv.got(), 2)
+
+			clock.advance(time.Hour) // the next probe fails an hour after the first failure
+			deadline := time.Now().Add(30 * time.Second)
+			var out map[string]any
+			for {
+				_, out = s.do("GET", "/webhooks/"+id, nil)
+				if out["status"] == "inactive" || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			assert.Equal(t, "inactive", out["status"])
+			assert.Equal(t, "auto_disabled", out["status_reason"])
+			assert.Len(t, rcv.got(), 3, "the failed probe, then nothing")
+
+			code, out := s.do("POST", "/webhooks/"+id+"/resume", nil)
+			require.Equal(t, http.StatusOK, code, "%v", out)
+			assert.Equal(t, "active", out["status"])
+			assert.Nil(t, out["status_reason"])
+			h := out["health"].(map[string]any)
+			assert.Equal(t, "closed", h["circuit"])
+			assert.EqualValues(t, 0, h["consecutive_failures"])
+			assert.Nil(t, h["failing_since"])
+		})
+	}
 }

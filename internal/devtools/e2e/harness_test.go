@@ -70,6 +70,9 @@ type stackOptions struct {
 	// configure changes the functions' configuration (the circuit breaker's
 	// settings, say) before the stack is built.
 	configure func(c *config.Config)
+	// now is the pipeline's clock (default time.Now): a test that moves it
+	// on sees days pass for the policies while SQS delays stay real.
+	now func() time.Time
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -125,7 +128,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		opt.configure(&cfg)
 	}
 	log := testLogger(t)
-	p, err := app.NewPipeline(cfg, b.Clients, log, nil)
+	p, err := app.NewPipeline(cfg, b.Clients, log, opt.now)
 	require.NoError(t, err)
 	apiCfg := cfg
 	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise

@@ -13,10 +13,33 @@ import (
 // from closed with enough failures, one claim of a due probe wins, only the
 // claiming probe re-opens it. It counts the writes it was asked for.
 type Health struct {
-	mu     sync.Mutex
-	h      map[string]webhook.Health
-	writes int
-	reads  int
+	// Store, if set, is where DisableWebhook makes a webhook inactive.
+	Store *Store
+
+	mu       sync.Mutex
+	h        map[string]webhook.Health
+	writes   int
+	reads    int
+	disabled []string
+}
+
+// DisableWebhook records that webhook id was disabled for reason and, with
+// a Store, makes it inactive there.
+func (f *Health) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error {
+	f.mu.Lock()
+	f.disabled = append(f.disabled, id+":"+string(reason))
+	f.mu.Unlock()
+	if f.Store == nil {
+		return nil
+	}
+	return f.Store.DisableWebhook(ctx, id, reason)
+}
+
+// Disabled lists the webhooks disabled, as "id:reason", in order.
+func (f *Health) Disabled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.disabled...)
 }
 
 func (f *Health) get(id string) webhook.Health {
