@@ -56,8 +56,9 @@ type Options struct {
 	// not finish before it is not started (the job is reported failed and
 	// comes back). 3 s.
 	Margin time.Duration
-	// Health and Circuit are the circuit breaker (circuit.go): without a
-	// Health store, or with Circuit.OpenAfter 0, every job is sent.
+	// Health and Circuit are the circuit breaker and the auto-disable
+	// (circuit.go): without a Health store, or with Circuit.OpenAfter and
+	// Circuit.DisableAfter 0, every job is sent and no health is kept.
 	Health  HealthStore
 	Circuit health.Policy
 }
@@ -135,7 +136,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	}
 	if gate.Verdict == health.Hold {
 		// Before the delivery is read: a held job costs its re-send only.
-		return webhook.StatsDelta{}, a.hold(ctx, job, gate.Until)
+		return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
 	}
 
 	d, done, err := a.delivery(ctx, job, redelivered)
@@ -156,7 +157,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 			return webhook.StatsDelta{}, err
 		}
 		if gate.Verdict == health.Hold {
-			return webhook.StatsDelta{}, a.hold(ctx, job, gate.Until)
+			return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
 		}
 	}
 

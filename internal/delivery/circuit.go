@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -31,8 +33,14 @@ type HealthStore interface {
 // read at most once per CacheTTL per webhook (as the webhook itself), and
 // replaced by the answer of every health write this instance makes.
 type breaker struct {
-	mu    sync.Mutex
-	known map[string]cachedHealth
+	mu     sync.Mutex
+	known  map[string]cachedHealth
+	claims singleflight.Group // one probe claim per webhook at a time in this instance
+}
+
+type claimResult struct {
+	h  webhook.Health
+	ok bool
 }
 
 type cachedHealth struct {
@@ -97,11 +105,21 @@ func probeToken(job queue.Job) string { return job.DeliveryID + "#" + strconv.It
 // when the job should come back.
 func (a *Attempter) claim(ctx context.Context, job queue.Job, timeout time.Duration) (health.Decision, error) {
 	now := a.opt.Now()
-	h, ok, err := a.opt.Health.ClaimProbe(ctx, job.WebhookID, now, health.ProbeLease(timeout), probeToken(job))
+	// Jobs of one batch that find the probe due together make one claim:
+	// the job whose claim it is may probe, the others learn its answer.
+	mine := false
+	v, err, _ := a.brk.claims.Do(job.WebhookID, func() (any, error) {
+		mine = true
+		h, ok, err := a.opt.Health.ClaimProbe(ctx, job.WebhookID, now, health.ProbeLease(timeout), probeToken(job))
+		if err == nil {
+			a.learn(job.WebhookID, h)
+		}
+		return claimResult{h: h, ok: ok}, err
+	})
 	if err != nil {
 		return health.Decision{}, err
 	}
-	a.learn(job.WebhookID, h)
+	h, ok := v.(claimResult).h, v.(claimResult).ok && mine
 	if ok {
 		a.opt.Log.InfoContext(ctx, "circuit half-open; probing", "webhook_id", job.WebhookID, "delivery_id", job.DeliveryID, "attempt", job.Attempt)
 		return health.Decision{Verdict: health.Probe}, nil
@@ -116,14 +134,18 @@ func (a *Attempter) claim(ctx context.Context, job queue.Job, timeout time.Durat
 
 // hold sends job back to wait until until, without spending an attempt:
 // the same job (same attempt number) arrives again then.
-func (a *Attempter) hold(ctx context.Context, job queue.Job, until time.Time) error {
+func (a *Attempter) hold(ctx context.Context, w *webhook.Webhook, job queue.Job, until time.Time) error {
 	wait := max(until.Sub(a.opt.Now()), time.Second)
 	held := job
 	held.NotBefore = time.Time{}
 	if err := a.jobs.SendJobs(ctx, []queue.Job{held}, []time.Duration{wait}); err != nil {
 		return fmt.Errorf("hold attempt %d of %s while the circuit is open: %w", job.Attempt, job.DeliveryID, err)
 	}
-	a.opt.Log.InfoContext(ctx, "circuit open; attempt held", "delivery_id", job.DeliveryID,
+	why := "circuit open"
+	if w.Status == webhook.StatusInactive {
+		why = string(w.Reason())
+	}
+	a.opt.Log.InfoContext(ctx, "attempt held", "reason", why, "delivery_id", job.DeliveryID,
 		"webhook_id", job.WebhookID, "attempt", job.Attempt, "until", until.UTC().Format(time.RFC3339Nano))
 	return nil
 }

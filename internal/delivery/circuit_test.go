@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -206,4 +207,30 @@ func TestAutoDisable(t *testing.T) {
 	f.now = f.now.Add(time.Minute) // past the attempter's webhook cache
 	run()
 	assert.Equal(t, hits+1, f.hits.Load())
+}
+
+// TestOneClaimPerBatch: the jobs of one batch that find the probe due at
+// once make a single claim; one of them probes, the others are held.
+func TestOneClaimPerBatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 200)
+	hs := &fake.Health{}
+	opened := f.now.Add(-time.Minute)
+	hs.Set(f.hook.ID, webhook.Health{Circuit: webhook.CircuitOpen, ConsecutiveFailures: 3, OpenedAt: &opened,
+		NextProbeAt: &f.now, CooldownMS: 60000})
+	a := f.withBreaker(t, hs, health.Policy{OpenAfter: 3, Cooldown: time.Minute})
+	f.store.ReadDelay = 20 * time.Millisecond // the jobs overlap on their reads
+	writes := hs.Writes()
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			_, err := a.Run(ctx, f.firstAttempt(i), false)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1, f.hits.Load(), "one probe")
+	assert.Len(t, f.queue.Sent, 9, "the others held")
+	assert.True(t, hs.Of(f.hook.ID).Clean())
+	assert.LessOrEqual(t, hs.Writes()-writes, 2+1, "a claim, the success, and at most one late claim")
 }
