@@ -36,6 +36,7 @@ type breaker struct {
 	mu     sync.Mutex
 	known  map[string]cachedHealth
 	claims singleflight.Group // one probe claim per webhook at a time in this instance
+	loads  singleflight.Group // one health read per webhook, however many jobs of a batch want it
 }
 
 type claimResult struct {
@@ -63,12 +64,17 @@ func (a *Attempter) healthOf(ctx context.Context, id string) (webhook.Health, er
 	if ok && now.Sub(c.fetched) < a.opt.CacheTTL {
 		return c.h, nil
 	}
-	h, err := a.opt.Health.GetHealth(ctx, id)
+	v, err, _ := a.brk.loads.Do(id, func() (any, error) {
+		h, err := a.opt.Health.GetHealth(ctx, id)
+		if err == nil {
+			a.learn(id, h)
+		}
+		return h, err
+	})
 	if err != nil {
 		return webhook.Health{}, fmt.Errorf("get health of %s: %w", id, err)
 	}
-	a.learn(id, h)
-	return h, nil
+	return v.(webhook.Health), nil
 }
 
 // learn keeps h as webhook id's health.

@@ -234,3 +234,23 @@ func TestOneClaimPerBatch(t *testing.T) {
 	assert.True(t, hs.Of(f.hook.ID).Clean())
 	assert.LessOrEqual(t, hs.Writes()-writes, 2+1, "a claim, the success, and at most one late claim")
 }
+
+// TestHealthReadOncePerBatch: a batch's jobs for one webhook read its
+// health once, and a healthy endpoint's successes write none.
+func TestHealthReadOncePerBatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 200)
+	hs := &fake.Health{ReadDelay: 20 * time.Millisecond}
+	a := f.withBreaker(t, hs, health.Policy{OpenAfter: 10, Cooldown: time.Minute})
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			_, err := a.Run(ctx, f.firstAttempt(i), false)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 10, f.hits.Load())
+	assert.Equal(t, 1, hs.Reads())
+	assert.Zero(t, hs.Writes())
+}

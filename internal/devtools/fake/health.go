@@ -15,6 +15,8 @@ import (
 type Health struct {
 	// Store, if set, is where DisableWebhook makes a webhook inactive.
 	Store *Store
+	// ReadDelay is how long GetHealth takes, so concurrent readers overlap.
+	ReadDelay time.Duration
 
 	mu       sync.Mutex
 	h        map[string]webhook.Health
@@ -81,6 +83,7 @@ func (f *Health) Reads() int {
 }
 
 func (f *Health) GetHealth(_ context.Context, id string) (webhook.Health, error) {
+	time.Sleep(f.ReadDelay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
