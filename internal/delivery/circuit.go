@@ -21,7 +21,7 @@ import (
 type HealthStore interface {
 	GetHealth(ctx context.Context, id string) (webhook.Health, error)
 	RecordFailure(ctx context.Context, id string, at time.Time) (webhook.Health, error)
-	RecordSuccess(ctx context.Context, id string, at time.Time) (webhook.Health, error)
+	RecordSuccess(ctx context.Context, id string) (webhook.Health, error)
 	OpenCircuit(ctx context.Context, id string, at time.Time, openAfter int, cooldown time.Duration) (webhook.Health, bool, error)
 	ClaimProbe(ctx context.Context, id string, now time.Time, lease time.Duration, by string) (webhook.Health, bool, error)
 	ProbeFailed(ctx context.Context, id string, at time.Time, by string, cooldown time.Duration) (webhook.Health, bool, error)
@@ -175,7 +175,7 @@ func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Jo
 	case ok && known.Clean():
 		return
 	case ok:
-		h, err = a.opt.Health.RecordSuccess(ctx, id, now)
+		h, err = a.opt.Health.RecordSuccess(ctx, id)
 		if err == nil && known.State() != webhook.CircuitClosed {
 			a.opt.Log.InfoContext(ctx, "circuit closed", "webhook_id", id, "probe", probe)
 		}

@@ -128,7 +128,7 @@ func (s *Store) RecordFailure(ctx context.Context, id string, at time.Time) (web
 
 // RecordSuccess clears the failures and closes the circuit, whatever its
 // state: the endpoint answered.
-func (s *Store) RecordSuccess(ctx context.Context, id string, at time.Time) (webhook.Health, error) {
+func (s *Store) RecordSuccess(ctx context.Context, id string) (webhook.Health, error) {
 	var it healthItem
 	err := s.healthUpdate(id).Set(attrConsecutive, 0).
 		Remove(attrFailingSince, attrCircuit, attrOpenedAt, attrNextProbe, attrProbeUntil, attrProbeBy, attrCooldown).
@@ -142,7 +142,7 @@ func (s *Store) RecordSuccess(ctx context.Context, id string, at time.Time) (web
 // ResetHealth forgets a webhook's failures and closes its circuit (a
 // resume). The statistics stay.
 func (s *Store) ResetHealth(ctx context.Context, id string) error {
-	if _, err := s.RecordSuccess(ctx, id, time.Time{}); err != nil {
+	if _, err := s.RecordSuccess(ctx, id); err != nil {
 		return fmt.Errorf("reset health: %w", err)
 	}
 	return nil

@@ -103,7 +103,7 @@ func (f *Health) RecordFailure(_ context.Context, id string, at time.Time) (webh
 	return h, nil
 }
 
-func (f *Health) RecordSuccess(_ context.Context, id string, at time.Time) (webhook.Health, error) {
+func (f *Health) RecordSuccess(_ context.Context, id string) (webhook.Health, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
@@ -169,6 +169,6 @@ func (f *Health) Healths(_ context.Context, ids []string) (map[string]webhook.He
 }
 
 func (f *Health) ResetHealth(ctx context.Context, id string) error {
-	_, err := f.RecordSuccess(ctx, id, time.Time{})
+	_, err := f.RecordSuccess(ctx, id)
 	return err
 }
