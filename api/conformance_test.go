@@ -37,7 +37,7 @@ import (
 // and the delivery function behind both queues (as the local server runs
 // it), so triggered events become recorded deliveries. Stopping the
 // returned background leaves newly queued jobs unprocessed.
-func server(t *testing.T) (http.Handler, *localaws.Background) {
+func server(t *testing.T) (http.Handler, *localaws.Background, *store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	suffix := randHex(t)
@@ -60,7 +60,7 @@ func server(t *testing.T) (http.Handler, *localaws.Background) {
 	opts.Health = stack.Ready
 	h, err := httpapi.New(opts)
 	require.NoError(t, err)
-	return h, bg
+	return h, bg, p.Store
 }
 
 // testWriter sends the stack's logs to the test log (shown on failure or
@@ -85,6 +85,7 @@ type conformance struct {
 	t       *testing.T
 	h       http.Handler
 	bg      *localaws.Background
+	store   *store.Store // to set the scene the delivery path would (an open circuit)
 	doc     *openapi3.T
 	router  routers.Router
 	covered map[string]bool // "METHOD /path/template" that were checked
@@ -97,8 +98,8 @@ func newConformance(t *testing.T) *conformance {
 	require.NoError(t, doc.Validate(context.Background()))
 	router, err := gorillamux.NewRouter(doc)
 	require.NoError(t, err)
-	h, bg := server(t)
-	return &conformance{t: t, h: h, bg: bg, doc: doc, router: router, covered: map[string]bool{}}
+	h, bg, st := server(t)
+	return &conformance{t: t, h: h, bg: bg, store: st, doc: doc, router: router, covered: map[string]bool{}}
 }
 
 // call is one request of the walk.
@@ -293,6 +294,28 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "GET", path: id + "/stats"}, 200)
 	c.do(call{method: "GET", path: missingWebhook + "/stats"}, 404)
 	c.filterWalk(missingWebhook)
+
+	// Health is read-only: the document refuses a PATCH naming it, as the
+	// handler does. An open circuit, as the delivery path leaves it, shows
+	// every health member set; resume clears it.
+	c.do(call{method: "PATCH", path: id, body: `{"health":{"circuit":"closed"}}`, badRequest: true}, 400)
+	c.do(call{method: "PATCH", path: id, body: `{"status_reason":"gone"}`, badRequest: true}, 400)
+	at := time.Now().UTC()
+	for range 2 {
+		_, err := c.store.RecordFailure(context.Background(), ids["bearer"], at)
+		require.NoError(t, err)
+	}
+	_, opened, err := c.store.OpenCircuit(context.Background(), ids["bearer"], at, 2, time.Minute)
+	require.NoError(t, err)
+	require.True(t, opened)
+	_, got = c.do(call{method: "GET", path: id}, 200)
+	assert.Contains(t, string(got), `"circuit":"open","consecutive_failures":2`)
+	_, got = c.do(call{method: "GET", path: "/webhooks?limit=100"}, 200)
+	assert.Contains(t, string(got), `"circuit":"open"`)
+	c.do(call{method: "POST", path: id + "/pause"}, 200)
+	_, got = c.do(call{method: "POST", path: id + "/resume"}, 200)
+	assert.Contains(t, string(got), `"status_reason":null,`)
+	assert.Contains(t, string(got), `"health":{"circuit":"closed","consecutive_failures":0,"failing_since":null`)
 
 	// The event side. Only loopback webhooks subscribe to the events
 	// triggered here (workflow.*), so nothing leaves the machine.

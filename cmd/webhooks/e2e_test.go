@@ -222,9 +222,9 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 
 	// List, with filters and pages.
 	list := c.ok("list")
-	assert.Regexp(t, `(?m)^ID\s+NAME\s+STATUS\s+EVENTS\s+URL\s+CREATED$`, list)
+	assert.Regexp(t, `(?m)^ID\s+NAME\s+STATUS\s+HEALTH\s+EVENTS\s+URL\s+CREATED$`, list)
 	assert.Equal(t, 7, strings.Count(list, "\n"), "header and 6 webhooks:\n%s", list)
-	assert.Regexp(t, `(?m)^`+bearerID+`\s+My Webhook\s+active\s+agent\.started,agent\.failed\s+https://example\.com/webhook\s+`+timeRE+`$`, list)
+	assert.Regexp(t, `(?m)^`+bearerID+`\s+My Webhook\s+active\s+closed\s+agent\.started,agent\.failed\s+https://example\.com/webhook\s+`+timeRE+`$`, list)
 	byEvent := c.ok("list", "--event", "task.failed")
 	assert.Equal(t, 2, strings.Count(byEvent, "\n"), byEvent)
 	assert.Contains(t, byEvent, keyHook.ID)
@@ -272,7 +272,7 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	c.fails(1, `error: conflict: webhook `+bearerID+` is at version 2, not 1; read it again and retry`,
 		"update", bearerID, "--name", "Lost", "--if-match", "1")
 	c.fails(1, `error: validation_failed: .*\(field url\)`, "update", bearerID, "--url", "ftp://example.com/")
-	assert.Equal(t, "inactive", row(t, c.ok("update", bearerID, "--status", "inactive"), "Status"))
+	assert.Equal(t, "inactive (paused)", row(t, c.ok("update", bearerID, "--status", "inactive"), "Status"))
 
 	// Pause and resume.
 	assert.Equal(t, "Resumed webhook "+bearerID+" (Renamed): status active\n", c.ok("resume", bearerID))
@@ -428,7 +428,7 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	assert.Equal(t, "failed", row(t, detail, "Status"))
 	assert.Equal(t, "1", row(t, detail, "Attempts"))
 	assert.Regexp(t, "^"+timeRE+"$", row(t, detail, "Completed"))
-	assert.Regexp(t, `(?m)^1\s+`+timeRE+`\s+500\s+\d+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, detail)
+	assert.Regexp(t, `(?m)^1\s+`+timeRE+`\s+500\s+\d+ms\s+connect [\d.]+ms first byte [\d.]+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, detail)
 	c.fails(1, `error: not_found: .*`, "delivery", failID, "dlv_00000000000000000000000000000000")
 	c.fails(1, `error: not_found: .*`, "delivery", okID, failedEvent)
 
@@ -438,7 +438,7 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 		c.ok("retry", "--webhook", failID, "--delivery", failedEvent))
 	again := c.waitAttempts(failID, failedEvent, 2)
 	assert.Equal(t, "failed", row(t, again, "Status"))
-	assert.Regexp(t, `(?m)^2\s+`+timeRE+`\s+500\s+\d+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, again)
+	assert.Regexp(t, `(?m)^2\s+`+timeRE+`\s+500\s+\d+ms\s+(reused|connect [\d.]+ms) first byte [\d.]+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, again)
 	succeeded := dlvRE.FindString(c.ok("deliveries", okID, "--status", "succeeded", "--limit", "1"))
 	c.fails(1, `error: conflict: delivery `+succeeded+` is succeeded; only a failed delivery can be retried`,
 		"retry", "--webhook", okID, "--delivery", succeeded)

@@ -55,6 +55,7 @@ func NewWebhooks(cfg config.Config, p *Pipeline, log *slog.Logger) (*manage.Serv
 		Deliveries:     p.Store,
 		Jobs:           p.Jobs,
 		Tester:         p.Attempter,
+		Health:         p.Store,
 		AllowPrivate:   cfg.AllowPrivate,
 		DefaultTimeout: cfg.DefaultTimeout,
 		Logger:         log,

@@ -10,6 +10,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
+	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/oauth2"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
@@ -21,16 +22,17 @@ import (
 // Compile-time checks that the concrete types satisfy the pipeline's
 // interfaces.
 var (
-	_ trigger.Subscribers = (*store.Store)(nil)
-	_ trigger.Keys        = (*store.Store)(nil)
-	_ trigger.JobSender   = (*queue.Queue)(nil)
-	_ delivery.Store      = (*store.Store)(nil)
-	_ delivery.StatsAdder = (*store.Store)(nil)
-	_ delivery.Opener     = (*secrets.KMS)(nil)
-	_ delivery.Scheduler  = (*queue.Queue)(nil)
-	_ delivery.Runner     = (*delivery.Attempter)(nil)
-	_ delivery.Triggerer  = (*trigger.Service)(nil)
-	_ delivery.Tokens     = (*oauth2.Provider)(nil)
+	_ trigger.Subscribers  = (*store.Store)(nil)
+	_ trigger.Keys         = (*store.Store)(nil)
+	_ trigger.JobSender    = (*queue.Queue)(nil)
+	_ delivery.Store       = (*store.Store)(nil)
+	_ delivery.HealthStore = (*store.Store)(nil)
+	_ delivery.StatsAdder  = (*store.Store)(nil)
+	_ delivery.Opener      = (*secrets.KMS)(nil)
+	_ delivery.Scheduler   = (*queue.Queue)(nil)
+	_ delivery.Runner      = (*delivery.Attempter)(nil)
+	_ delivery.Triggerer   = (*trigger.Service)(nil)
+	_ delivery.Tokens      = (*oauth2.Provider)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -94,10 +96,12 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	}
 	p.Tokens = tokens
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
-		Client: client,
-		Now:    now,
-		Log:    log,
-		Tokens: tokens,
+		Client:  client,
+		Now:     now,
+		Log:     log,
+		Tokens:  tokens,
+		Health:  p.Store,
+		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
 	})
 	if err != nil {
 		return nil, err

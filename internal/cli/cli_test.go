@@ -36,17 +36,23 @@ const webhookJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://exa
 	`"method":"POST","headers":{"X-Custom":"value"},"events":["agent.started","agent.failed"],` +
 	`"status":"active","auth_type":"bearer","auth_credentials":{"token":"se****"},` +
 	`"retry":{"strategy":"exponential","max_attempts":3,"initial_delay_ms":1000,"max_delay_ms":60000},` +
-	`"timeout_ms":30000,"version":3,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:05:35Z"}`
+	`"timeout_ms":30000,"version":3,"created_at":"2026-11-28T16:04:05Z","updated_at":"2026-11-28T16:05:35Z",` +
+	`"status_reason":null,"health":{"circuit":"closed","consecutive_failures":0,"failing_since":null,` +
+	`"last_success_at":"2026-11-28T16:05:35Z","opened_at":null,"next_probe_at":null}}`
 
 const pausedJSON = `{"id":"` + whID + `","name":"My Webhook","url":"https://example.com/webhook",` +
 	`"method":"POST","headers":{},"events":["custom"],"status":"inactive","auth_type":"none",` +
 	`"retry":{"strategy":"fixed","max_attempts":1,"initial_delay_ms":0,"max_delay_ms":0},` +
-	`"timeout_ms":5000,"version":1,"created_at":"2026-11-25T16:04:05Z","updated_at":"2026-11-28T16:06:05Z"}`
+	`"timeout_ms":5000,"version":1,"created_at":"2026-11-25T16:04:05Z","updated_at":"2026-11-28T16:06:05Z",` +
+	`"status_reason":"paused","health":{"circuit":"open","consecutive_failures":12,"failing_since":"2026-11-28T15:06:05Z",` +
+	`"last_success_at":null,"opened_at":"2026-11-28T16:05:05Z","next_probe_at":"2026-11-28T16:07:05Z"}}`
 
 const deliveryJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_id":"` + evtID + `",` +
 	`"event":"agent.started","status":"retrying","attempts":[` +
-	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"response_body":"Service\nUnavailable"},` +
-	`{"attempt":2,"started_at":"2026-11-28T16:05:02Z","duration_ms":30000,"error":"timeout"}],` +
+	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"response_body":"Service\nUnavailable",` +
+	`"timings":{"dns_ms":2.1,"connect_ms":11.4,"tls_ms":24.8,"first_byte_ms":80.3}},` +
+	`{"attempt":2,"started_at":"2026-11-28T16:05:02Z","duration_ms":30000,"error":"timeout",` +
+	`"timings":{"dns_ms":null,"connect_ms":null,"tls_ms":null,"first_byte_ms":null}}],` +
 	`"next_attempt_at":"2026-11-28T16:07:05Z","created_at":"2026-11-28T16:05:00Z","completed_at":null}`
 
 // testDeliveryJSON is a test delivery as POST /webhooks/{id}/test records
@@ -200,9 +206,9 @@ func TestCommands(t *testing.T) {
 			routes: map[string]reply{"GET /webhooks": {200, `{"items":[` + webhookJSON + `,` + pausedJSON + `],"next_cursor":""}`}},
 			reqs:   []want{{method: "GET", path: "/webhooks"}},
 			stdout: "" +
-				"ID                                   NAME        STATUS    EVENTS                      URL                          CREATED\n" +
-				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  active    agent.started,agent.failed  https://example.com/webhook  2m ago (2026-11-28 16:04:05Z)\n" +
-				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive  custom                      https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n",
+				"ID                                   NAME        STATUS             HEALTH              EVENTS                      URL                          CREATED\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  active             closed              agent.started,agent.failed  https://example.com/webhook  2m ago (2026-11-28 16:04:05Z)\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive (paused)  open (12 failures)  custom                      https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n",
 		},
 		{
 			name:   "list filters and next page",
@@ -210,8 +216,8 @@ func TestCommands(t *testing.T) {
 			routes: map[string]reply{"GET /webhooks": {200, `{"items":[` + pausedJSON + `],"next_cursor":"xyz"}`}},
 			reqs:   []want{{method: "GET", path: "/webhooks", query: "cursor=abc&event=agent.started&limit=1&status=inactive"}},
 			stdout: "" +
-				"ID                                   NAME        STATUS    EVENTS  URL                          CREATED\n" +
-				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive  custom  https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n" +
+				"ID                                   NAME        STATUS             HEALTH              EVENTS  URL                          CREATED\n" +
+				"wh_0192f0c4a1b27c3d8e9f001122334455  My Webhook  inactive (paused)  open (12 failures)  custom  https://example.com/webhook  3d ago (2026-11-25 16:04:05Z)\n" +
 				"\nMore results: webhooks list --event agent.started --limit 1 --status inactive --cursor xyz\n",
 		},
 		{
@@ -240,6 +246,7 @@ func TestCommands(t *testing.T) {
 				"URL      https://example.com/webhook\n" +
 				"Method   POST\n" +
 				"Status   active\n" +
+				"Health   circuit closed; last success 30s ago (2026-11-28 16:05:35Z)\n" +
 				"Events   agent.started, agent.failed\n" +
 				"Auth     bearer (token=se****)\n" +
 				"Headers  X-Custom: value\n" +
@@ -273,7 +280,8 @@ func TestCommands(t *testing.T) {
 				"Name     My Webhook\n" +
 				"URL      https://example.com/webhook\n" +
 				"Method   POST\n" +
-				"Status   inactive\n" +
+				"Status   inactive (paused)\n" +
+				"Health   circuit open since 1m ago (2026-11-28 16:05:05Z); next probe in 1m (2026-11-28 16:07:05Z); 12 consecutive failures since 1h ago (2026-11-28 15:06:05Z)\n" +
 				"Events   custom\n" +
 				"Auth     none\n" +
 				"Headers  -\n" +
@@ -314,7 +322,8 @@ func TestCommands(t *testing.T) {
 				"Name     My Webhook\n" +
 				"URL      https://example.com/webhook\n" +
 				"Method   POST\n" +
-				"Status   inactive\n" +
+				"Status   inactive (paused)\n" +
+				"Health   circuit open since 1m ago (2026-11-28 16:05:05Z); next probe in 1m (2026-11-28 16:07:05Z); 12 consecutive failures since 1h ago (2026-11-28 15:06:05Z)\n" +
 				"Events   custom\n" +
 				"Auth     none\n" +
 				"Headers  -\n" +
@@ -478,9 +487,9 @@ func TestCommands(t *testing.T) {
 				"Created       1m ago (2026-11-28 16:05:00Z)\n" +
 				"Next attempt  in 1m (2026-11-28 16:07:05Z)\n" +
 				"\n" +
-				"ATTEMPT  STARTED                        CODE  DURATION  ERROR    RESPONSE\n" +
-				"1        1m ago (2026-11-28 16:05:00Z)  503   120ms     -        Service Unavailable\n" +
-				"2        1m ago (2026-11-28 16:05:02Z)  -     30000ms   timeout  -\n",
+				"ATTEMPT  STARTED                        CODE  DURATION  TIMINGS                                                ERROR    RESPONSE\n" +
+				"1        1m ago (2026-11-28 16:05:00Z)  503   120ms     dns 2.1ms connect 11.4ms tls 24.8ms first byte 80.3ms  -        Service Unavailable\n" +
+				"2        1m ago (2026-11-28 16:05:02Z)  -     30000ms   -                                                      timeout  -\n",
 		},
 		{
 			name: "stats table: success rate as a percentage", args: []string{"stats", whID},

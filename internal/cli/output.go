@@ -95,9 +95,9 @@ func orDash(s string) string {
 
 func writeWebhookTable(w io.Writer, now time.Time, items []webhookDTO) error {
 	t := newTable(w)
-	t.row("ID", "NAME", "STATUS", "EVENTS", "URL", "CREATED")
+	t.row("ID", "NAME", "STATUS", "HEALTH", "EVENTS", "URL", "CREATED")
 	for _, h := range items {
-		t.row(h.ID, h.Name, h.Status, strings.Join(h.Events, ","), h.URL, when(now, h.CreatedAt))
+		t.row(h.ID, h.Name, statusText(h), healthShort(h.Health), strings.Join(h.Events, ","), h.URL, when(now, h.CreatedAt))
 	}
 	return t.flush()
 }
@@ -108,7 +108,10 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 	t.row("Name", h.Name)
 	t.row("URL", h.URL)
 	t.row("Method", h.Method)
-	t.row("Status", h.Status)
+	t.row("Status", statusText(h))
+	if h.Health.Circuit != "" {
+		t.row("Health", healthLong(now, h.Health))
+	}
 	t.row("Events", strings.Join(h.Events, ", "))
 	auth := orDash(h.AuthType)
 	if len(h.AuthCredentials) > 0 {
@@ -194,14 +197,14 @@ func writeDelivery(w io.Writer, now time.Time, d deliveryDTO) error {
 	}
 	fmt.Fprintln(w)
 	t = newTable(w)
-	t.row("ATTEMPT", "STARTED", "CODE", "DURATION", "ERROR", "RESPONSE")
+	t.row("ATTEMPT", "STARTED", "CODE", "DURATION", "TIMINGS", "ERROR", "RESPONSE")
 	for _, a := range d.Attempts {
 		code := "-"
 		if a.StatusCode != 0 {
 			code = strconv.Itoa(a.StatusCode)
 		}
 		t.row(strconv.Itoa(a.Attempt), when(now, a.StartedAt), code, strconv.FormatInt(a.DurationMS, 10)+"ms",
-			orDash(oneLine(a.Error)), orDash(excerpt(a.ResponseBody, 60)))
+			timingsText(a.Timings), orDash(oneLine(a.Error)), orDash(excerpt(a.ResponseBody, 60)))
 	}
 	return t.flush()
 }

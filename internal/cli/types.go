@@ -28,6 +28,8 @@ type webhookDTO struct {
 	Version                 int64           `json:"version"`
 	CreatedAt               time.Time       `json:"created_at"`
 	UpdatedAt               time.Time       `json:"updated_at"`
+	StatusReason            *string         `json:"status_reason"`
+	Health                  healthDTO       `json:"health"`
 }
 
 type retryDTO struct {
@@ -38,12 +40,13 @@ type retryDTO struct {
 }
 
 type attemptDTO struct {
-	Attempt      int       `json:"attempt"`
-	StartedAt    time.Time `json:"started_at"`
-	StatusCode   int       `json:"status_code"`
-	DurationMS   int64     `json:"duration_ms"`
-	Error        string    `json:"error"`
-	ResponseBody string    `json:"response_body"`
+	Attempt      int        `json:"attempt"`
+	StartedAt    time.Time  `json:"started_at"`
+	StatusCode   int        `json:"status_code"`
+	DurationMS   int64      `json:"duration_ms"`
+	Error        string     `json:"error"`
+	ResponseBody string     `json:"response_body"`
+	Timings      timingsDTO `json:"timings"`
 }
 
 type deliveryDTO struct {

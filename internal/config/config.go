@@ -28,20 +28,34 @@ type Config struct {
 	// only deliveries past retention plus this many days, leaving the rest to
 	// DynamoDB's TTL, which deletes for free, usually within a couple of days.
 	CleanupGraceDays int
-	AllowPrivate     bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
-	LogLevel         slog.Level // LOG_LEVEL: debug, info, warn, error
-	Endpoints        awsx.Endpoints
+	// CircuitOpenAfter (CIRCUIT_OPEN_AFTER, 0..1000; 0 turns the breaker
+	// off): consecutive failed attempts that open a webhook's circuit.
+	CircuitOpenAfter int
+	// CircuitCooldown (CIRCUIT_COOLDOWN_MS, 1000..3600000): how long an
+	// opened circuit sends nothing before one probe; doubles per failed probe
+	// up to an hour.
+	CircuitCooldown time.Duration
+	// DisableAfter (DISABLE_AFTER_HOURS, 0..8760; 0 turns it off): a webhook
+	// whose endpoint failed every attempt for this long, and at least
+	// CircuitOpenAfter times, is made inactive (status_reason auto_disabled).
+	DisableAfter time.Duration
+	AllowPrivate bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	LogLevel     slog.Level // LOG_LEVEL: debug, info, warn, error
+	Endpoints    awsx.Endpoints
 }
 
 // Defaults.
 const (
-	DefaultWebhooksTable   = "webhooks"
-	DefaultDeliveriesTable = "webhook-deliveries"
-	DefaultTimeoutMS       = 30000
-	DefaultRetentionDays   = 30
-	DefaultCleanupMS       = 86400000
-	DefaultCleanupGrace    = 2
-	MaxCleanupGraceDays    = 30
+	DefaultWebhooksTable     = "webhooks"
+	DefaultDeliveriesTable   = "webhook-deliveries"
+	DefaultTimeoutMS         = 30000
+	DefaultRetentionDays     = 30
+	DefaultCleanupMS         = 86400000
+	DefaultCleanupGrace      = 2
+	MaxCleanupGraceDays      = 30
+	DefaultCircuitOpenAfter  = 10
+	DefaultCircuitCooldownMS = 60000
+	DefaultDisableAfterHours = 120
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -61,6 +75,9 @@ func Parse(getenv func(string) string) (Config, error) {
 		RetentionDays:    p.int("RETENTION_DAYS", DefaultRetentionDays, 1, 3650),
 		CleanupInterval:  time.Duration(p.int("CLEANUP_INTERVAL_MS", DefaultCleanupMS, 1000, 365*86400000)) * time.Millisecond,
 		CleanupGraceDays: p.int("CLEANUP_GRACE_DAYS", DefaultCleanupGrace, 0, MaxCleanupGraceDays),
+		CircuitOpenAfter: p.int("CIRCUIT_OPEN_AFTER", DefaultCircuitOpenAfter, 0, 1000),
+		CircuitCooldown:  time.Duration(p.int("CIRCUIT_COOLDOWN_MS", DefaultCircuitCooldownMS, 1000, 3600000)) * time.Millisecond,
+		DisableAfter:     time.Duration(p.int("DISABLE_AFTER_HOURS", DefaultDisableAfterHours, 0, 8760)) * time.Hour,
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{

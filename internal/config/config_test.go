@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,67 @@ func TestCleanupGraceDays(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, c.CleanupGraceDays)
+		})
+	}
+}
+
+func TestCircuitSettings(t *testing.T) {
+	for _, tc := range []struct {
+		name, openAfter, cooldown string
+		wantOpen                  int
+		wantCooldown              time.Duration
+		wantErr                   string
+	}{
+		{name: "defaults", wantOpen: 10, wantCooldown: time.Minute},
+		{name: "set", openAfter: "3", cooldown: "2000", wantOpen: 3, wantCooldown: 2 * time.Second},
+		{name: "off", openAfter: "0", wantOpen: 0, wantCooldown: time.Minute},
+		{name: "negative", openAfter: "-1", wantErr: "CIRCUIT_OPEN_AFTER"},
+		{name: "short cooldown", cooldown: "999", wantErr: "CIRCUIT_COOLDOWN_MS"},
+		{name: "long cooldown", cooldown: "3600001", wantErr: "CIRCUIT_COOLDOWN_MS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(func(k string) string {
+				return map[string]string{"CIRCUIT_OPEN_AFTER": tc.openAfter, "CIRCUIT_COOLDOWN_MS": tc.cooldown}[k]
+			})
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantOpen, c.CircuitOpenAfter)
+			assert.Equal(t, tc.wantCooldown, c.CircuitCooldown)
+		})
+	}
+}
+
+func TestDisableAfterHours(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    time.Duration
+		wantErr bool
+	}{
+		{env: "", want: 120 * time.Hour},
+		{env: "0", want: 0},
+		{env: "8760", want: 8760 * time.Hour},
+		{env: "8761", wantErr: true},
+		{env: "-1", wantErr: true},
+		{env: "1.5", wantErr: true},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			c, err := Parse(func(k string) string {
+				if k == "DISABLE_AFTER_HOURS" {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "DISABLE_AFTER_HOURS")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.DisableAfter)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/retry"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -58,6 +59,11 @@ type Options struct {
 	// Tokens gets the access tokens of oauth2 webhooks; default an
 	// oauth2.Provider on Client and Now (oauth.go).
 	Tokens Tokens
+	// Health and Circuit are the circuit breaker and the auto-disable
+	// (circuit.go): without a Health store, or with Circuit.OpenAfter and
+	// Circuit.DisableAfter 0, every job is sent and no health is kept.
+	Health  HealthStore
+	Circuit health.Policy
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -71,6 +77,7 @@ type Attempter struct {
 	mu      sync.Mutex
 	hooks   map[string]cachedHook
 	loading singleflight.Group // one read + KMS Decrypt per webhook, however many jobs of a batch want it
+	brk     breaker
 }
 
 type cachedHook struct {
@@ -132,6 +139,15 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
+	gate, err := a.gate(ctx, w, job)
+	if err != nil {
+		return webhook.StatsDelta{}, err
+	}
+	if gate.Verdict == health.Hold {
+		// Before the delivery is read: a held job costs its re-send only.
+		return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+	}
+
 	d, done, err := a.delivery(ctx, job, redelivered)
 	if err != nil || done {
 		return webhook.StatsDelta{}, err
@@ -144,6 +160,14 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 			return webhook.StatsDelta{}, fmt.Errorf("delivery: attempt %s: %s left before the function's deadline", job.DeliveryID, left)
 		}
 		timeout = min(timeout, left)
+	}
+	if gate.Verdict == health.Probe {
+		if gate, err = a.claim(ctx, job, timeout); err != nil {
+			return webhook.StatsDelta{}, err
+		}
+		if gate.Verdict == health.Hold {
+			return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+		}
 	}
 
 	res, started := a.send(ctx, w, job, timeout)
@@ -179,6 +203,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
+	a.report(ctx, w, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
 	// A success is the batch summary's count (Debug here); a failure or a
 	// retry is logged in full.
 	level := slog.LevelDebug
@@ -279,6 +304,7 @@ func newAttempt(n int, started time.Time, res Result) webhook.Attempt {
 		StatusCode:   res.StatusCode,
 		DurationMS:   res.Duration.Milliseconds(),
 		ResponseBody: res.Excerpt(webhook.MaxResponseExcerpt),
+		Timings:      res.Timings.record(),
 	}
 }
 

@@ -41,6 +41,7 @@ type Result struct {
 	Body       []byte // at most maxBody bytes of the response body
 	Truncated  bool   // the body was longer than Body
 	Duration   time.Duration
+	Timings    Timings // the phases of Duration (timings.go)
 	Err        error
 }
 
@@ -90,16 +91,17 @@ func Send(ctx context.Context, client *http.Client, req *http.Request, timeout t
 		sendCtx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req = req.WithContext(sendCtx)
+	tr := newTracer()
+	req = req.WithContext(tr.with(sendCtx))
 
 	resp, err := client.Do(req)
 	if err != nil {
 		d := time.Since(start)
-		return Result{Duration: d, Err: describe(err, ctx, sendCtx, timeout, d)}
+		return Result{Duration: d, Timings: tr.timings(), Err: describe(err, ctx, sendCtx, timeout, d)}
 	}
 	defer resp.Body.Close()
 
-	res = Result{StatusCode: resp.StatusCode, Header: resp.Header}
+	res = Result{StatusCode: resp.StatusCode, Header: resp.Header, Timings: tr.timings()}
 	var buf bytes.Buffer
 	if resp.ContentLength >= 0 {
 		buf.Grow(int(min(resp.ContentLength, maxBody) + 1))

@@ -115,11 +115,22 @@ type webhookOut struct {
 		InitialDelayMS int64  `json:"initial_delay_ms"`
 		MaxDelayMS     int64  `json:"max_delay_ms"`
 	} `json:"retry"`
-	TimeoutMS int64           `json:"timeout_ms"`
-	Filter    json.RawMessage `json:"filter"`
-	Version   int64           `json:"version"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	TimeoutMS    int64           `json:"timeout_ms"`
+	Filter       json.RawMessage `json:"filter"`
+	Version      int64           `json:"version"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	StatusReason *string         `json:"status_reason"`
+	Health       healthOut       `json:"health"`
+}
+
+type healthOut struct {
+	Circuit             string     `json:"circuit"`
+	ConsecutiveFailures int64      `json:"consecutive_failures"`
+	FailingSince        *time.Time `json:"failing_since"`
+	LastSuccessAt       *time.Time `json:"last_success_at"`
+	OpenedAt            *time.Time `json:"opened_at"`
+	NextProbeAt         *time.Time `json:"next_probe_at"`
 }
 
 type errOut struct {
@@ -538,6 +549,8 @@ func patchBadInputs() []badInput {
 		{"unknown field", `{"nam":"x"}`, nil, 400, webhook.EInvalid, "nam"},
 		{"immutable id", `{"id":"wh_0123456789abcdef0123456789abcdef"}`, nil, 400, webhook.EInvalid, "id"},
 		{"immutable created_at", `{"created_at":"2020-01-01T00:00:00Z"}`, nil, 400, webhook.EInvalid, "created_at"},
+		{"read-only health", `{"health":{"circuit":"closed"}}`, nil, 400, webhook.EInvalid, "health"},
+		{"read-only status_reason", `{"status":"inactive","status_reason":"gone"}`, nil, 400, webhook.EInvalid, "status_reason"},
 		{"wrong type", `{"events":"custom"}`, nil, 400, webhook.EInvalid, "events"},
 		{"wrong type version", `{"version":"1"}`, nil, 400, webhook.EInvalid, "version"},
 		{"zero version", `{"version":0}`, nil, 400, webhook.EInvalid, "version"},

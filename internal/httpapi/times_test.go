@@ -50,6 +50,7 @@ func TestDeliveryTimesInMilliseconds(t *testing.T) {
 	b, err := json.Marshal(toDeliveryJSON(d))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"id":"dlv_1","webhook_id":"wh_1","event":"custom","status":"retrying",
-		"attempts":[{"attempt":1,"started_at":"2026-12-02T03:51:44.123Z","status_code":500,"duration_ms":7,"error":"e","response_body":"b"}],
+		"attempts":[{"attempt":1,"started_at":"2026-12-02T03:51:44.123Z","status_code":500,"duration_ms":7,"error":"e","response_body":"b",
+			"timings":{"dns_ms":null,"connect_ms":null,"tls_ms":null,"first_byte_ms":null}}],
 		"next_attempt_at":"2026-12-02T03:51:45.623Z","created_at":"2026-12-02T03:51:44.123Z","completed_at":null}`, string(b))
 }

@@ -19,15 +19,16 @@ import (
 // masked credentials; a generated HMAC secret is shown in full once, in the
 // response of the call that generated it.
 type webhookJSON struct {
-	ID              string            `json:"id"`
-	Name            string            `json:"name"`
-	URL             string            `json:"url"`
-	Method          string            `json:"method"`
-	Headers         map[string]string `json:"headers"`
-	Events          []string          `json:"events"`
-	Status          webhook.Status    `json:"status"`
-	AuthType        webhook.AuthType  `json:"auth_type"`
-	AuthCredentials map[string]string `json:"auth_credentials"`
+	ID              string                `json:"id"`
+	Name            string                `json:"name"`
+	URL             string                `json:"url"`
+	Method          string                `json:"method"`
+	Headers         map[string]string     `json:"headers"`
+	Events          []string              `json:"events"`
+	Status          webhook.Status        `json:"status"`
+	StatusReason    *webhook.StatusReason `json:"status_reason"`
+	AuthType        webhook.AuthType      `json:"auth_type"`
+	AuthCredentials map[string]string     `json:"auth_credentials"`
 	// When a rotation's previous secret stops signing; null without one.
 	PreviousSecretExpiresAt *apiTime            `json:"previous_secret_expires_at"`
 	Retry                   webhook.RetryPolicy `json:"retry"`
@@ -36,6 +37,7 @@ type webhookJSON struct {
 	Version                 int64               `json:"version"`
 	CreatedAt               apiTime             `json:"created_at"`
 	UpdatedAt               apiTime             `json:"updated_at"`
+	Health                  healthJSON          `json:"health"`
 }
 
 func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
@@ -54,6 +56,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
 		TimeoutMS: w.TimeoutMS, Filter: w.Filter, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
+		StatusReason: reasonJSON(w), Health: toHealthJSON(w.Health),
 	}
 	if w.Previous != nil { // the service shows only one still valid
 		out.PreviousSecretExpiresAt = timePtr(&w.Previous.ExpiresAt)

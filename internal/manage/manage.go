@@ -83,6 +83,9 @@ type Options struct {
 	Deliveries Deliveries
 	Jobs       JobSender
 	Tester     Tester
+	// Health shows the endpoints' health on reads (and Resume clears it);
+	// without it webhooks show a healthy endpoint.
+	Health HealthReader
 
 	AllowPrivate   bool          // ALLOW_PRIVATE_TARGETS
 	DefaultTimeout time.Duration // timeout of a webhook created without one; default 30 s

@@ -121,17 +121,30 @@ func (s *Service) seal(ctx context.Context, w *webhook.Webhook) error {
 // Get returns a webhook, credentials masked; a malformed id is ENotFound
 // without a read.
 func (s *Service) Get(ctx context.Context, id string) (*webhook.Webhook, error) {
-	return s.load(ctx, id)
+	w, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.withHealth(ctx, w); err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // List returns one page of webhooks as f selects.
 func (s *Service) List(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error) {
 	page, err := s.opt.Store.ListWebhooks(ctx, f)
+	if err != nil {
+		return page, err
+	}
 	now := s.opt.Clock()
 	for _, w := range page.Items {
 		w.DropExpiredPrevious(now) // as load: an expired previous secret is not shown
 	}
-	return page, err
+	if err := s.pageHealth(ctx, page.Items); err != nil {
+		return webhook.Page[*webhook.Webhook]{}, err
+	}
+	return page, nil
 }
 
 // Patch changes the members of webhook id that in holds, as a JSON merge
@@ -216,8 +229,9 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	if err := s.validate(next); err != nil {
 		return nil, nil, err
 	}
+	next.StatusReason = reasonFor(cur, next)
 	if !credsChanged && Unchanged(cur, next) {
-		return cur, nil, nil // nothing to write: same version, same answer
+		return cur, nil, s.withHealth(ctx, cur) // nothing to write: same version, same answer
 	}
 	if credsChanged {
 		if err := s.seal(ctx, next); err != nil {
@@ -229,7 +243,7 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	if err := s.opt.Store.UpdateWebhook(ctx, next); err != nil {
 		return nil, nil, err
 	}
-	return next, reveal, nil
+	return next, reveal, s.withHealth(ctx, next)
 }
 
 // Delete removes a webhook; its deliveries stay until retention removes
@@ -252,16 +266,25 @@ func (s *Service) Delete(ctx context.Context, id string, version int64) error {
 	return s.opt.Store.DeleteWebhook(ctx, id)
 }
 
-// Pause makes a webhook inactive: it receives no events until resumed. A
-// paused webhook is answered as it is, unchanged.
+// Pause makes a webhook inactive (status_reason paused): it receives no
+// events until resumed. A paused webhook is answered as it is, unchanged.
 func (s *Service) Pause(ctx context.Context, id string) (*webhook.Webhook, error) {
 	return s.setStatus(ctx, id, webhook.StatusInactive)
 }
 
-// Resume makes a webhook active again. An active webhook is answered as it
-// is, unchanged.
+// Resume makes a webhook active again, whatever made it inactive, and
+// clears its health: the circuit closes and the failures are forgotten, so
+// a fixed endpoint gets its deliveries at once. An active webhook is
+// answered as it is, unchanged.
 func (s *Service) Resume(ctx context.Context, id string) (*webhook.Webhook, error) {
-	return s.setStatus(ctx, id, webhook.StatusActive)
+	w, err := s.setStatus(ctx, id, webhook.StatusActive)
+	if err != nil || s.opt.Health == nil || w.Health.Clean() {
+		return w, err
+	}
+	if err := s.opt.Health.ResetHealth(ctx, id); err != nil {
+		return nil, err
+	}
+	return w, s.withHealth(ctx, w)
 }
 
 func (s *Service) setStatus(ctx context.Context, id string, status webhook.Status) (*webhook.Webhook, error) {
@@ -271,14 +294,17 @@ func (s *Service) setStatus(ctx context.Context, id string, status webhook.Statu
 		if w, err = s.load(ctx, id); err != nil || w.Status == status {
 			return err
 		}
-		w.Status = status
-		w.UpdatedAt = s.now()
+		next := *w
+		next.Status = status
+		next.StatusReason = reasonFor(w, &next)
+		next.UpdatedAt = s.now()
+		*w = next
 		return s.opt.Store.UpdateWebhook(ctx, w)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return w, nil
+	return w, s.withHealth(ctx, w)
 }
 
 // Stats returns a webhook's delivery statistics; ENotFound if the webhook

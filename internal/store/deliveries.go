@@ -41,10 +41,34 @@ type attemptItem struct {
 	MS        int64     `dynamo:"ms"`
 	Err       string    `dynamo:"err,omitempty"`
 	Body      string    `dynamo:"body,omitempty"`
+	// Timings, absent when no phase was measured (and on attempts recorded
+	// before they were).
+	T *timingsItem `dynamo:"t,omitempty"`
+}
+
+// timingsItem is an attempt's split timings, short names: a record holds
+// up to 20 attempts and DynamoDB bills per KB.
+type timingsItem struct {
+	DNS  *float64 `dynamo:"dns,omitempty"`
+	Conn *float64 `dynamo:"conn,omitempty"`
+	TLS  *float64 `dynamo:"tls,omitempty"`
+	FB   *float64 `dynamo:"fb,omitempty"`
 }
 
 func toAttemptItem(a webhook.Attempt) attemptItem {
-	return attemptItem{N: a.Attempt, StartedAt: a.StartedAt.UTC(), Code: a.StatusCode, MS: a.DurationMS, Err: a.Error, Body: a.ResponseBody}
+	it := attemptItem{N: a.Attempt, StartedAt: a.StartedAt.UTC(), Code: a.StatusCode, MS: a.DurationMS, Err: a.Error, Body: a.ResponseBody}
+	if t := a.Timings; t != (webhook.Timings{}) {
+		it.T = &timingsItem{DNS: t.DNSMS, Conn: t.ConnectMS, TLS: t.TLSMS, FB: t.FirstByteMS}
+	}
+	return it
+}
+
+func (it attemptItem) attempt() webhook.Attempt {
+	a := webhook.Attempt{Attempt: it.N, StartedAt: it.StartedAt, StatusCode: it.Code, DurationMS: it.MS, Error: it.Err, ResponseBody: it.Body}
+	if it.T != nil {
+		a.Timings = webhook.Timings{DNSMS: it.T.DNS, ConnectMS: it.T.Conn, TLSMS: it.T.TLS, FirstByteMS: it.T.FB}
+	}
+	return a
 }
 
 func (s *Store) toDeliveryItem(d *webhook.Delivery) deliveryItem {
@@ -83,7 +107,7 @@ func (it *deliveryItem) delivery() *webhook.Delivery {
 		d.Metadata = json.RawMessage(it.Metadata)
 	}
 	for i, a := range it.Attempts {
-		d.Attempts[i] = webhook.Attempt{Attempt: a.N, StartedAt: a.StartedAt, StatusCode: a.Code, DurationMS: a.MS, Error: a.Err, ResponseBody: a.Body}
+		d.Attempts[i] = a.attempt()
 	}
 	return d
 }
@@ -292,9 +316,16 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 	return nil
 }
 
-// DeactivateWebhook sets a webhook inactive (an endpoint answered 410 Gone),
-// keeping its subscription index in step. Already inactive is no change.
+// DeactivateWebhook sets a webhook inactive because its endpoint answered
+// 410 Gone (status_reason gone), keeping its subscription index in step.
+// Already inactive is no change.
 func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+	return s.DisableWebhook(ctx, id, webhook.ReasonGone)
+}
+
+// DisableWebhook sets a webhook inactive for reason. Already inactive is no
+// change (its first reason stays).
+func (s *Store) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error {
 	for attempt := 1; ; attempt++ {
 		w, err := s.GetWebhook(ctx, id)
 		if err != nil {
@@ -303,7 +334,7 @@ func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
 		if w.Status == webhook.StatusInactive {
 			return nil
 		}
-		w.Status, w.UpdatedAt = webhook.StatusInactive, time.Now().UTC()
+		w.Status, w.StatusReason, w.UpdatedAt = webhook.StatusInactive, reason, time.Now().UTC()
 		err = s.UpdateWebhook(ctx, w)
 		if webhook.ErrorCode(err) == webhook.EConflict && attempt < txRetries {
 			continue // changed meanwhile: read again

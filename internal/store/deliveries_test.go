@@ -282,3 +282,30 @@ func TestIdempotencyKeys(t *testing.T) {
 		assert.Equal(t, late.EventID, got.EventID)
 	})
 }
+
+func TestAttemptTimingsRoundTrip(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store, _ *dynamodb.Client) {
+		ctx := context.Background()
+		wh := webhook.NewID(webhook.WebhookIDPrefix)
+		d := newDelivery(wh, recent)
+		f := func(v float64) *float64 { return &v }
+		full := webhook.Timings{DNSMS: f(1.2), ConnectMS: f(0.3), TLSMS: f(12.5), FirstByteMS: f(250.1)}
+		reused := webhook.Timings{FirstByteMS: f(0.4)}
+		d.Attempts = []webhook.Attempt{attempt(1, 500, recent), attempt(2, 500, recent), attempt(3, 0, recent)}
+		d.Attempts[0].Timings, d.Attempts[1].Timings = full, reused // the third: no answer, nothing measured
+		d.Status = webhook.DeliveryRetrying
+		next := recent.Add(time.Second)
+		d.NextAttemptAt = &next
+		for n := 1; n <= 3; n++ {
+			step := *d
+			step.Attempts = d.Attempts[:n]
+			require.NoError(t, s.SaveAttempt(ctx, &step))
+		}
+		got, err := s.GetDelivery(ctx, wh, d.ID)
+		require.NoError(t, err)
+		require.Len(t, got.Attempts, 3)
+		assert.Equal(t, full, got.Attempts[0].Timings)
+		assert.Equal(t, reused, got.Attempts[1].Timings)
+		assert.Equal(t, webhook.Timings{}, got.Attempts[2].Timings)
+	})
+}

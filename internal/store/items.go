@@ -46,6 +46,7 @@ type webhookItem struct {
 	Version                 int64      `dynamo:"version"`
 	CreatedAt               time.Time  `dynamo:"created_at"`
 	UpdatedAt               time.Time  `dynamo:"updated_at"`
+	StatusReason            string     `dynamo:"status_reason,omitempty"` // only while inactive
 }
 
 type retryItem struct {
@@ -76,11 +77,12 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 			InitialDelayMS: w.Retry.InitialDelayMS,
 			MaxDelayMS:     w.Retry.MaxDelayMS,
 		},
-		TimeoutMS: w.TimeoutMS,
-		Filter:    string(w.Filter),
-		Version:   version,
-		CreatedAt: w.CreatedAt.UTC(),
-		UpdatedAt: w.UpdatedAt.UTC(),
+		TimeoutMS:    w.TimeoutMS,
+		Filter:       string(w.Filter),
+		Version:      version,
+		CreatedAt:    w.CreatedAt.UTC(),
+		UpdatedAt:    w.UpdatedAt.UTC(),
+		StatusReason: string(inactiveReason(w)),
 	}
 	if p := w.Previous; p != nil && len(p.Sealed) > 0 {
 		at := p.ExpiresAt.UTC()
@@ -107,11 +109,12 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 			InitialDelayMS: it.Retry.InitialDelayMS,
 			MaxDelayMS:     it.Retry.MaxDelayMS,
 		},
-		TimeoutMS: it.TimeoutMS,
-		Filter:    rawOrNil(it.Filter),
-		Version:   it.Version,
-		CreatedAt: it.CreatedAt,
-		UpdatedAt: it.UpdatedAt,
+		TimeoutMS:    it.TimeoutMS,
+		Filter:       rawOrNil(it.Filter),
+		Version:      it.Version,
+		CreatedAt:    it.CreatedAt,
+		UpdatedAt:    it.UpdatedAt,
+		StatusReason: webhook.StatusReason(it.StatusReason),
 	}
 	if len(it.SealedPreviousSecret) > 0 && it.PreviousSecretExpiresAt != nil {
 		w.Previous = &webhook.PreviousSecret{Sealed: it.SealedPreviousSecret, ExpiresAt: *it.PreviousSecretExpiresAt}
@@ -179,4 +182,12 @@ func rawOrNil(s string) json.RawMessage {
 		return nil
 	}
 	return json.RawMessage(s)
+}
+
+// inactiveReason is the reason stored with w: none while it is active.
+func inactiveReason(w *webhook.Webhook) webhook.StatusReason {
+	if w.Status != webhook.StatusInactive {
+		return webhook.ReasonNone
+	}
+	return w.StatusReason
 }

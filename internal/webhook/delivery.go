@@ -31,6 +31,7 @@ type Attempt struct {
 	DurationMS   int64     `json:"duration_ms"`
 	Error        string    `json:"error,omitempty"`
 	ResponseBody string    `json:"response_body,omitempty"`
+	Timings      Timings   `json:"timings"`
 }
 
 // Delivery is one event sent to one webhook, over one or more attempts. Its id
@@ -135,4 +136,14 @@ func (s Stats) AvgResponseMS() float64 {
 		return 0
 	}
 	return float64(s.TotalResponseMS) / float64(s.Attempts)
+}
+
+// Timings split an attempt's time, in milliseconds to 0.1 ms; nil when the
+// phase did not happen (a reused connection has no DNS, connect or TLS; an
+// IP address no DNS; http no TLS; no response no first byte).
+type Timings struct {
+	DNSMS       *float64 `json:"dns_ms"`        // the DNS lookup
+	ConnectMS   *float64 `json:"connect_ms"`    // the TCP connect
+	TLSMS       *float64 `json:"tls_ms"`        // the TLS handshake
+	FirstByteMS *float64 `json:"first_byte_ms"` // from the request sent to the first response byte
 }

@@ -114,6 +114,12 @@ type Webhook struct {
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// StatusReason says why an inactive webhook is (see Reason); set by the
+	// use cases, never by a client.
+	StatusReason StatusReason
+	// Health is read-only endpoint state, kept beside the statistics; set
+	// only by the reads that show it (not stored with the config).
+	Health Health
 }
 
 // Subscribes reports whether w wants event. The custom event is delivered only

@@ -140,6 +140,11 @@ func NewStack(ctx context.Context, base *awsx.Clients, opt StackOptions) (s *Sta
 		DeliveryQueueURL: s.URLs.DeliveryQueue, EventsQueueURL: s.URLs.EventsQueue,
 		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
 		RetentionDays: 30, AllowPrivate: true, LogLevel: slog.LevelInfo,
+		// The deployed defaults: the model prices the breaker a healthy
+		// endpoint goes through.
+		CircuitOpenAfter: config.DefaultCircuitOpenAfter,
+		CircuitCooldown:  config.DefaultCircuitCooldownMS * time.Millisecond,
+		DisableAfter:     config.DefaultDisableAfterHours * time.Hour,
 	}
 	s.Clients, s.Meters = Instrument(base)
 	if err := s.Meters.Capacity.Prepare(ctx, tables.Webhooks, tables.Deliveries); err != nil {

@@ -76,6 +76,9 @@ type stackOptions struct {
 	// tokenClock gives the pipeline's OAuth 2.0 tokens a clock of their own
 	// (stack.tokenClock), which the test moves on to expire them.
 	tokenClock bool
+	// configure changes the functions' configuration (the circuit breaker's
+	// settings, say) before the stack is built.
+	configure func(c *config.Config)
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -129,6 +132,10 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		DeliveryQueueURL: urls.DeliveryQueue, EventsQueueURL: urls.EventsQueue,
 		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
 		RetentionDays: 30, AllowPrivate: !opt.denyPrivate,
+		CircuitOpenAfter: config.DefaultCircuitOpenAfter, CircuitCooldown: config.DefaultCircuitCooldownMS * time.Millisecond,
+	}
+	if opt.configure != nil {
+		opt.configure(&cfg)
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(tWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -197,9 +197,15 @@ func (s *Store) DeleteWebhook(_ context.Context, id string) error {
 	return nil
 }
 
-// DeactivateWebhook makes a webhook inactive (a new version) and records
-// that it was asked to.
-func (s *Store) DeactivateWebhook(_ context.Context, id string) error {
+// DeactivateWebhook makes a webhook inactive (a new version, status_reason
+// gone) and records that it was asked to.
+func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+	return s.DisableWebhook(ctx, id, webhook.ReasonGone)
+}
+
+// DisableWebhook makes a webhook inactive for reason (a new version) and
+// records that it was asked to; already inactive is no change.
+func (s *Store) DisableWebhook(_ context.Context, id string, reason webhook.StatusReason) error {
 	defer s.mu.Unlock()
 	if err := s.enter(); err != nil {
 		return err
@@ -210,7 +216,7 @@ func (s *Store) DeactivateWebhook(_ context.Context, id string) error {
 		return notFound(id)
 	}
 	if w.Status != webhook.StatusInactive {
-		w.Status = webhook.StatusInactive
+		w.Status, w.StatusReason = webhook.StatusInactive, reason
 		w.Version++
 	}
 	return nil
