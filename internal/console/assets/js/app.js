@@ -43,7 +43,7 @@ function setTitle(text) {
 
 function heading(text, ...extra) {
   setTitle(text);
-  return el('div', { class: 'row spread' }, el('h1', { tabindex: '-1' }, text), ...extra);
+  return el('div', { class: 'row spread', id: 'heading' }, el('h1', { tabindex: '-1' }, text), ...extra);
 }
 
 function failure(res, what) {
@@ -341,7 +341,7 @@ async function deliveriesSection(w, params) {
     if (sel.value) p.set('dstatus', sel.value); else p.delete('dstatus');
     go(path, p);
   });
-  const refresh = el('button', { type: 'button' }, 'Refresh');
+  const refresh = el('button', { type: 'button', id: 'refresh' }, 'Refresh');
   refresh.addEventListener('click', () => render(true));
   sec.append(el('div', { class: 'filters' }, el('div', {}, el('label', { for: 'd-status' }, 'Status'), sel), refresh));
   const res = await api.deliveries(w.id, { status, cursor });
@@ -392,7 +392,7 @@ async function viewDelivery(id, did) {
   const root = el('div', {}, heading('Delivery ' + d.id, badge(d.status)), back);
   const answer = answerBox();
   const actions = el('div', { class: 'row', role: 'group', 'aria-label': 'Actions' });
-  const refresh = el('button', { type: 'button' }, 'Refresh');
+  const refresh = el('button', { type: 'button', id: 'refresh' }, 'Refresh');
   refresh.addEventListener('click', () => render(true));
   actions.append(refresh);
   if (d.status === 'failed') {
