@@ -120,7 +120,8 @@ func TestConsoleBrowser(t *testing.T) {
 		shots++
 		for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
 			run("viewport "+name, chromedp.EmulateViewport(size[0], size[1]))
-			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			// The whole page at that width: what is below the fold is shown too.
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			require.NoError(t, err, "screenshot "+name)
 			file := filepath.Join(out, fmt.Sprintf("%02d-%s-%dx%d.png", shots, name, size[0], size[1]))
 			require.NoError(t, os.WriteFile(file, png, 0o644))

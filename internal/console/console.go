@@ -42,6 +42,10 @@ func Handler() http.Handler {
 			http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 			return
 		}
+		if strings.HasSuffix(r.URL.Path, "/") && r.URL.Path != Prefix {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")

@@ -117,7 +117,7 @@ export function deliveriesChart(buckets, title) {
 // latencyChart draws p50, p90 and p99 per hour (hours without attempts
 // break the lines), on a log scale.
 export function latencyChart(buckets, title) {
-  const W = 720, H = 180, L = 48, B = 22, n = buckets.length, step = (W - L) / Math.max(n - 1, 1);
+  const W = 720, H = 180, L = 48, B = 22, n = buckets.length, step = (W - L - 6) / Math.max(n - 1, 1);
   const vals = buckets.flatMap((b) => [b.p50_ms, b.p90_ms, b.p99_ms]).filter((v) => v !== null && v !== undefined);
   const max = Math.max(2, ...vals);
   const top = Math.log10(max + 1);
