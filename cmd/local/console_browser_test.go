@@ -120,6 +120,10 @@ func TestConsoleBrowser(t *testing.T) {
 		shots++
 		for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
 			run("viewport "+name, chromedp.EmulateViewport(size[0], size[1]))
+			// Readable at that width: nothing wider than the screen.
+			width, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+			require.NoError(t, err)
+			require.LessOrEqual(t, width, size[0], "%s at %dpx is %dpx wide", name, size[0], width)
 			// The whole page at that width: what is below the fold is shown too.
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			require.NoError(t, err, "screenshot "+name)
@@ -229,9 +233,28 @@ func TestConsoleBrowser(t *testing.T) {
 	require.Contains(t, tl, "Attempt 3")
 	shot("delivery-retried")
 
+	// A test send: the endpoint's answer shown.
+	run("send a test", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)),
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Send test"]`)), chromedp.WaitVisible(chromedp.CSS(`.answer .panel.ok`)))
+	answer := text(`.answer`)
+	require.Contains(t, answer, "Test delivered")
+	require.Contains(t, answer, `{"answered":200}`)
+	shot("webhook-test-sent")
+
+	// Edit: the API's refusal at the field, then saved.
+	run("edit", chromedp.Click(chromedp.Search(`//a[normalize-space()="Edit"]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-timeout-ms`)),
+		chromedp.SetValue(chromedp.CSS(`#fld-timeout-ms`), "10"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-timeout-ms-err`)))
+	require.Contains(t, text(`#fld-timeout-ms-err`), "timeout_ms")
+	shot("edit-error")
+	run("save", chromedp.SetValue(chromedp.CSS(`#fld-timeout-ms`), "4000"), chromedp.SetValue(chromedp.CSS(`#fld-name`), "Console test, edited"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#flash .panel`)), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)))
+	require.Contains(t, text(`#flash`), "Saved")
+	require.Contains(t, text(`h1`), "Console test, edited")
+	require.Contains(t, text(`main dl`), "4 s")
+
 	// Pause and resume.
-	run("pause", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)),
-		chromedp.Click(chromedp.Search(`//button[normalize-space()="Pause"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-inactive`)))
+	run("pause", chromedp.Click(chromedp.Search(`//button[normalize-space()="Pause"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-inactive`)))
 	require.Contains(t, text(`#flash`), "Paused")
 	shot("webhook-paused")
 	run("resume", chromedp.Click(chromedp.Search(`//button[normalize-space()="Resume"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-active`)))
