@@ -7,7 +7,6 @@ package console
 
 import (
 	"embed"
-	"io/fs"
 	"net/http"
 	"strings"
 )
@@ -27,11 +26,7 @@ func Handles(path string) bool {
 // Handler serves the console's assets under Prefix. The page may load
 // nothing but its own files and talk to nothing but its own origin.
 func Handler() http.Handler {
-	sub, err := fs.Sub(assets, "assets")
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	files := http.StripPrefix(Prefix, http.FileServerFS(sub))
+	files := http.FileServerFS(assets)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -51,6 +46,10 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
+		// Prefix maps onto the embedded assets directory.
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/assets/" + strings.TrimPrefix(r.URL.Path, Prefix)
+		r2.URL.RawPath = ""
+		files.ServeHTTP(w, r2)
 	})
 }
