@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/systemprompt-io/webhooks/internal/webhook"
@@ -126,45 +127,79 @@ func withBucket(u *dynamo.Update, h *webhook.HourStats, mode bucketMode) *dynamo
 	return u.If("attribute_not_exists($) OR $ < ?", p+bucketHour, p+bucketHour, hour)
 }
 
-// hoursOf reads the buckets of a stats item.
+// hoursOf reads the buckets of a stats item: one pass over its
+// attributes, those named h<slot><member>.
 func hoursOf(item dynamo.Item) ([]webhook.HourStats, error) {
-	var out []webhook.HourStats
-	for slot := range webhook.StatsHours {
-		p := slotPrefix(slot)
-		num := func(name string) (int64, error) {
-			av, ok := item[p+name]
-			if !ok {
-				return 0, nil
-			}
-			var n int64
-			if err := dynamo.Unmarshal(av, &n); err != nil {
-				return 0, fmt.Errorf("stats bucket %s: %w", p+name, err)
-			}
-			return n, nil
-		}
-		if _, ok := item[p+bucketHour]; !ok {
+	var (
+		hours [webhook.StatsHours]webhook.HourStats
+		held  [webhook.StatsHours]bool
+	)
+	for name, av := range item {
+		slot, member, ok := bucketName(name)
+		if !ok {
 			continue
 		}
-		hour, err := num(bucketHour)
+		num, isNum := av.(*types.AttributeValueMemberN)
+		if !isNum {
+			return nil, fmt.Errorf("stats bucket %s is not a number", name)
+		}
+		n, err := strconv.ParseInt(num.Value, 10, 64)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("stats bucket %s: %w", name, err)
 		}
-		h := webhook.HourStats{Start: time.Unix(hour*3600, 0).UTC()}
-		for _, f := range []struct {
-			name string
-			to   *int64
-		}{{bucketSucceeded, &h.Succeeded}, {bucketFailed, &h.Failed}, {bucketRetrying, &h.Retrying}} {
-			if *f.to, err = num(f.name); err != nil {
-				return nil, err
+		h := &hours[slot]
+		switch member {
+		case bucketHour:
+			h.Start, held[slot] = time.Unix(n*3600, 0).UTC(), true
+		case bucketSucceeded:
+			h.Succeeded = n
+		case bucketFailed:
+			h.Failed = n
+		case bucketRetrying:
+			h.Retrying = n
+		default:
+			i, err := strconv.Atoi(member[1:])
+			if member[0] != 'l' || err != nil || i < 0 || i >= webhook.LatencyBuckets {
+				continue // not ours
 			}
+			h.Latency[i] = n
 		}
-		for i := range h.Latency {
-			if h.Latency[i], err = num(latencyMember(i)); err != nil {
-				return nil, err
-			}
+	}
+	n := 0
+	for _, h := range held {
+		if h {
+			n++
 		}
-		out = append(out, h)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]webhook.HourStats, 0, n)
+	for slot := range hours {
+		if held[slot] { // a slot without its hour is a half-removed one: none
+			out = append(out, hours[slot])
+		}
 	}
 	webhook.SortHours(out)
 	return out, nil
+}
+
+// bucketName splits an attribute name h<slot><member>; ok is false for the
+// item's other attributes.
+func bucketName(name string) (slot int, member string, ok bool) {
+	if len(name) < 3 || name[0] != 'h' {
+		return 0, "", false
+	}
+	j := 1
+	for j < len(name) && name[j] >= '0' && name[j] <= '9' {
+		j++
+	}
+	if j == 1 || j == len(name) {
+		return 0, "", false
+	}
+	slot, err := strconv.Atoi(name[1:j])
+	if err != nil || slot >= webhook.StatsHours {
+		return 0, "", false
+	}
+	return slot, name[j:], true
 }

@@ -85,3 +85,25 @@ func TestParseStatsWindow(t *testing.T) {
 		assert.Equal(t, tc.want, got)
 	}
 }
+
+// BenchmarkStatsSeries lays out 7 days of full hours and estimates their
+// percentiles, as GET /webhooks/{id}/stats?window=7d does.
+func BenchmarkStatsSeries(b *testing.B) {
+	now := time.Date(2026, 12, 2, 10, 30, 0, 0, time.UTC)
+	hours := make([]HourStats, StatsHours)
+	for i := range hours {
+		hours[i].Start = now.Truncate(time.Hour).Add(-time.Duration(i) * time.Hour)
+		for _, ms := range []int64{20, 50, 100, 400, 2000} {
+			hours[i].Latency[LatencyBucket(ms)] = 321
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := StatsSeries(hours, now, MaxStatsSpan)
+		for i := range s {
+			for _, q := range []float64{0.5, 0.9, 0.99} {
+				s[i].Percentile(q)
+			}
+		}
+	}
+}
