@@ -429,7 +429,7 @@ async function viewDelivery(id, did) {
       el('div', { class: 'row' }, el('strong', {}, `Attempt ${a.attempt}`), time(a.started_at),
         el('span', { class: `badge s-${ok ? 'succeeded' : 'failed'}` }, a.status_code ? `HTTP ${a.status_code}` : 'no response'),
         el('span', {}, ms(a.duration_ms))),
-      timings(a.timings),
+      timings(a),
       a.error ? el('p', { class: 'error' }, a.error) : '',
       headersAndBody(a.response_headers, a.response_body)));
   }
@@ -443,7 +443,8 @@ async function viewDelivery(id, did) {
 
 // timings shows an attempt's split timings when the service recorded them
 // (any members ending in _ms).
-function timings(t) {
+function timings(a) {
+  const t = a && (a.timings || a.timing || a.phases);
   if (!t || typeof t !== 'object') return '';
   const parts = Object.entries(t).filter(([, v]) => typeof v === 'number');
   if (!parts.length) return '';
@@ -617,9 +618,10 @@ async function viewForm(id) {
         return;
       }
       const saved = r.body;
-      if (!w) {
+      if (!w || revealed(saved)) {
+        // A generated secret is in this answer only: show it before leaving.
         form.remove();
-        result.append(created(saved));
+        result.append(created(saved, !!w));
       } else {
         flashNext('ok', 'Saved.');
         go(`/webhooks/${encodeURIComponent(saved.id)}`);
@@ -630,12 +632,22 @@ async function viewForm(id) {
   return root;
 }
 
-// created is the answer to a create: the only time a secret is shown whole.
-function created(w) {
+const secretKeys = ['secret', 'token', 'password', 'api_key'];
+
+// revealed says whether an answer carries a credential whole (the API
+// masks them as "****" and a tail on every other read).
+function revealed(w) {
   const c = w.auth_credentials || {};
-  const secret = c.secret || c.token || c.password || c.api_key;
+  return secretKeys.some((k) => typeof c[k] === 'string' && c[k] !== '' && !c[k].startsWith('****'));
+}
+
+// created is the answer to a create (or to a change that generated a
+// secret): the only time a secret is shown whole.
+function created(w, changed) {
+  const c = w.auth_credentials || {};
+  const secret = revealed(w);
   return el('div', { class: 'panel ok', id: 'created' },
-    el('h2', { tabindex: '-1' }, `Created “${w.name}”`),
+    el('h2', { tabindex: '-1' }, `${changed ? 'Saved' : 'Created'} “${w.name}”`),
     secret ? [el('p', {}, el('strong', {}, 'Copy the credentials now: they are not shown again.')),
       Object.entries(c).map(([k, v]) => el('div', {}, el('label', {}, k), el('code', { class: 'secret' }, v)))] : '',
     el('p', {}, el('a', { class: 'button primary', href: `#/webhooks/${encodeURIComponent(w.id)}` }, 'Open the webhook')));
