@@ -292,6 +292,10 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "POST", path: id + "/resume"}, 200)
 	c.do(call{method: "POST", path: missingWebhook + "/resume"}, 404)
 	c.do(call{method: "GET", path: id + "/stats"}, 200)
+	c.do(call{method: "GET", path: id + "/stats?window=24h"}, 200)
+	c.do(call{method: "GET", path: id + "/stats?window=7d&bucket=1h"}, 200)
+	c.do(call{method: "GET", path: id + "/stats?window=30d", badRequest: true}, 400)
+	c.do(call{method: "GET", path: id + "/stats?window=24h&bucket=5m", badRequest: true}, 400)
 	c.do(call{method: "GET", path: missingWebhook + "/stats"}, 404)
 	c.filterWalk(missingWebhook)
 
@@ -408,6 +412,22 @@ func TestConformance(t *testing.T) {
 		c.waitStats(w.hook, w.total)
 		_, body = c.do(call{method: "GET", path: w.hook + "/stats"}, 200)
 		assert.Contains(t, string(body), w.want)
+		// The same counts in the current hour's bucket, with every attempt.
+		_, body = c.do(call{method: "GET", path: w.hook + "/stats?window=24h"}, 200)
+		var series struct {
+			Buckets []struct {
+				Succeeded, Failed, Attempts int
+				P50MS                       *int `json:"p50_ms"`
+			}
+		}
+		require.NoError(t, json.Unmarshal(body, &series))
+		require.Len(t, series.Buckets, 24)
+		var ended, attempts int
+		for _, b := range series.Buckets {
+			ended, attempts = ended+b.Succeeded+b.Failed, attempts+b.Attempts
+		}
+		assert.Equal(t, w.total, ended)
+		assert.GreaterOrEqual(t, attempts, w.total)
 	}
 
 	// List: newest first, filters, pages, refusals.

@@ -39,6 +39,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/cleanup"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/console"
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/store"
@@ -164,7 +165,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	starting := http.Handler(http.HandlerFunc(startingHandler))
 	handler.Store(&starting)
 	srv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) }),
+		Handler:           withConsole(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*handler.Load()).ServeHTTP(w, r) })),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -331,6 +332,18 @@ func start(ctx context.Context, cfg config.Config, so localaws.Options, log *slo
 	return cfg, nil
 }
 
+// withConsole serves the operator console at /console/ beside the API.
+func withConsole(api http.Handler) http.Handler {
+	ui := console.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if console.Handles(r.URL.Path) {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
 // startingHandler answers while the stack starts: 503 for everything.
 func startingHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
@@ -367,6 +380,7 @@ func printBanner(w io.Writer, url string, cfg config.Config, dataDir string) {
 	}
 	fmt.Fprintf(w, `webhooks: local server
   API              %[1]s   (GET %[1]s/healthz)
+  console          %[1]s/console/
   AWS stand-in     %[2]s   (embedded DynamoDB, SQS and KMS)
   data             %[12]s
   tables           %[3]s, %[4]s

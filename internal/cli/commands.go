@@ -33,7 +33,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.listCommand(), a.createCommand(), a.infoCommand(), a.updateCommand(), a.deleteCommand(),
 		a.testCommand(), a.deliveriesCommand(), a.deliveryCommand(), a.statsCommand(), a.triggerCommand(),
-		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.listenCommand(), a.versionCommand(),
+		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.listenCommand(), a.consoleCommand(), a.versionCommand(),
 		a.rotateCommand(), a.filterTestCommand(),
 	)
 	return root

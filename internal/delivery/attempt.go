@@ -343,18 +343,26 @@ func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.De
 // counts stay.
 func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time) webhook.StatsDelta {
 	s := webhook.StatsDelta{Attempts: 1, TotalResponseMS: at.DurationMS, LastDeliveryAt: now}
+	// The hour's bucket counts what happened in it: a manual retry's end
+	// counts again there, the earlier hour keeps its failure.
+	s.Hour.Start = now.UTC().Truncate(time.Hour)
+	s.Hour.Latency[webhook.LatencyBucket(at.DurationMS)] = 1
 	again := d.SeriesStart > 1
 	switch d.Status {
 	case webhook.DeliverySucceeded:
 		s.Succeeded, s.LastSuccessAt = 1, now
+		s.Hour.Succeeded = 1
 		if again {
 			s.Failed = -1
 		}
 	case webhook.DeliveryFailed:
 		s.LastFailureAt = now
+		s.Hour.Failed = 1
 		if !again {
 			s.Failed = 1
 		}
+	case webhook.DeliveryRetrying, webhook.DeliveryPending:
+		s.Hour.Retrying = 1
 	}
 	return s
 }

@@ -84,8 +84,11 @@ func TestRunSucceeds(t *testing.T) {
 	f := newFixture(t, 200)
 	d, err := f.a.Run(context.Background(), f.job(1), false)
 	require.NoError(t, err)
-	assert.Equal(t, webhook.StatsDelta{Succeeded: 1, Attempts: 1, TotalResponseMS: d.TotalResponseMS,
-		LastDeliveryAt: f.now, LastSuccessAt: f.now}, d)
+	want := webhook.StatsDelta{Succeeded: 1, Attempts: 1, TotalResponseMS: d.TotalResponseMS,
+		LastDeliveryAt: f.now, LastSuccessAt: f.now}
+	want.Hour.Start, want.Hour.Succeeded = f.now.Truncate(time.Hour), 1
+	want.Hour.Latency[webhook.LatencyBucket(d.TotalResponseMS)] = 1
+	assert.Equal(t, want, d)
 
 	rec := f.store.Delivery(f.job(1).DeliveryID)
 	assert.Equal(t, webhook.DeliverySucceeded, rec.Status)

@@ -218,18 +218,31 @@ func TestOneClaimPerBatch(t *testing.T) {
 	opened := f.now.Add(-time.Minute)
 	hs.Set(f.hook.ID, webhook.Health{Circuit: webhook.CircuitOpen, ConsecutiveFailures: 3, OpenedAt: &opened,
 		NextProbeAt: &f.now, CooldownMS: 60000})
+	// The probe's endpoint answers only once the other nine jobs are done,
+	// so they all meet the circuit while the probe is in flight, however
+	// the goroutines are scheduled (a probe that had already succeeded
+	// would rightly let them through).
+	var returned, hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		for deadline := time.Now().Add(10 * time.Second); returned.Load() < 9 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f.setHook(func(w *webhook.Webhook) { w.URL = srv.URL })
 	a := f.withBreaker(t, hs, health.Policy{OpenAfter: 3, Cooldown: time.Minute})
-	f.store.ReadDelay = 20 * time.Millisecond // the jobs overlap on their reads
 	writes := hs.Writes()
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
 			_, err := a.Run(ctx, f.firstAttempt(i), false)
 			assert.NoError(t, err)
+			returned.Add(1)
 		})
 	}
 	wg.Wait()
-	assert.EqualValues(t, 1, f.hits.Load(), "one probe")
+	assert.EqualValues(t, 1, hits.Load(), "one probe")
 	assert.Len(t, f.queue.Sent, 9, "the others held")
 	assert.True(t, hs.Of(f.hook.ID).Clean())
 	assert.LessOrEqual(t, hs.Writes()-writes, 2+1, "a claim, the success, and at most one late claim")

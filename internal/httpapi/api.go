@@ -29,6 +29,7 @@ type Webhooks interface {
 	Pause(ctx context.Context, id string) (*webhook.Webhook, error)
 	Resume(ctx context.Context, id string) (*webhook.Webhook, error)
 	Stats(ctx context.Context, id string) (webhook.Stats, error)
+	StatsSeries(ctx context.Context, id string, window time.Duration) (webhook.Stats, []webhook.HourStats, error)
 	Test(ctx context.Context, id string) (*delivery.TestResult, error)
 	TestFilter(ctx context.Context, id string, ev manage.FilterEvent) (bool, error)
 	Retry(ctx context.Context, webhookID, deliveryID string) (*webhook.Delivery, error)

@@ -852,6 +852,47 @@ func TestStats(t *testing.T) {
 	assertError(t, e.do("GET", "/webhooks/bad/stats", ""), 404, webhook.ENotFound, "")
 }
 
+func TestStatsBuckets(t *testing.T) {
+	e := newEnv(t)
+	got := e.create(validBody)
+	hour := fixedNow.Truncate(time.Hour)
+	h := webhook.HourStats{Start: hour, Succeeded: 2, Failed: 1, Retrying: 3}
+	h.Latency[webhook.LatencyBucket(100)] = 6
+	e.store.SetStats(got.ID, webhook.Stats{Successful: 2, Failed: 1, Hours: []webhook.HourStats{h}})
+
+	rec := e.do("GET", "/webhooks/"+got.ID+"/stats?window=24h", "")
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	var out struct {
+		Window, Bucket string
+		Buckets        []map[string]any
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	assert.Equal(t, "24h", out.Window)
+	assert.Equal(t, "1h", out.Bucket)
+	require.Len(t, out.Buckets, 24)
+	assert.Equal(t, map[string]any{"start": hour.UTC().Format(TimeLayout), "succeeded": 2.0, "failed": 1.0, "retrying": 3.0,
+		"attempts": 6.0, "p50_ms": 128.0, "p90_ms": 128.0, "p99_ms": 128.0}, out.Buckets[23])
+	assert.Nil(t, out.Buckets[0]["p50_ms"])
+	rec = e.do("GET", "/webhooks/"+got.ID+"/stats?window=7d&bucket=1h", "")
+	require.Equal(t, 200, rec.Code)
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &out))
+	assert.Len(t, out.Buckets, 168)
+
+	for _, tt := range []struct{ query, field string }{
+		{"?window=30d", "window"},
+		{"?window=", "window"},
+		{"?bucket=1h", "window"},
+		{"?window=24h&bucket=1d", "bucket"},
+		{"?window=24h&window=7d", "window"},
+		{"?since=1h", "since"},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			assertError(t, e.do("GET", "/webhooks/"+got.ID+"/stats"+tt.query, ""), 400, webhook.EInvalid, tt.field)
+		})
+	}
+	assertError(t, e.do("GET", "/webhooks/wh_0123456789abcdef0123456789abcdef/stats?window=24h", ""), 404, webhook.ENotFound, "")
+}
+
 func TestEventTypesAndHealth(t *testing.T) {
 	e := newEnv(t)
 	rec := e.do("GET", "/events/types", "")

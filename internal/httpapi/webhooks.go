@@ -310,6 +310,10 @@ type statsJSON struct {
 	LastDeliveryAt  *apiTime `json:"last_delivery_at"`
 	LastSuccessAt   *apiTime `json:"last_success_at"`
 	LastFailureAt   *apiTime `json:"last_failure_at"`
+	// With ?window= only (stats_buckets.go).
+	Window  string       `json:"window,omitempty"`
+	Bucket  string       `json:"bucket,omitempty"`
+	Buckets []bucketJSON `json:"buckets,omitempty"`
 }
 
 // tenths rounds ms to 0.1 ms: attempt durations are whole milliseconds, so
@@ -318,14 +322,30 @@ func tenths(ms float64) float64 { return math.Round(ms*10) / 10 }
 
 func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s, err := a.Webhooks.Stats(r.Context(), id)
+	q := r.URL.Query()
+	window, err := statsQuery(q)
+	var (
+		s      webhook.Stats
+		series []webhook.HourStats
+	)
+	switch {
+	case err != nil:
+	case window > 0:
+		s, series, err = a.Webhooks.StatsSeries(r.Context(), id, window)
+	default:
+		s, err = a.Webhooks.Stats(r.Context(), id)
+	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, statsJSON{
+	out := statsJSON{
 		WebhookID: id, TotalDeliveries: s.TotalDeliveries, Successful: s.Successful, Failed: s.Failed,
 		SuccessRate: s.SuccessRate(), AvgResponseMS: tenths(s.AvgResponseMS()),
 		LastDeliveryAt: timePtr(s.LastDeliveryAt), LastSuccessAt: timePtr(s.LastSuccessAt), LastFailureAt: timePtr(s.LastFailureAt),
-	})
+	}
+	if series != nil {
+		out.Window, out.Bucket, out.Buckets = q.Get("window"), "1h", toBucketsJSON(series)
+	}
+	writeJSON(w, http.StatusOK, out)
 }

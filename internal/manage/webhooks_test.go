@@ -497,3 +497,22 @@ func TestConcurrentPatchesWithoutVersionAllSucceed(t *testing.T) {
 		assert.Greater(t, store.WebhookReads()-reads, 2*20, "the writers did race (re-reads)")
 	})
 }
+
+func TestStatsSeries(t *testing.T) {
+	f := newFixture(t)
+	w := f.create(t, minimal)
+	hour := f.clock.Now().UTC().Truncate(time.Hour)
+	f.store.SetStats(w.ID, webhook.Stats{Successful: 3, Hours: []webhook.HourStats{
+		{Start: hour, Succeeded: 2}, {Start: hour.Add(-30 * time.Hour), Failed: 1},
+	}})
+	st, series, err := f.svc.StatsSeries(context.Background(), w.ID, 24*time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3), st.Successful)
+	require.Len(t, series, 24)
+	assert.Equal(t, int64(2), series[23].Succeeded)
+	_, series, err = f.svc.StatsSeries(context.Background(), w.ID, 7*24*time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), series[webhook.StatsHours-31].Failed)
+	_, _, err = f.svc.StatsSeries(context.Background(), "wh_0123456789abcdef0123456789abcdef", 24*time.Hour)
+	assertCode(t, err, webhook.ENotFound, "")
+}

@@ -293,24 +293,37 @@ func (s *Store) UndoRequeue(ctx context.Context, d *webhook.Delivery, completedA
 	return nil
 }
 
-// AddStats adds d to a webhook's counters in one update (ADD is atomic, so
-// concurrent batches never lose each other's counts).
+// AddStats adds d to a webhook's counters and to its hour's bucket in one
+// update (ADD is atomic, so concurrent batches never lose each other's
+// counts). The bucket's slot decides the update's form (buckets.go): when
+// its condition fails, another writer moved the slot on and the other form
+// is sent.
 func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
 		return notFound(webhookID)
 	}
-	u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
-		Add("total_deliveries", d.Succeeded+d.Failed).
-		Add("successful", d.Succeeded).
-		Add("failed", d.Failed).
-		Add("attempts", d.Attempts).
-		Add("total_response_ms", d.TotalResponseMS)
-	for path, t := range map[string]time.Time{"last_delivery_at": d.LastDeliveryAt, "last_success_at": d.LastSuccessAt, "last_failure_at": d.LastFailureAt} {
-		if !t.IsZero() {
-			u = u.Set(path, t.UTC())
+	var err error
+	hour := hourNumber(d.Hour.Start)
+	for _, mode := range s.slots.modes(webhookID, hour) {
+		u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
+			Add("total_deliveries", d.Succeeded+d.Failed).
+			Add("successful", d.Succeeded).
+			Add("failed", d.Failed).
+			Add("attempts", d.Attempts).
+			Add("total_response_ms", d.TotalResponseMS)
+		for path, t := range map[string]time.Time{"last_delivery_at": d.LastDeliveryAt, "last_success_at": d.LastSuccessAt, "last_failure_at": d.LastFailureAt} {
+			if !t.IsZero() {
+				u = u.Set(path, t.UTC())
+			}
+		}
+		if err = withBucket(u, &d.Hour, mode).Run(ctx); !dynamo.IsCondCheckFailed(err) {
+			if err == nil && mode != bucketSkip {
+				s.slots.wrote(webhookID, hour)
+			}
+			break
 		}
 	}
-	if err := u.Run(ctx); err != nil {
+	if err != nil {
 		return fmt.Errorf("add stats of %s: %w", webhookID, err)
 	}
 	return nil

@@ -321,12 +321,20 @@ func (s *Store) GetStats(ctx context.Context, id string) (webhook.Stats, error) 
 	if !webhook.ValidID(webhook.WebhookIDPrefix, id) {
 		return webhook.Stats{}, notFound(id)
 	}
-	var it statsItem
-	err := s.webhooks.Get(AttrPK, webhookPK(id)).Range(AttrSK, dynamo.Equal, skStats).One(ctx, &it)
+	var item dynamo.Item
+	err := s.webhooks.Get(AttrPK, webhookPK(id)).Range(AttrSK, dynamo.Equal, skStats).One(ctx, &item)
 	if errors.Is(err, dynamo.ErrNotFound) {
 		return webhook.Stats{}, nil
 	} else if err != nil {
 		return webhook.Stats{}, fmt.Errorf("get stats of %s: %w", id, err)
 	}
-	return it.stats(), nil
+	var it statsItem
+	if err := dynamo.UnmarshalItem(item, &it); err != nil {
+		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
+	}
+	st := it.stats()
+	if st.Hours, err = hoursOf(item); err != nil {
+		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
+	}
+	return st, nil
 }

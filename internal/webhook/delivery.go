@@ -81,10 +81,17 @@ type StatsDelta struct {
 	LastDeliveryAt  time.Time // zero: unchanged
 	LastSuccessAt   time.Time
 	LastFailureAt   time.Time
+	// Hour is what the attempts add to their hour's bucket (buckets.go).
+	Hour HourStats
 }
 
-// Add folds o into d.
+// Add folds o into d. Attempts of two hours (a batch across the hour) count
+// in the later one: a delta updates one bucket.
 func (d *StatsDelta) Add(o StatsDelta) {
+	if o.Hour.Start.After(d.Hour.Start) {
+		d.Hour.Start = o.Hour.Start
+	}
+	d.Hour.Add(&o.Hour)
 	d.Succeeded += o.Succeeded
 	d.Failed += o.Failed
 	d.Attempts += o.Attempts
@@ -120,6 +127,8 @@ type Stats struct {
 	LastDeliveryAt  *time.Time
 	LastSuccessAt   *time.Time
 	LastFailureAt   *time.Time
+	// Hours are the hourly buckets kept (at most StatsHours, any order).
+	Hours []HourStats
 }
 
 // SuccessRate is the share of final deliveries that succeeded, in [0,1].

@@ -1,0 +1,3 @@
+// One import per feature view (see registry.js). Health is shown by the
+// core views whenever a webhook carries it.
+export {};
