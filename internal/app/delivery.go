@@ -11,6 +11,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/config"
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
@@ -29,6 +30,9 @@ var (
 	_ delivery.Scheduler  = (*queue.Queue)(nil)
 	_ delivery.Runner     = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
+	_ delivery.Recoverer  = (*recovery.Service)(nil)
+	_ recovery.Store      = (*store.Store)(nil)
+	_ recovery.Sender     = (*queue.Queue)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -47,6 +51,9 @@ type Pipeline struct {
 	Triggers  *trigger.Service
 	Attempter *delivery.Attempter
 	Handler   *delivery.Handler
+	// Recovery starts bulk recoveries (the API) and carries them on (the
+	// delivery function's recovery messages).
+	Recovery *recovery.Service
 }
 
 // NewPipeline builds the trigger service and the delivery handler for cfg.
@@ -73,7 +80,13 @@ func NewPipeline(cfg config.Config, clients *awsx.Clients, log *slog.Logger, now
 		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
+	p.Recovery, err = recovery.New(recovery.Options{
+		Store: p.Store, Sender: p.Jobs, Retention: p.Store.Retention(), Clock: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
 	return p, nil
 }
 

@@ -55,6 +55,7 @@ type Options struct {
 	Webhooks   Webhooks   // required: the management routes, test sends and manual retries
 	Triggerer  Triggerer  // optional: POST /events
 	Deliveries Deliveries // optional: the delivery history routes
+	Recoveries Recoveries // optional: bulk recovery (recover.go)
 
 	Logger *slog.Logger     // default: discard
 	Clock  func() time.Time // times the access log; default time.Now
@@ -105,6 +106,10 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/{id}/test", a.testWebhook)
 	mux.HandleFunc("POST /webhooks/{id}/rotate-secret", a.rotateSecret)
 	mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
+	if o.Recoveries != nil {
+		mux.HandleFunc("POST /webhooks/{id}/recover", a.recoverWebhook)
+		mux.HandleFunc("GET /webhooks/{id}/recoveries/{recovery_id}", a.getRecovery)
+	}
 	return a.middleware(mux), nil
 }
 

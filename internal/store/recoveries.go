@@ -216,3 +216,6 @@ func (s *Store) requeue(ctx context.Context, d *webhook.Delivery, now time.Time,
 	}
 	return nil
 }
+
+// Retention is how long the store keeps a delivery (WithRetentionDays).
+func (s *Store) Retention() time.Duration { return s.retention }
