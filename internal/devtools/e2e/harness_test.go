@@ -26,10 +26,12 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -69,6 +71,9 @@ type stackOptions struct {
 	noESM bool
 	// now is the delivery function's clock (nil: time.Now).
 	now func() time.Time
+	// recoveryStore wraps the store bulk recovery uses, to simulate a
+	// function dying part-way through a page (recovery_test.go).
+	recoveryStore func(recovery.Store) recovery.Store
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -122,6 +127,12 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	log := testLogger(t)
 	p, err := app.NewPipeline(cfg, b.Clients, log, opt.now)
 	require.NoError(t, err)
+	if opt.recoveryStore != nil {
+		p.Recovery, err = recovery.New(recovery.Options{Store: opt.recoveryStore(p.Store), Sender: p.Jobs,
+			Retention: p.Store.Retention(), Clock: opt.now, Logger: log})
+		require.NoError(t, err)
+		p.Handler = delivery.NewHandler(p.Attempter, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
+	}
 	apiCfg := cfg
 	apiCfg.AllowPrivate = true // receivers are on loopback; the dial guard is what the tests exercise
 	apiOpts, err := app.APIOptions(apiCfg, p, log)
