@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,13 +28,13 @@ import (
 type killingStore struct {
 	recovery.Store
 	calls  atomic.Int64
-	killAt map[int64]bool
+	killAt atomic.Pointer[map[int64]bool] // set by the test once it knows its count
 	kills  atomic.Int64
 }
 
 func (s *killingStore) RequeueForRecovery(ctx context.Context, d *webhook.Delivery, rid string, now time.Time) error {
 	err := s.Store.RequeueForRecovery(ctx, d, rid, now)
-	if s.killAt[s.calls.Add(1)] {
+	if at := s.killAt.Load(); at != nil && (*at)[s.calls.Add(1)] {
 		s.kills.Add(1)
 		return errors.New("simulated kill: Lambda runtime exited mid-page")
 	}
@@ -69,26 +70,42 @@ func (s *stack) seedFailed(webhookID string, start time.Time, n int, status webh
 	return ids
 }
 
+// recoveryCount is how many failed deliveries a backend's recovery test
+// recovers: 1,000 on the embedded emulator (the local stack), fewer on the
+// reference pair, where moto answers some 30 calls a second.
+func recoveryCount(t *testing.T) int {
+	if strings.HasSuffix(t.Name(), "/kumo") {
+		return 1000
+	}
+	return 150
+}
+
 // TestRecoveryOfAThousandAcrossKills recovers 1,000 failed deliveries while
-// the function dies twice in the middle of a page: every one reaches the
-// receiver exactly once, as a new attempt series under its id, and the
-// progress counts are exact.
+// the function dies twice in the middle of a page (at 43.7 % and 73.1 % of
+// the re-queues): every one reaches the receiver exactly once, as a new
+// attempt series under its id, and the progress counts are exact.
 func TestRecoveryOfAThousandAcrossKills(t *testing.T) {
 	var mu sync.Mutex
 	killers := map[string]*killingStore{}
 	opt := stackOptions{visibility: 2}
 	opt.recoveryStore = func(st recovery.Store) recovery.Store {
-		k := &killingStore{Store: st, killAt: map[int64]bool{437: true, 731: true}}
+		k := &killingStore{Store: st}
 		mu.Lock()
 		killers[st.(*store.Store).Tables().Webhooks] = k
 		mu.Unlock()
 		return k
 	}
 	forEachBackend(t, opt, func(t *testing.T, s *stack) {
+		n := recoveryCount(t)
+		mu.Lock()
+		k := killers[s.cfg.WebhooksTable]
+		mu.Unlock()
+		require.NotNil(t, k)
+		k.killAt.Store(&map[int64]bool{int64(n) * 437 / 1000: true, int64(n) * 731 / 1000: true})
 		rcv := newReceiver(t)
 		id := s.createWebhook(map[string]any{"name": "recover", "url": rcv.URL, "events": []string{"task.executed"}})
 		start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
-		failed := s.seedFailed(id, start, 1000, webhook.DeliveryFailed)
+		failed := s.seedFailed(id, start, n, webhook.DeliveryFailed)
 		// In the window but not failed, and failed outside it: not sent.
 		s.seedFailed(id, start.Add(30*time.Minute+500*time.Millisecond), 20, webhook.DeliverySucceeded)
 		s.seedFailed(id, start.Add(-time.Hour), 5, webhook.DeliveryFailed)
@@ -100,7 +117,7 @@ func TestRecoveryOfAThousandAcrossKills(t *testing.T) {
 		assert.EqualValues(t, 0, out["scanned"])
 		rid := out["id"].(string)
 
-		deadline := time.Now().Add(3 * time.Minute)
+		deadline := time.Now().Add(5 * time.Minute)
 		var last map[string]any
 		for {
 			code, last = s.do("GET", "/webhooks/"+id+"/recoveries/"+rid, nil)
@@ -111,12 +128,12 @@ func TestRecoveryOfAThousandAcrossKills(t *testing.T) {
 			require.True(t, time.Now().Before(deadline), "recovery not done: %v", last)
 			time.Sleep(200 * time.Millisecond)
 		}
-		assert.EqualValues(t, 1020, last["scanned"], "%v", last)
-		assert.EqualValues(t, 1000, last["queued"], "%v", last)
+		assert.EqualValues(t, n+20, last["scanned"], "%v", last)
+		assert.EqualValues(t, n, last["queued"], "%v", last)
 		assert.EqualValues(t, 0, last["skipped"], "%v", last)
 		assert.NotNil(t, last["completed_at"])
 
-		rcv.waitRequests(t, 1000, 3*time.Minute)
+		rcv.waitRequests(t, n, 3*time.Minute)
 		s.waitDrained(time.Minute, s.urls.DeliveryQueue)
 		time.Sleep(3 * time.Second) // longer than the visibility timeout: a late duplicate would show
 		seen := map[string]int{}
@@ -124,7 +141,7 @@ func TestRecoveryOfAThousandAcrossKills(t *testing.T) {
 			seen[r.header.Get("X-Webhook-Delivery")]++
 			assert.Equal(t, "2", r.header.Get("X-Webhook-Attempt"), "the first attempt of the new series")
 		}
-		assert.Len(t, seen, 1000)
+		assert.Len(t, seen, n)
 		for _, did := range failed {
 			assert.Equal(t, 1, seen[did], "delivery %s re-delivered %d times", did, seen[did])
 		}
@@ -135,10 +152,6 @@ func TestRecoveryOfAThousandAcrossKills(t *testing.T) {
 			assert.Equal(t, 2, d.SeriesStart)
 			require.Len(t, d.Attempts, 2)
 		}
-		mu.Lock()
-		k := killers[s.cfg.WebhooksTable]
-		mu.Unlock()
-		require.NotNil(t, k)
 		assert.EqualValues(t, 2, k.kills.Load(), "the function died twice")
 	})
 }
