@@ -499,6 +499,35 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "POST", path: failHook + missingDelivery + "/retry"}, 404)
 	c.do(call{method: "POST", path: missingWebhook + missingDelivery + "/retry"}, 404)
 
+	// Bulk recovery: started (the pollers are stopped, so it stays running),
+	// read back; bad input and unknown ids refused.
+	hourAgo := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	_, body = c.do(call{method: "POST", path: failHook + "/recover", body: `{"since":"` + hourAgo + `"}`}, 202)
+	var rec struct {
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		Queued  int    `json:"queued"`
+		Scanned int    `json:"scanned"`
+	}
+	require.NoError(t, json.Unmarshal(body, &rec))
+	assert.Equal(t, "running", rec.Status)
+	assert.Zero(t, rec.Queued+rec.Scanned)
+	c.do(call{method: "GET", path: failHook + "/recoveries/" + rec.ID}, 200)
+	c.do(call{method: "GET", path: okHook + "/recoveries/" + rec.ID}, 404) // another webhook's
+	c.do(call{method: "GET", path: failHook + "/recoveries/rcv_00000000000000000000000000000000"}, 404)
+	c.do(call{method: "GET", path: failHook + "/recoveries/nope", badRequest: true}, 404)
+	for field, bad := range map[string]string{
+		"since":  `{"since":"yesterday"}`,
+		"until":  `{"since":"` + hourAgo + `","until":"2999-01-01T00:00:00Z"}`,
+		"status": `{"since":"` + hourAgo + `","status":"succeeded"}`,
+	} {
+		_, body = c.do(call{method: "POST", path: failHook + "/recover", body: bad, badRequest: field != "until"}, 400)
+		assert.Equal(t, field, errorField(t, body))
+	}
+	_, body = c.do(call{method: "POST", path: failHook + "/recover", body: `{"since":"` + time.Now().UTC().Format(time.RFC3339) + `","until":"` + hourAgo + `"}`}, 400)
+	assert.Equal(t, "since", errorField(t, body))
+	c.do(call{method: "POST", path: missingWebhook + "/recover", body: `{"since":"` + hourAgo + `"}`}, 404)
+
 	// The document itself.
 	_, body = c.do(call{method: "GET", path: "/openapi.json"}, 200)
 	js, err := api.OpenAPIJSON()

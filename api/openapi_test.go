@@ -79,6 +79,8 @@ func TestRoutes(t *testing.T) {
 		"POST /webhooks",
 		"POST /webhooks/{id}/deliveries/{delivery_id}/retry",
 		"POST /webhooks/{id}/pause",
+		"POST /webhooks/{id}/recover",
+		"GET /webhooks/{id}/recoveries/{recovery_id}",
 		"POST /webhooks/{id}/resume",
 		"POST /webhooks/{id}/rotate-secret",
 		"POST /webhooks/{id}/test",

@@ -19,6 +19,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/manage"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/trigger"
@@ -30,6 +31,7 @@ var (
 	_ httpapi.Webhooks   = (*manage.Service)(nil)
 	_ httpapi.Triggerer  = (*trigger.Service)(nil)
 	_ httpapi.Deliveries = (*store.Store)(nil)
+	_ httpapi.Recoveries = (*recovery.Service)(nil)
 	_ manage.Store       = (*store.Store)(nil)
 	_ manage.Secrets     = (*secrets.KMS)(nil)
 	_ manage.Deliveries  = (*store.Store)(nil)
@@ -71,7 +73,7 @@ func APIOptions(cfg config.Config, p *Pipeline, log *slog.Logger) (httpapi.Optio
 	if err != nil {
 		return httpapi.Options{}, fmt.Errorf("app: %w", err)
 	}
-	return httpapi.Options{Webhooks: w, Triggerer: p.Triggers, Deliveries: p.Store, Logger: log, Batcher: p.Triggers}, nil
+	return httpapi.Options{Webhooks: w, Triggerer: p.Triggers, Deliveries: p.Store, Recoveries: p.Recovery, Logger: log, Batcher: p.Triggers}, nil
 }
 
 // NewAPI checks cfg and returns the API handler.

@@ -13,6 +13,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/oauth2"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
 	"github.com/systemprompt-io/webhooks/internal/secrets"
 	"github.com/systemprompt-io/webhooks/internal/store"
@@ -33,6 +34,9 @@ var (
 	_ delivery.Runner      = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer   = (*trigger.Service)(nil)
 	_ delivery.Tokens      = (*oauth2.Provider)(nil)
+	_ delivery.Recoverer   = (*recovery.Service)(nil)
+	_ recovery.Store       = (*store.Store)(nil)
+	_ recovery.Sender      = (*queue.Queue)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -51,6 +55,9 @@ type Pipeline struct {
 	Triggers  *trigger.Service
 	Attempter *delivery.Attempter
 	Handler   *delivery.Handler
+	// Recovery starts bulk recoveries (the API) and carries them on (the
+	// delivery function's recovery messages).
+	Recovery *recovery.Service
 	// Tokens are the OAuth 2.0 access tokens of the process's oauth2
 	// deliveries (and test sends), cached per webhook.
 	Tokens *oauth2.Provider
@@ -107,7 +114,13 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
+	p.Recovery, err = recovery.New(recovery.Options{
+		Store: p.Store, Sender: p.Jobs, Retention: p.Store.Retention(), Clock: now, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
 	return p, nil
 }
 

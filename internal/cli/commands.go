@@ -34,7 +34,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.listCommand(), a.createCommand(), a.infoCommand(), a.updateCommand(), a.deleteCommand(),
 		a.testCommand(), a.deliveriesCommand(), a.deliveryCommand(), a.statsCommand(), a.triggerCommand(),
 		a.retryCommand(), a.pauseCommand("pause"), a.pauseCommand("resume"), a.eventsCommand(), a.listenCommand(), a.consoleCommand(), a.versionCommand(),
-		a.rotateCommand(), a.filterTestCommand(),
+		a.rotateCommand(), a.filterTestCommand(), a.recoverCommand(),
 	)
 	return root
 }

@@ -41,6 +41,9 @@ type HandlerOptions struct {
 	// 10 (a whole SQS batch, so one slow endpoint does not hold up the
 	// others).
 	Concurrency int
+	// Recovery carries bulk recoveries on (recovery messages); without it a
+	// recovery message fails (recovery.go).
+	Recovery Recoverer
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -79,6 +82,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	// The events fan out beside the jobs: they wait on SQS, not on an
 	// endpoint, and take no job's place.
 	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
+	wg.Go(func() { h.continueRecoveries(ctx, b) })
 	h.attempt(ctx, b, jobs)
 	wg.Wait()
 	h.addStats(ctx, b)
@@ -116,6 +120,8 @@ type batch struct {
 	done     webhook.StatsDelta             // every attempt's, for the summary
 	// deliveries the batch's events were fanned out to
 	deliveries int
+
+	recoveries []events.SQSMessage // recovery messages (route)
 }
 
 // fail reports msg failed, to come back.
@@ -145,6 +151,10 @@ func (b *batch) count(webhookID string, d webhook.StatsDelta) {
 // that cannot be read fails at once.
 func (b *batch) route(ctx context.Context, msgs []events.SQSMessage) (jobs []events.SQSMessage, evs []eventMessage) {
 	for _, msg := range msgs {
+		if queue.IsRecovery(msg.Body) {
+			b.recoveries = append(b.recoveries, msg)
+			continue
+		}
 		if queue.IsJob(msg.Body) {
 			jobs = append(jobs, msg)
 			continue

@@ -57,6 +57,7 @@ type Options struct {
 	Webhooks   Webhooks   // required: the management routes, test sends and manual retries
 	Triggerer  Triggerer  // optional: POST /events
 	Deliveries Deliveries // optional: the delivery history routes
+	Recoveries Recoveries // optional: bulk recovery (recover.go)
 
 	// Batcher is optional: POST /events/batch.
 	Batcher BatchTriggerer
@@ -114,6 +115,10 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("POST /webhooks/{id}/rotate-secret", a.rotateSecret)
 	mux.HandleFunc("POST /webhooks/{id}/filter/test", a.testFilter)
 	mux.HandleFunc("POST /webhooks/{id}/deliveries/{delivery_id}/retry", a.retryDelivery)
+	if o.Recoveries != nil {
+		mux.HandleFunc("POST /webhooks/{id}/recover", a.recoverWebhook)
+		mux.HandleFunc("GET /webhooks/{id}/recoveries/{recovery_id}", a.getRecovery)
+	}
 	return a.middleware(mux), nil
 }
 

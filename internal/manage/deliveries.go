@@ -47,15 +47,7 @@ func (s *Service) Retry(ctx context.Context, webhookID, deliveryID string) (*web
 	if err != nil {
 		return nil, err
 	}
-	at := d.EventTime
-	if at.IsZero() {
-		at = d.CreatedAt
-	}
-	job := queue.Job{
-		DeliveryID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, Event: d.Event,
-		Attempt: len(d.Attempts) + 1, CreatedAt: d.CreatedAt, Timestamp: at,
-		Data: d.Data, Metadata: d.Metadata, Test: d.Test,
-	}
+	job := queue.RetryJob(d)
 	if err := s.opt.Jobs.SendJobs(ctx, []queue.Job{job}, nil); err != nil {
 		done := s.opt.Clock()
 		if prev.CompletedAt != nil {

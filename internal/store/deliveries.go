@@ -32,6 +32,8 @@ type deliveryItem struct {
 	EventTime *time.Time `dynamo:"event_time,omitempty"`
 	Data      string     `dynamo:"data,omitempty"`
 	Metadata  string     `dynamo:"metadata,omitempty"`
+	// The bulk recovery that last re-queued it (recoveries.go).
+	RecoveredBy string `dynamo:"recovered_by,omitempty"`
 }
 
 type attemptItem struct {
@@ -79,6 +81,7 @@ func (s *Store) toDeliveryItem(d *webhook.Delivery) deliveryItem {
 		CreatedAt: d.CreatedAt.UTC(), CompletedAt: utcPtr(d.CompletedAt),
 		ExpiresAt: expiresAt(d, s.retention),
 		Data:      string(d.Data), Metadata: string(d.Metadata),
+		RecoveredBy: d.RecoveredBy,
 	}
 	if !d.EventTime.IsZero() {
 		t := d.EventTime.UTC()
@@ -95,7 +98,8 @@ func (it *deliveryItem) delivery() *webhook.Delivery {
 		ID: it.ID, WebhookID: it.WebhookID, EventID: it.EventID, Event: it.Event,
 		Status: webhook.DeliveryStatus(it.Status), Test: it.Test, SeriesStart: max(it.SeriesStart, 1),
 		NextAttemptAt: it.NextAttemptAt, CreatedAt: it.CreatedAt, CompletedAt: it.CompletedAt,
-		Attempts: make([]webhook.Attempt, len(it.Attempts)),
+		Attempts:    make([]webhook.Attempt, len(it.Attempts)),
+		RecoveredBy: it.RecoveredBy,
 	}
 	if it.EventTime != nil {
 		d.EventTime = *it.EventTime
@@ -260,20 +264,8 @@ func (s *Store) RequeueDelivery(ctx context.Context, webhookID, id string, now t
 	if err != nil {
 		return nil, err
 	}
-	if d.Status != webhook.DeliveryFailed {
-		return nil, webhook.Errorf(webhook.EConflict, "delivery %s is %s; only a failed delivery can be retried", id, d.Status)
-	}
-	next := now.UTC()
-	d.Status, d.SeriesStart, d.NextAttemptAt, d.CompletedAt = webhook.DeliveryPending, len(d.Attempts)+1, &next, nil
-	err = s.deliveries.Update(AttrWebhookID, webhookID).Range(AttrID, id).
-		Set("status", string(d.Status)).Set("series_start", d.SeriesStart).Set("next_attempt_at", next).
-		Remove("completed_at").
-		If("'status' = ? AND size('attempts') = ?", string(webhook.DeliveryFailed), len(d.Attempts)).
-		Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
-		return nil, webhook.Errorf(webhook.EConflict, "delivery %s changed while it was being retried", id)
-	} else if err != nil {
-		return nil, fmt.Errorf("requeue delivery %s: %w", id, err)
+	if err := s.requeue(ctx, d, now, ""); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

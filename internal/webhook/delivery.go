@@ -57,6 +57,9 @@ type Delivery struct {
 	EventTime time.Time
 	Data      json.RawMessage
 	Metadata  json.RawMessage
+	// RecoveredBy is the bulk recovery that last re-queued the delivery
+	// (its id), so that recovery re-queues it at most once.
+	RecoveredBy string
 }
 
 // IdempotencyRecord remembers a trigger by its Idempotency-Key, so a repeat

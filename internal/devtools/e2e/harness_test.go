@@ -26,11 +26,13 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/app"
 	"github.com/systemprompt-io/webhooks/internal/awsx"
 	"github.com/systemprompt-io/webhooks/internal/config"
+	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/devtools/fake"
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	"github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -79,6 +81,9 @@ type stackOptions struct {
 	// configure changes the functions' configuration (the circuit breaker's
 	// settings, say) before the stack is built.
 	configure func(c *config.Config)
+	// recoveryStore wraps the store bulk recovery uses, to simulate a
+	// function dying part-way through a page (recovery_test.go).
+	recoveryStore func(recovery.Store) recovery.Store
 }
 
 // stack is one isolated deployment on a backend: its own tables, queues and
@@ -147,6 +152,12 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	}
 	p, err := app.NewPipelineWith(cfg, b.Clients, log, popt)
 	require.NoError(t, err)
+	if opt.recoveryStore != nil {
+		p.Recovery, err = recovery.New(recovery.Options{Store: opt.recoveryStore(p.Store), Sender: p.Jobs,
+			Retention: p.Store.Retention(), Clock: opt.now, Logger: log})
+		require.NoError(t, err)
+		p.Handler = delivery.NewHandler(p.Attempter, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
+	}
 	apiCfg := cfg
 	// Receivers are on loopback; the dial guard is what the tests exercise.
 	apiCfg.AllowPrivate = !opt.apiDenyPrivate

@@ -11,11 +11,13 @@ import (
 // Queue is a delivery job queue that keeps what it was sent. Set SendErr to
 // make SendJobs fail. Read the fields once the code under test returned.
 type Queue struct {
-	mu      sync.Mutex
-	Sent    []queue.Job     // jobs sent with SendJobs, in order
-	Delays  []time.Duration // the delays they were sent with
-	Resent  []queue.Job     // jobs sent again with Resend
-	SendErr error
+	mu     sync.Mutex
+	Sent   []queue.Job     // jobs sent with SendJobs, in order
+	Delays []time.Duration // the delays they were sent with
+	Resent []queue.Job     // jobs sent again with Resend
+	// Recoveries are the recovery messages sent (recovery.go).
+	Recoveries []queue.RecoveryMessage
+	SendErr    error
 }
 
 // SendJobs keeps jobs and their delays, or fails with SendErr.

@@ -37,6 +37,7 @@ type Store struct {
 	stats       map[string]webhook.Stats
 	deliveries  map[string]*webhook.Delivery
 	deactivated []string
+	recoveries  map[string]*webhook.Recovery // recovery.go
 	calls       int
 	reads       int
 	saves       int
