@@ -69,6 +69,10 @@ type PipelineOptions struct {
 	// TokenNow is the clock OAuth 2.0 access tokens expire by; default Now.
 	// Tests move it on to expire a token without waiting.
 	TokenNow func() time.Time
+	// CacheTTL is how long the delivery function keeps a webhook and its
+	// health (default delivery.Options', 15 s). Measurements that must
+	// not depend on how long a run takes set it longer.
+	CacheTTL time.Duration
 }
 
 // NewPipeline builds the trigger service and the delivery handler for cfg.
@@ -103,12 +107,13 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	}
 	p.Tokens = tokens
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
-		Client:  client,
-		Now:     now,
-		Log:     log,
-		Tokens:  tokens,
-		Health:  p.Store,
-		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
+		Client:   client,
+		Now:      now,
+		Log:      log,
+		Tokens:   tokens,
+		CacheTTL: o.CacheTTL,
+		Health:   p.Store,
+		Circuit:  health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
 	})
 	if err != nil {
 		return nil, err

@@ -91,6 +91,8 @@ type StackOptions struct {
 	APILog *slog.Logger
 	// Now is the pipeline's clock (default time.Now).
 	Now func() time.Time
+	// CacheTTL is the delivery function's webhook cache (default 15 s).
+	CacheTTL time.Duration
 }
 
 // Stack is one isolated deployment on a backend: its own tables, queues and
@@ -150,13 +152,14 @@ func NewStack(ctx context.Context, base *awsx.Clients, opt StackOptions) (s *Sta
 	if err := s.Meters.Capacity.Prepare(ctx, tables.Webhooks, tables.Deliveries); err != nil {
 		return s, err
 	}
-	if s.Pipeline, err = app.NewPipeline(s.Config, s.Clients, opt.Log, opt.Now); err != nil {
+	popt := app.PipelineOptions{Now: opt.Now, CacheTTL: opt.CacheTTL}
+	if s.Pipeline, err = app.NewPipelineWith(s.Config, s.Clients, opt.Log, popt); err != nil {
 		return s, err
 	}
 	apiPipeline, apiLog := s.Pipeline, opt.Log
 	if opt.APILog != nil {
 		apiLog = opt.APILog
-		if apiPipeline, err = app.NewPipeline(s.Config, s.Clients, apiLog, opt.Now); err != nil {
+		if apiPipeline, err = app.NewPipelineWith(s.Config, s.Clients, apiLog, popt); err != nil {
 			return s, err
 		}
 	}
