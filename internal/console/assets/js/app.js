@@ -239,7 +239,7 @@ async function viewWebhook(id, params) {
   if (w.health) {
     root.append(el('section', { 'aria-labelledby': 'health-h', id: 'health' }, el('h2', { id: 'health-h' }, 'Endpoint health'), kv(healthList(w.health))));
   }
-  root.append(el('h2', {}, 'Configuration'), kv([
+  root.append(el('h2', { id: 'config-h' }, 'Configuration'), Object.assign(kv([
     ['ID', el('code', {}, w.id)],
     ['URL', w.url],
     ['Method', w.method],
@@ -254,7 +254,7 @@ async function viewWebhook(id, params) {
     ['Version', String(w.version)],
     ['Created', time(w.created_at)],
     ['Updated', time(w.updated_at)],
-  ]));
+  ]), { id: 'config' }));
 
   root.append(await statsSection(id, params.get('window') === '7d' ? '7d' : '24h'));
   for (const s of registry.webhookSections) {

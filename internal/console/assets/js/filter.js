@@ -11,7 +11,7 @@ webhookSection({
   async render(sec, w, ctx) {
     const events = await ctx.catalogue();
     sec.append(w.filter
-      ? [el('p', {}, 'Only events matching this filter are delivered:'), el('pre', { id: 'filter-json' }, JSON.stringify(w.filter, null, 2))]
+      ? el('div', {}, el('p', {}, 'Only events matching this filter are delivered:'), el('pre', { id: 'filter-json' }, JSON.stringify(w.filter, null, 2)))
       : el('p', { class: 'muted' }, 'No filter: every event the webhook subscribes to is delivered. Edit the webhook to set one.'));
     const form = el('form', { novalidate: true, 'aria-label': 'Test the payload filter' });
     form.append(el('div', { class: 'form-error', tabindex: '-1' }));
