@@ -162,7 +162,7 @@ async function viewWebhooks(params) {
       el('td', { 'data-label': 'Name' }, el('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name || w.id)),
       el('td', { class: 'cell-url', 'data-label': 'URL' }, w.url),
       el('td', { class: 'wrap', 'data-label': 'Events' }, w.events.join(', ')),
-      el('td', { 'data-label': 'Status' }, badge(w.status), w.status_reason ? el('div', { class: 'muted', title: reasonText(w.status_reason) }, w.status_reason.replace(/_/g, ' ')) : ''),
+      el('td', { 'data-label': 'Status' }, el('div', {}, badge(w.status), w.status_reason ? el('div', { class: 'muted', title: reasonText(w.status_reason) }, w.status_reason.replace(/_/g, ' ')) : '')),
       el('td', { 'data-label': 'Health', class: 'health' }, healthCell(w)),
       rate, chart, cols.map((c) => el('td', { 'data-label': c.label }, c.cell(w)))));
     api.stats(w.id, '24h').then((s) => {
@@ -257,6 +257,7 @@ async function viewWebhook(id, params) {
   ]), { id: 'config' }));
 
   root.append(await statsSection(id, params.get('window') === '7d' ? '7d' : '24h'));
+  root.append(await deliveriesSection(w, params));
   for (const s of registry.webhookSections) {
     if (s.when && !s.when(w)) continue;
     const hid = 'sec-' + s.id + '-h';
@@ -264,7 +265,6 @@ async function viewWebhook(id, params) {
     await s.render(sec, w, ctx);
     root.append(sec);
   }
-  root.append(await deliveriesSection(w, params));
   return root;
 }
 

@@ -28,7 +28,7 @@ export function healthCell(w) {
   if (h.circuit === 'open' && h.next_probe_at) {
     out.push(el('div', { class: 'muted' }, 'next probe ', time(h.next_probe_at, { relative: true })));
   }
-  return out;
+  return el('div', {}, out); // one child: a phone's row is a flex line
 }
 
 const reasons = {

@@ -5,7 +5,7 @@
 //   webhookAction({ label, when?(w), run(w, ctx) })   a button on a webhook's page;
 //       run's answer (an api.call result) is shown beside the buttons, ctx.reload() redraws.
 //   webhookSection({ id, title, when?(w), render(sec, w, ctx) })
-//       a section of a webhook's page (id="sec-<id>"), after its statistics;
+//       a section of a webhook's page (id="sec-<id>"), after its deliveries;
 //       ctx: { api, reload, go, flash, busy, catalogue }.
 //   deliveryAction({ label, when?(d, w), run(d, w, ctx) })
 //   route({ pattern: /^\/x\/(.+)$/, title, render(main, match, ctx) })
