@@ -356,6 +356,7 @@ func TestConsoleBrowser(t *testing.T) {
 	// Pause and resume.
 	run("pause", chromedp.Click(chromedp.Search(`//button[normalize-space()="Pause"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-inactive`)))
 	require.Contains(t, text(`#flash`), "Paused")
+	require.Contains(t, text(`#status-reason`), "paused by an operator", "status_reason shown")
 	shot("webhook-paused")
 	run("resume", chromedp.Click(chromedp.Search(`//button[normalize-space()="Resume"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-active`)))
 	require.Contains(t, text(`#flash`), "Resumed")
