@@ -369,6 +369,19 @@ func TestConsoleBrowser(t *testing.T) {
 	require.Contains(t, text(`#webhooks`), "Console test")
 	shot("webhooks")
 
+	// A batch: each event answered in its row, the filter deciding the
+	// deliveries, an unknown event refused on its own.
+	run("batch", visit(base+"#/trigger"), chromedp.WaitVisible(chromedp.CSS(`#fld-data`)),
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="Trigger several events at once"]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-events`)),
+		chromedp.SetValue(chromedp.CSS(`#fld-events`), `[{"event": "custom", "data": {"order": 5}}, {"event": "custom", "data": {"order": 0}}, {"event": "nope"}]`),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#batch-items`)))
+	batch := text(`#batch-result`)
+	require.Contains(t, batch, "2 of 3 accepted")
+	require.Contains(t, batch, "1 delivery queued")
+	require.Contains(t, batch, "0 deliveries queued")
+	require.Contains(t, batch, "events[2].event: ")
+	shot("batch")
+
 	// Delete, confirmed in the dialog.
 	run("delete", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)),
 		chromedp.Click(chromedp.Search(`//button[normalize-space()="Delete"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))

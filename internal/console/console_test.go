@@ -102,18 +102,22 @@ func TestFieldNamesMatchTheDocument(t *testing.T) {
 	scripts := js.String()
 
 	for schema, members := range map[string][]string{
-		"Webhook":           {"status_reason", "health", "previous_secret_expires_at", "filter", "auth_credentials", "version"},
-		"Health":            {"circuit", "consecutive_failures", "failing_since", "last_success_at", "opened_at", "next_probe_at"},
-		"Attempt":           {"attempt", "started_at", "status_code", "duration_ms", "error", "response_body", "timings"},
-		"Timings":           {"dns_ms", "connect_ms", "tls_ms", "first_byte_ms"},
-		"SecretRotation":    {"previous_valid_for_ms"},
-		"WebhookPatch":      {"filter"},
-		"WebhookCreate":     {"filter", "auth_credentials"},
-		"OAuth2Credentials": {"token_url", "client_id", "client_secret", "scope", "audience", "auth_style"},
-		"FilterTestResult":  {"matches"},
-		"TriggerRequest":    {"event", "data", "metadata"},
-		"RecoverRequest":    {"since", "until"},
-		"Recovery":          {"id", "status", "since", "requested_since", "until", "scanned", "queued", "skipped", "created_at", "completed_at"},
+		"Webhook":             {"status_reason", "health", "previous_secret_expires_at", "filter", "auth_credentials", "version"},
+		"Health":              {"circuit", "consecutive_failures", "failing_since", "last_success_at", "opened_at", "next_probe_at"},
+		"Attempt":             {"attempt", "started_at", "status_code", "duration_ms", "error", "response_body", "timings"},
+		"Timings":             {"dns_ms", "connect_ms", "tls_ms", "first_byte_ms"},
+		"SecretRotation":      {"previous_valid_for_ms"},
+		"WebhookPatch":        {"filter"},
+		"WebhookCreate":       {"filter", "auth_credentials"},
+		"OAuth2Credentials":   {"token_url", "client_id", "client_secret", "scope", "audience", "auth_style"},
+		"FilterTestResult":    {"matches"},
+		"TriggerRequest":      {"event", "data", "metadata"},
+		"TriggerResult":       {"event_id", "deliveries"},
+		"BatchTriggerRequest": {"events"},
+		"BatchEvent":          {"event", "data", "metadata", "idempotency_key"},
+		"BatchTriggerResult":  {"items"},
+		"RecoverRequest":      {"since", "until"},
+		"Recovery":            {"id", "status", "since", "requested_since", "until", "scanned", "queued", "skipped", "created_at", "completed_at"},
 	} {
 		props := doc.Components.Schemas[schema].Properties
 		require.NotEmpty(t, props, schema)

@@ -678,6 +678,6 @@ async function viewTrigger(params) {
         r.body.deliveries ? el('p', {}, el('a', { href: `#/?event=${encodeURIComponent(body.event)}` }, 'See its subscribers')) : el('p', { class: 'muted' }, 'No active webhook subscribes to this event.')));
     });
   });
-  root.append(form, result);
+  root.append(form, result, el('p', {}, el('a', { href: '#/trigger/batch' }, 'Trigger several events at once')));
   return root;
 }

@@ -3,3 +3,4 @@
 import './rotate.js';
 import './filter.js';
 import './recover.js';
+import './batch.js';
