@@ -312,6 +312,7 @@ func TestConsoleBrowser(t *testing.T) {
 	answer := text(`.answer`)
 	require.Contains(t, answer, "Test delivered")
 	require.Contains(t, answer, `{"answered":200}`)
+	require.Contains(t, answer, "First byte", "the test's split timings")
 	shot("webhook-test-sent")
 
 	// Rotate the secret: the new one shown this once, the old one's end.

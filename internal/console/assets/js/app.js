@@ -275,6 +275,7 @@ function testResult(t, id) {
     kv([
       ['Status code', t.status_code ? String(t.status_code) : '—'],
       ['Duration', ms(t.duration_ms)],
+      d.attempts[0] && d.attempts[0].timings && ['Split', timings(d.attempts[0].timings) || el('span', { class: 'muted' }, 'not recorded')],
       t.error && ['Error', t.error],
       ['Delivery', el('a', { href: `#/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(d.id)}` }, d.id)],
     ]),
