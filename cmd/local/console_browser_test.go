@@ -80,7 +80,9 @@ func TestConsoleBrowser(t *testing.T) {
 	}))
 	t.Cleanup(recv.Close)
 
-	srv := startServer(t, nil)
+	// A small circuit: two failed attempts open it, a second's cooldown
+	// lets the next delivery probe soon after.
+	srv := startServer(t, map[string]string{"CIRCUIT_OPEN_AFTER": "2", "CIRCUIT_COOLDOWN_MS": "1000"})
 	base := srv.url + "/console/"
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
@@ -124,6 +126,14 @@ func TestConsoleBrowser(t *testing.T) {
 			width, err := chromedp.Run(ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
 			require.NoError(t, err)
 			require.LessOrEqual(t, width, size[0], "%s at %dpx is %dpx wide", name, size[0], width)
+			// Every time is local with the API's absolute UTC time (ms) on
+			// hover; every control has a label.
+			bad, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[
+				...[...document.querySelectorAll('time')].filter((t) => !/\.\d{3}Z$/.test(t.dateTime) || !t.title.startsWith(t.dateTime + ' (UTC)')).map((t) => 'time ' + t.dateTime + ': ' + t.title),
+				...[...document.querySelectorAll('input, select, textarea')].filter((c) => !c.labels.length && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby')).map((c) => 'unlabelled ' + c.outerHTML),
+			]`))
+			require.NoError(t, err)
+			require.Empty(t, bad, name)
 			// The whole page at that width: what is below the fold is shown too.
 			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			require.NoError(t, err, "screenshot "+name)
@@ -141,14 +151,27 @@ func TestConsoleBrowser(t *testing.T) {
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(400*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
 		require.NoError(t, err, what)
 	}
+	// waitFor polls the page for a JS condition, touching nothing.
+	waitFor := func(what, cond string) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(`+cond+`)`, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
+		require.NoError(t, err, what)
+	}
+	// choose picks a select's option as a person would (a change event).
+	choose := func(sel, value string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector(` + strconvQuote(sel) + `); s.value = ` + strconvQuote(value) + `; s.dispatchEvent(new Event('change')); })()`)
+	}
 	// visit moves to another view of the page (a hash change: no reload).
 	visit := func(u string) chromedp.Action[chromedp.Void] {
 		_, hash, _ := strings.Cut(u, "#")
-		return chromedp.Evaluate[chromedp.Void](`location.hash = ` + strconvQuote(hash))
+		// The old view goes first, so nothing waited for next is found in it.
+		return chromedp.Evaluate[chromedp.Void](`document.getElementById('main').replaceChildren(); location.hash = ` + strconvQuote(hash))
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		step, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(step, chromedp.Text(chromedp.CSS(sel)))
 		require.NoError(t, err, "read "+sel)
 		return s
 	}
@@ -156,6 +179,23 @@ func TestConsoleBrowser(t *testing.T) {
 	run("open the console", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS(`.empty`)))
 	require.Contains(t, text(`.empty`), "No webhooks yet")
 	shot("webhooks-empty")
+
+	// oauth2 in the form: its credentials' fields, the API's refusal of a
+	// bad token_url at that field.
+	run("oauth2 form", visit(base+"#/new"), chromedp.WaitVisible(chromedp.CSS(`#fld-url`)),
+		chromedp.SendKeys(chromedp.CSS(`#fld-name`), "OAuth target"),
+		chromedp.SendKeys(chromedp.CSS(`#fld-url`), recv.URL+"/hook"),
+		chromedp.Click(chromedp.CSS(`input[name=events][value=custom]`)),
+		choose(`#fld-auth-type`, "oauth2"), chromedp.WaitVisible(chromedp.CSS(`#fld-auth-credentials-token-url`)),
+		chromedp.SendKeys(chromedp.CSS(`#fld-auth-credentials-token-url`), "ftp://tokens.example.com/token"),
+		chromedp.SendKeys(chromedp.CSS(`#fld-auth-credentials-client-id`), "console"),
+		chromedp.SendKeys(chromedp.CSS(`#fld-auth-credentials-client-secret`), "s3cret-value"),
+		chromedp.SendKeys(chromedp.CSS(`#fld-auth-credentials-scope`), "hooks:write"),
+		choose(`#fld-auth-credentials-auth-style`, "body"),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#fld-auth-credentials-token-url-err`)))
+	require.Contains(t, text(`#fld-auth-credentials-token-url-err`), "token_url")
+	shot("create-oauth2-error")
 
 	run("events", chromedp.Click(chromedp.CSS(`a[data-nav="events"]`)), chromedp.WaitVisible(chromedp.CSS(`main table`)))
 	shot("events")
@@ -209,6 +249,12 @@ func TestConsoleBrowser(t *testing.T) {
 	tl := text(`#timeline`)
 	require.Contains(t, tl, "Attempt 1")
 	require.Contains(t, tl, "HTTP 200")
+	// Split timings: a new connection to an IP over http has a connect and
+	// a first byte, no DNS and no TLS.
+	timings := text(`#timeline .timings`)
+	require.Regexp(t, `Connect \d+(\.\d)? ms`, timings)
+	require.Regexp(t, `First byte \d+(\.\d)? ms`, timings)
+	require.Contains(t, timings, "TLS —")
 	shot("delivery-succeeded")
 
 	// The receiver fails: retries, then failed.
@@ -216,8 +262,18 @@ func TestConsoleBrowser(t *testing.T) {
 	run("trigger again", visit(base+"#/trigger?event=custom"), chromedp.WaitVisible(chromedp.CSS(`#fld-data`)),
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#trigger-result .panel`)))
 	run("back to the webhook", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)))
-	until("the delivery fails", `document.querySelector('#deliveries .s-failed')`)
+	// Two failed attempts fail the delivery and open the circuit (the
+	// page reads the webhook before its deliveries: both are waited for).
+	until("the delivery fails", `document.querySelector('#deliveries .s-failed') && document.querySelector('#health .s-open')`)
+	health := text(`#health`)
+	require.Contains(t, health, "circuit open")
+	require.Regexp(t, `Consecutive failures\s*2`, health)
+	require.NotContains(t, health, "not failing")
 	shot("webhook-failed")
+	run("the list with the circuit open", visit(base+"#/"), chromedp.WaitVisible(chromedp.CSS(`#webhooks .s-open`)))
+	require.Contains(t, text(`#webhooks .health`), "2 consecutive failures since")
+	shot("webhooks-circuit-open")
+	run("back to the webhook", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#deliveries .s-failed`)))
 	run("open the failed delivery", chromedp.Click(chromedp.CSS(`#deliveries tr:has(.s-failed) a`)), chromedp.WaitVisible(chromedp.CSS(`#timeline`)))
 	tl = text(`#timeline`)
 	require.Contains(t, tl, "Attempt 2", "retried")
@@ -233,13 +289,43 @@ func TestConsoleBrowser(t *testing.T) {
 	require.Contains(t, tl, "Attempt 3")
 	shot("delivery-retried")
 
+	// Recover since T: another delivery fails, the receiver mends, a
+	// recovery of the last 24 hours re-sends it and runs to done.
+	status.Store(500)
+	run("trigger a third", visit(base+"#/trigger?event=custom"), chromedp.WaitVisible(chromedp.CSS(`#fld-data`)),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#trigger-result .panel`)))
+	run("back to the webhook", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)))
+	until("the third fails", `document.querySelector('#deliveries .s-failed')`)
+	status.Store(200)
+	run("recover", chromedp.WaitVisible(chromedp.CSS(`#fld-since`)),
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Recover"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#recovery .panel`)))
+	waitFor("the recovery is done", `document.querySelector('#recovery [data-status="done"]')`)
+	require.Contains(t, text(`#recovery`), "1 re-queued, 0 skipped")
+	shot("webhook-recovery-done")
+	until("the recovered delivery succeeds", `document.querySelector('#deliveries tbody') && !document.querySelector('#deliveries .s-failed, #deliveries .s-pending, #deliveries .s-retrying')`)
+	require.Contains(t, text(`#recovery`), "Recovery done", "a redrawn page goes on showing the recovery")
+
 	// A test send: the endpoint's answer shown.
 	run("send a test", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)),
 		chromedp.Click(chromedp.Search(`//button[normalize-space()="Send test"]`)), chromedp.WaitVisible(chromedp.CSS(`.answer .panel.ok`)))
 	answer := text(`.answer`)
 	require.Contains(t, answer, "Test delivered")
 	require.Contains(t, answer, `{"answered":200}`)
+	require.Contains(t, answer, "First byte", "the test's split timings")
 	shot("webhook-test-sent")
+
+	// Rotate the secret: the new one shown this once, the old one's end.
+	run("rotate", chromedp.SetValue(chromedp.CSS(`#fld-previous-valid-for-ms`), "1"),
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Rotate secret"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)),
+		chromedp.Click(chromedp.CSS(`dialog .danger`)), chromedp.WaitVisible(chromedp.CSS(`#rotated`)))
+	require.Regexp(t, `^whsec_[A-Za-z0-9+/=]{20,}$`, text(`#new-secret`))
+	require.Contains(t, text(`#rotate-overlap`), "still signs until")
+	shot("webhook-rotated")
+	run("redraw", chromedp.Click(chromedp.CSS(`#refresh`)), chromedp.WaitNotPresent(chromedp.CSS(`#rotated`)), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)))
+	detail = text(`main`)
+	require.NotContains(t, detail, "whsec_", "the rotated secret is shown once")
+	require.Contains(t, text(`#rotate-overlap`), "still signs until")
 
 	// Edit: the API's refusal at the field, then saved.
 	run("edit", chromedp.Click(chromedp.Search(`//a[normalize-space()="Edit"]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-timeout-ms`)),
@@ -247,15 +333,31 @@ func TestConsoleBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-timeout-ms-err`)))
 	require.Contains(t, text(`#fld-timeout-ms-err`), "timeout_ms")
 	shot("edit-error")
-	run("save", chromedp.SetValue(chromedp.CSS(`#fld-timeout-ms`), "4000"), chromedp.SetValue(chromedp.CSS(`#fld-name`), "Console test, edited"),
+	run("a bad filter", chromedp.SetValue(chromedp.CSS(`#fld-timeout-ms`), "4000"),
+		chromedp.SetValue(chromedp.CSS(`#fld-filter`), `{"data": {"order": {"$bogus": 1}}}`),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-filter-err`)))
+	require.Contains(t, text(`#fld-filter-err`), "$bogus")
+	shot("edit-filter-error")
+	run("save", chromedp.SetValue(chromedp.CSS(`#fld-filter`), `{"data": {"order": {"$gte": 1}}}`), chromedp.SetValue(chromedp.CSS(`#fld-name`), "Console test, edited"),
 		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#flash .panel`)), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)))
 	require.Contains(t, text(`#flash`), "Saved")
 	require.Contains(t, text(`h1`), "Console test, edited")
-	require.Contains(t, text(`main dl`), "4 s")
+	require.Contains(t, text(`#config`), "4 s")
+	require.Contains(t, text(`#filter-json`), `"$gte": 1`)
+
+	// Filter test: one event it refuses, one it passes.
+	run("filter test, no match", chromedp.SetValue(chromedp.CSS(`#fld-ft-data`), `{"order": 0}`),
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Test filter"]`)), chromedp.WaitVisible(chromedp.CSS(`#filter-result .panel.bad`)))
+	require.Contains(t, text(`#filter-result`), "Does not match")
+	run("filter test, a match", chromedp.SetValue(chromedp.CSS(`#fld-ft-data`), `{"order": 42}`),
+		chromedp.Click(chromedp.Search(`//button[normalize-space()="Test filter"]`)), chromedp.WaitVisible(chromedp.CSS(`#filter-result .panel.ok`)))
+	require.Contains(t, text(`#filter-result`), "Matches")
+	shot("webhook-filter-test")
 
 	// Pause and resume.
 	run("pause", chromedp.Click(chromedp.Search(`//button[normalize-space()="Pause"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-inactive`)))
 	require.Contains(t, text(`#flash`), "Paused")
+	require.Contains(t, text(`#status-reason`), "paused by an operator", "status_reason shown")
 	shot("webhook-paused")
 	run("resume", chromedp.Click(chromedp.Search(`//button[normalize-space()="Resume"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-active`)))
 	require.Contains(t, text(`#flash`), "Resumed")
@@ -267,6 +369,19 @@ func TestConsoleBrowser(t *testing.T) {
 	run("list", visit(base+"#/"), chromedp.WaitVisible(chromedp.CSS(`#webhooks .spark`)))
 	require.Contains(t, text(`#webhooks`), "Console test")
 	shot("webhooks")
+
+	// A batch: each event answered in its row, the filter deciding the
+	// deliveries, an unknown event refused on its own.
+	run("batch", visit(base+"#/trigger"), chromedp.WaitVisible(chromedp.CSS(`#fld-data`)),
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="Trigger several events at once"]`)), chromedp.WaitVisible(chromedp.CSS(`#fld-events`)),
+		chromedp.SetValue(chromedp.CSS(`#fld-events`), `[{"event": "custom", "data": {"order": 5}}, {"event": "custom", "data": {"order": 0}}, {"event": "nope"}]`),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#batch-items`)))
+	batch := text(`#batch-result`)
+	require.Contains(t, batch, "2 of 3 accepted")
+	require.Contains(t, batch, "1 delivery queued")
+	require.Contains(t, batch, "0 deliveries queued")
+	require.Contains(t, batch, "events[2].event: ")
+	shot("batch")
 
 	// Delete, confirmed in the dialog.
 	run("delete", visit(hookURL), chromedp.WaitVisible(chromedp.CSS(`#stats-h`)),

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http/httptest"
 	"regexp"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/systemprompt-io/webhooks/api"
 )
 
 func TestHandler(t *testing.T) {
@@ -66,4 +70,72 @@ func TestAssetsAreSelfContained(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+// The members the console reads or sends of each schema exist in
+// api/openapi.yaml, and the console's scripts name them: a renamed field
+// fails here rather than showing nothing in a browser. The shapes guessed
+// before the features landed are gone.
+func TestFieldNamesMatchTheDocument(t *testing.T) {
+	raw, err := api.OpenAPIJSON()
+	require.NoError(t, err)
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []any `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+
+	var js strings.Builder
+	require.NoError(t, fs.WalkDir(assets, "assets/js", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets, path)
+		js.Write(b)
+		return err
+	}))
+	scripts := js.String()
+
+	for schema, members := range map[string][]string{
+		"Webhook":             {"status_reason", "health", "previous_secret_expires_at", "filter", "auth_credentials", "version"},
+		"Health":              {"circuit", "consecutive_failures", "failing_since", "last_success_at", "opened_at", "next_probe_at"},
+		"Attempt":             {"attempt", "started_at", "status_code", "duration_ms", "error", "response_body", "timings"},
+		"Timings":             {"dns_ms", "connect_ms", "tls_ms", "first_byte_ms"},
+		"SecretRotation":      {"previous_valid_for_ms"},
+		"WebhookPatch":        {"filter"},
+		"WebhookCreate":       {"filter", "auth_credentials"},
+		"OAuth2Credentials":   {"token_url", "client_id", "client_secret", "scope", "audience", "auth_style"},
+		"FilterTestResult":    {"matches"},
+		"TriggerRequest":      {"event", "data", "metadata"},
+		"TriggerResult":       {"event_id", "deliveries"},
+		"BatchTriggerRequest": {"events"},
+		"BatchEvent":          {"event", "data", "metadata", "idempotency_key"},
+		"BatchTriggerResult":  {"items"},
+		"RecoverRequest":      {"since", "until"},
+		"Recovery":            {"id", "status", "since", "requested_since", "until", "scanned", "queued", "skipped", "created_at", "completed_at"},
+	} {
+		props := doc.Components.Schemas[schema].Properties
+		require.NotEmpty(t, props, schema)
+		for _, m := range members {
+			assert.Contains(t, props, m, "%s.%s is not in the document", schema, m)
+			assert.True(t, regexp.MustCompile(`\b`+regexp.QuoteMeta(m)+`\b`).MatchString(scripts), "the console does not use %s.%s", schema, m)
+		}
+	}
+	for _, v := range doc.Components.Schemas["Health"].Properties["circuit"].Enum {
+		assert.True(t, strings.Contains(scripts, fmt.Sprintf("%s:", v)), "health.js names circuit %v", v)
+	}
+	for _, v := range doc.Components.Schemas["Webhook"].Properties["status_reason"].Enum {
+		if v != nil {
+			assert.True(t, strings.Contains(scripts, fmt.Sprintf("%s:", v)), "health.js explains status_reason %v", v)
+		}
+	}
+	// Guesses made before health and timings existed.
+	for _, guess := range []string{`\bh\.state\b`, `\bh\.status\b`, `\ba\.timing\b`, `\.phases\b`, `\ba\.response_headers\b`, `typeof h === 'string'`} {
+		assert.False(t, regexp.MustCompile(guess).MatchString(scripts), "the console still guesses %s", guess)
+	}
 }

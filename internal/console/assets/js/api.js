@@ -46,6 +46,11 @@ export const api = {
   delivery: (id, did) => call('GET', `/webhooks/${enc(id)}/deliveries/${enc(did)}`),
   retry: (id, did) => call('POST', `/webhooks/${enc(id)}/deliveries/${enc(did)}/retry`),
   trigger: (b) => call('POST', '/events', b),
+  triggerBatch: (b) => call('POST', '/events/batch', b),
+  rotateSecret: (id, b, version) => call('POST', `/webhooks/${enc(id)}/rotate-secret`, b, version ? { 'If-Match': `"${version}"` } : {}),
+  filterTest: (id, b) => call('POST', `/webhooks/${enc(id)}/filter/test`, b),
+  recover: (id, b) => call('POST', `/webhooks/${enc(id)}/recover`, b),
+  recovery: (id, rid) => call('GET', `/webhooks/${enc(id)}/recoveries/${enc(rid)}`),
 };
 
 // errorOf is the message of a failed answer.

@@ -3,6 +3,8 @@
 // they acted.
 import { api, errorOf } from './api.js';
 import { el, time, badge, pct, ms, empty, spark, deliveriesChart, latencyChart, legend, confirmDialog } from './ui.js';
+import { healthCell, healthList, reasonText } from './health.js';
+import { kv, field, clearErrors, fieldError, parseJSONField, canon } from './forms.js';
 import { registry } from './registry.js';
 import './extensions.js';
 
@@ -115,12 +117,6 @@ render(); // a module runs once the document is parsed
 
 // ---- webhooks list -------------------------------------------------------
 
-function healthOf(w) {
-  const h = w.health;
-  if (!h) return null;
-  return typeof h === 'string' ? h : h.state || h.status || null;
-}
-
 async function viewWebhooks(params) {
   const status = params.get('status') || '', event = params.get('event') || '', cursor = params.get('cursor') || '';
   const [res, events] = await Promise.all([api.listWebhooks({ status, event, cursor }), catalogue()]);
@@ -162,13 +158,12 @@ async function viewWebhooks(params) {
   for (const w of items) {
     const rate = el('td', { class: 'num', 'data-label': '24 h success' }, '…');
     const chart = el('td', { 'data-label': '24 h deliveries' }, '…');
-    const health = healthOf(w);
     body.append(el('tr', { 'data-id': w.id },
       el('td', { 'data-label': 'Name' }, el('a', { href: `#/webhooks/${encodeURIComponent(w.id)}` }, w.name || w.id)),
       el('td', { class: 'cell-url', 'data-label': 'URL' }, w.url),
       el('td', { class: 'wrap', 'data-label': 'Events' }, w.events.join(', ')),
-      el('td', { 'data-label': 'Status' }, badge(w.status), w.status_reason ? el('div', { class: 'muted' }, w.status_reason) : ''),
-      el('td', { 'data-label': 'Health' }, health ? badge(health) : el('span', { class: 'muted' }, '—')),
+      el('td', { 'data-label': 'Status' }, el('div', {}, badge(w.status), w.status_reason ? el('div', { class: 'muted', title: reasonText(w.status_reason) }, w.status_reason.replace(/_/g, ' ')) : '')),
+      el('td', { 'data-label': 'Health', class: 'health' }, healthCell(w)),
       rate, chart, cols.map((c) => el('td', { 'data-label': c.label }, c.cell(w)))));
     api.stats(w.id, '24h').then((s) => {
       if (!s.ok) { rate.replaceChildren(el('span', { class: 'muted', title: errorOf(s) }, '?')); chart.replaceChildren(''); return; }
@@ -189,9 +184,6 @@ async function viewWebhooks(params) {
 
 // ---- one webhook -----------------------------------------------------------
 
-function kv(pairs) {
-  return el('dl', { class: 'kv' }, pairs.filter(Boolean).map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-}
 
 function credentialsView(w) {
   const c = w.auth_credentials || {};
@@ -208,7 +200,7 @@ async function viewWebhook(id, params) {
   const reload = () => render(true);
   const root = el('div', {}, heading(w.name || w.id, badge(w.status)));
   root.append(el('p', { class: 'muted' }, el('a', { href: '#/' }, '← Webhooks')));
-  if (w.status_reason) root.append(el('p', {}, 'Status reason: ', w.status_reason));
+  if (w.status_reason) root.append(el('p', { id: 'status-reason' }, 'Inactive: ', reasonText(w.status_reason), '.'));
 
   // Actions, their answers shown beside them.
   const answer = answerBox();
@@ -234,7 +226,7 @@ async function viewWebhook(id, params) {
     if (r.ok) { flashNext('ok', `Deleted “${w.name}”.`); go('/'); } else showAnswer(answer, r);
   });
   actions.append(toggle, testBtn);
-  const ctx = { api, reload, go, answer, showAnswer };
+  const ctx = { api, reload, go, answer, showAnswer, flash, busy, catalogue };
   for (const a of registry.webhookActions) {
     if (a.when && !a.when(w)) continue;
     const b = el('button', { type: 'button' }, a.label);
@@ -244,30 +236,35 @@ async function viewWebhook(id, params) {
   actions.append(del);
   root.append(actions, answer);
 
-  const health = healthOf(w);
-  root.append(el('h2', {}, 'Configuration'), kv([
+  if (w.health) {
+    root.append(el('section', { 'aria-labelledby': 'health-h', id: 'health' }, el('h2', { id: 'health-h' }, 'Endpoint health'), kv(healthList(w.health))));
+  }
+  root.append(el('h2', { id: 'config-h' }, 'Configuration'), Object.assign(kv([
     ['ID', el('code', {}, w.id)],
     ['URL', w.url],
     ['Method', w.method],
     ['Events', w.events.join(', ')],
-    health && ['Health', badge(health)],
     ['Auth', `${w.auth_type}`],
     ['Credentials', credentialsView(w)],
+    w.previous_secret_expires_at && ['Previous secret', ['still signs until ', time(w.previous_secret_expires_at)]],
+    ['Filter', w.filter ? el('code', { class: 'wrap' }, JSON.stringify(w.filter)) : el('span', { class: 'muted' }, 'none: every subscribed event is delivered')],
     ['Headers', Object.keys(w.headers || {}).length ? Object.entries(w.headers).map(([k, v]) => el('div', {}, el('code', {}, `${k}: ${v}`))) : el('span', { class: 'muted' }, 'none')],
     ['Retry', `${w.retry.strategy}, at most ${w.retry.max_attempts} attempts, ${ms(w.retry.initial_delay_ms)} to ${ms(w.retry.max_delay_ms)}`],
     ['Timeout', ms(w.timeout_ms)],
     ['Version', String(w.version)],
     ['Created', time(w.created_at)],
     ['Updated', time(w.updated_at)],
-  ]));
+  ]), { id: 'config' }));
 
   root.append(await statsSection(id, params.get('window') === '7d' ? '7d' : '24h'));
+  root.append(await deliveriesSection(w, params));
   for (const s of registry.webhookSections) {
-    const sec = el('section', {}, el('h2', {}, s.title));
+    if (s.when && !s.when(w)) continue;
+    const hid = 'sec-' + s.id + '-h';
+    const sec = el('section', { id: 'sec-' + s.id, 'aria-labelledby': hid }, el('h2', { id: hid }, s.title));
     await s.render(sec, w, ctx);
     root.append(sec);
   }
-  root.append(await deliveriesSection(w, params));
   return root;
 }
 
@@ -278,6 +275,7 @@ function testResult(t, id) {
     kv([
       ['Status code', t.status_code ? String(t.status_code) : '—'],
       ['Duration', ms(t.duration_ms)],
+      d.attempts[0] && d.attempts[0].timings && ['Split', timings(d.attempts[0].timings) || el('span', { class: 'muted' }, 'not recorded')],
       t.error && ['Error', t.error],
       ['Delivery', el('a', { href: `#/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(d.id)}` }, d.id)],
     ]),
@@ -429,9 +427,9 @@ async function viewDelivery(id, did) {
       el('div', { class: 'row' }, el('strong', {}, `Attempt ${a.attempt}`), time(a.started_at),
         el('span', { class: `badge s-${ok ? 'succeeded' : 'failed'}` }, a.status_code ? `HTTP ${a.status_code}` : 'no response'),
         el('span', {}, ms(a.duration_ms))),
-      timings(a),
+      timings(a.timings),
       a.error ? el('p', { class: 'error' }, a.error) : '',
-      headersAndBody(a.response_headers, a.response_body)));
+      headersAndBody(null, a.response_body)));
   }
   if (d.next_attempt_at) {
     tl.append(el('li', { class: 'next' }, el('div', { class: 'row' }, el('strong', {}, 'Next attempt'), time(d.next_attempt_at),
@@ -441,79 +439,38 @@ async function viewDelivery(id, did) {
   return root;
 }
 
-// timings shows an attempt's split timings when the service recorded them
-// (any members ending in _ms).
-function timings(a) {
-  const t = a && (a.timings || a.timing || a.phases);
-  if (!t || typeof t !== 'object') return '';
-  const parts = Object.entries(t).filter(([, v]) => typeof v === 'number');
-  if (!parts.length) return '';
-  return el('p', { class: 'muted' }, parts.map(([k, v]) => `${k.replace(/_ms$/, '').replace(/_/g, ' ')} ${ms(v)}`).join(' · '));
+// timings shows where an attempt's duration went (Attempt.timings): DNS,
+// connect, TLS and first byte; a phase that did not happen is null
+// (a reused connection has no DNS, connect or TLS; http no TLS).
+const phases = [['dns_ms', 'DNS'], ['connect_ms', 'Connect'], ['tls_ms', 'TLS'], ['first_byte_ms', 'First byte']];
+function timings(t) {
+  if (!t || phases.every(([k]) => t[k] === null || t[k] === undefined)) return '';
+  return el('ul', { class: 'timings', 'aria-label': 'Split timings' }, phases.map(([k, label]) =>
+    el('li', { title: t[k] === null ? 'did not happen in this attempt' : '' }, label, ' ', el('strong', {}, t[k] === null ? '—' : ms(t[k])))));
 }
 
 // ---- create / edit ---------------------------------------------------------
 
-const authTypes = ['hmac', 'bearer', 'basic', 'api-key', 'none'];
+const authTypes = ['hmac', 'bearer', 'basic', 'api-key', 'oauth2', 'none'];
+// Each auth type's credentials (api/openapi.yaml Credentials,
+// OAuth2Credentials): [key, label, hint, kind]. Secret kinds are
+// write-only (reads mask them); the others read back as they are.
 const credFields = {
-  hmac: [['secret', 'Secret', 'Leave empty to have one generated (shown once).']],
-  bearer: [['token', 'Token']],
-  basic: [['username', 'Username'], ['password', 'Password']],
-  'api-key': [['api_key', 'API key'], ['header_name', 'Header name', 'Default X-API-Key.']],
+  hmac: [['secret', 'Secret', 'Leave empty to have one generated (shown once).', 'secret']],
+  bearer: [['token', 'Token', '', 'secret']],
+  basic: [['username', 'Username'], ['password', 'Password', '', 'secret']],
+  'api-key': [['api_key', 'API key', '', 'secret'], ['header_name', 'Header name', 'Default X-API-Key.']],
+  oauth2: [
+    ['token_url', 'Token URL', 'The token endpoint (client credentials grant): an absolute http(s) URL.', 'url'],
+    ['client_id', 'Client ID'],
+    ['client_secret', 'Client secret', '', 'secret'],
+    ['scope', 'Scope (optional)', 'Scope tokens separated by single spaces.'],
+    ['audience', 'Audience (optional)'],
+    ['auth_style', 'Client authentication', 'How the client authenticates to the token endpoint.', 'style'],
+  ],
   none: [],
 };
-
-function field(name, labelText, control, hint) {
-  const id = 'fld-' + name.replace(/[^a-z0-9]+/gi, '-');
-  control.id = id;
-  control.dataset.field = name;
-  const err = el('p', { class: 'error', id: id + '-err', hidden: true });
-  const hintEl = hint ? el('p', { class: 'hint', id: id + '-hint' }, hint) : null;
-  control.setAttribute('aria-describedby', [hintEl && hintEl.id, err.id].filter(Boolean).join(' '));
-  return el('div', { class: 'field' }, el('label', { for: id }, labelText), control, hintEl, err);
-}
-
-function clearErrors(form) {
-  for (const e of form.querySelectorAll('.error')) { e.hidden = true; e.textContent = ''; }
-  for (const c of form.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
-  form.querySelector('.form-error')?.replaceChildren();
-}
-
-// fieldError puts message at the control of the API's field name
-// ("retry.max_attempts", "events[1]", "auth_credentials.token"), or at the
-// closest enclosing one, or at the form's top.
-function fieldError(form, name, message) {
-  let n = name || '';
-  while (n) {
-    const c = form.querySelector(`[data-field="${CSS.escape(n)}"]`);
-    if (c) {
-      c.setAttribute('aria-invalid', 'true');
-      const err = document.getElementById(c.id + '-err') || c.parentElement.querySelector('.error');
-      if (err) { err.textContent = message; err.hidden = false; }
-      c.focus();
-      return;
-    }
-    n = n.replace(/(\[[^\]]*\]|\.[^.[]*)$/, '');
-    if (n === name) break;
-  }
-  const top = form.querySelector('.form-error');
-  top.replaceChildren(el('div', { class: 'panel bad', role: 'alert' }, (name ? name + ': ' : '') + message));
-  top.querySelector('.panel').focus?.();
-}
-
-function parseJSONField(form, name, text, kind) {
-  if (!text.trim()) return { value: undefined };
-  try {
-    const v = JSON.parse(text);
-    if (kind === 'object' && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-      fieldError(form, name, `${name} must be a JSON object`);
-      return { bad: true };
-    }
-    return { value: v };
-  } catch (e) {
-    fieldError(form, name, `${name} is not valid JSON: ${e.message}`);
-    return { bad: true };
-  }
-}
+const authStyles = [['basic', 'HTTP Basic (default)'], ['body', 'client_id and client_secret in the form body']];
 
 async function viewForm(id) {
   const events = await catalogue();
@@ -540,10 +497,18 @@ async function viewForm(id) {
     creds.replaceChildren(el('legend', {}, 'Credentials'));
     const fs = credFields[auth.value];
     if (!fs.length) creds.append(el('p', { class: 'muted' }, 'None for this auth type.'));
-    for (const [k, label, hint] of fs) {
-      const secret = k !== 'username' && k !== 'header_name';
-      const input = el('input', { type: secret ? 'password' : 'text', name: 'cred-' + k, autocomplete: 'off' });
-      const h = w && w.auth_type === auth.value ? [hint, 'Leave empty to keep the current value.'].filter(Boolean).join(' ') : hint;
+    const same = w && w.auth_type === auth.value;
+    const cur = same ? w.auth_credentials || {} : {};
+    for (const [k, label, hint, kind] of fs) {
+      let input;
+      if (kind === 'style') {
+        input = el('select', { name: 'cred-' + k }, authStyles.map(([v, t]) => el('option', { value: v, selected: (cur[k] || 'basic') === v }, t)));
+      } else {
+        // Values the API reads back as they are are shown for editing; secrets never are.
+        input = el('input', { type: kind === 'secret' ? 'password' : 'text', name: 'cred-' + k, autocomplete: 'off',
+          value: kind === 'secret' ? '' : cur[k] || '', inputmode: kind === 'url' ? 'url' : undefined });
+      }
+      const h = same && kind === 'secret' ? [hint, 'Leave empty to keep the current credentials; to change any of them, give this too.'].filter(Boolean).join(' ') : hint;
       creds.append(field('auth_credentials.' + k, label, input, h));
     }
     creds.append(el('p', { class: 'error', id: 'fld-auth_credentials-err', hidden: true }));
@@ -551,6 +516,7 @@ async function viewForm(id) {
   auth.addEventListener('change', drawCreds);
   drawCreds();
   const headers = el('textarea', { name: 'headers', rows: 3, spellcheck: 'false' }, w && Object.keys(w.headers || {}).length ? JSON.stringify(w.headers, null, 2) : '');
+  const filter = el('textarea', { name: 'filter', rows: 4, spellcheck: 'false' }, w && w.filter ? JSON.stringify(w.filter, null, 2) : '');
   const strategy = el('select', { name: 'retry.strategy' }, ['exponential', 'linear', 'fixed'].map((s) => el('option', { value: s, selected: w ? w.retry.strategy === s : s === 'exponential' }, s)));
   const num = (n, v) => el('input', { type: 'number', name: n, value: v ?? '', min: 0, inputmode: 'numeric' });
   const maxAttempts = num('retry.max_attempts', w?.retry.max_attempts);
@@ -565,6 +531,7 @@ async function viewForm(id) {
     field('auth_type', 'Auth type', auth),
     creds,
     field('headers', 'Headers (JSON object)', headers, 'Extra request headers, e.g. {"X-Team": "ops"}.'),
+    field('filter', 'Payload filter (JSON object, optional)', filter, 'Only events matching it are delivered, e.g. {"data": {"amount": {"$gt": 100}}}. Empty for none.'),
     el('fieldset', { 'data-field': 'retry', id: 'fld-retry', tabindex: '-1' }, el('legend', {}, 'Retries'),
       el('div', { class: 'grid2' },
         field('retry.strategy', 'Strategy', strategy),
@@ -584,21 +551,29 @@ async function viewForm(id) {
       result.replaceChildren();
       const h = parseJSONField(form, 'headers', headers.value, 'object');
       if (h.bad) return;
+      const f = parseJSONField(form, 'filter', filter.value, 'object');
+      if (f.bad) return;
       const body = {};
-      const put = (k, v, old) => { if (v !== undefined && (old === undefined || JSON.stringify(v) !== JSON.stringify(old))) body[k] = v; };
+      const put = (k, v, old) => { if (v !== undefined && (old === undefined || canon(v) !== canon(old))) body[k] = v; };
       put('name', name.value, w?.name);
       put('url', url.value, w?.url);
       put('method', method.value, w?.method);
       put('events', [...form.querySelectorAll('input[name=events]:checked')].map((c) => c.value), w?.events);
+      // auth_credentials is replaced whole: sent when any of them changed.
       const c = {};
-      for (const [k] of credFields[auth.value]) {
+      let changed = false;
+      const cur = w && auth.value === w.auth_type ? w.auth_credentials || {} : {};
+      for (const [k, , , kind] of credFields[auth.value]) {
         const v = form.querySelector(`[name="cred-${k}"]`).value;
+        if (kind === 'style' && v === 'basic' && !cur[k]) continue; // the default
         if (v !== '') c[k] = v;
+        if (v !== '' && (kind === 'secret' || v !== (cur[k] || ''))) changed = true;
+        if (v === '' && kind !== 'secret' && cur[k]) changed = true;
       }
       if (!w || auth.value !== w.auth_type) {
         body.auth_type = auth.value;
         if (Object.keys(c).length) body.auth_credentials = c;
-      } else if (Object.keys(c).length) {
+      } else if (changed) {
         body.auth_credentials = c;
       }
       put('headers', h.value === undefined ? (w ? {} : undefined) : h.value, w?.headers);
@@ -610,6 +585,8 @@ async function viewForm(id) {
       if (!w && retry.strategy === 'exponential' && Object.keys(retry).length === 1) delete retry.strategy;
       if (Object.keys(retry).length) body.retry = retry;
       put('timeout_ms', n(timeout), w?.timeout_ms);
+      // null removes a filter; the API answers it canonical (members sorted).
+      put('filter', f.value === undefined ? (w ? null : undefined) : f.value, w ? w.filter : undefined);
 
       const r = w ? await api.patchWebhook(w.id, body, w.version) : await api.createWebhook(body);
       if (!r.ok) {
@@ -702,6 +679,6 @@ async function viewTrigger(params) {
         r.body.deliveries ? el('p', {}, el('a', { href: `#/?event=${encodeURIComponent(body.event)}` }, 'See its subscribers')) : el('p', { class: 'muted' }, 'No active webhook subscribes to this event.')));
     });
   });
-  root.append(form, result);
+  root.append(form, result, el('p', {}, el('a', { href: '#/trigger/batch' }, 'Trigger several events at once')));
   return root;
 }

@@ -1,3 +1,6 @@
 // One import per feature view (see registry.js). Health is shown by the
 // core views whenever a webhook carries it.
-export {};
+import './rotate.js';
+import './filter.js';
+import './recover.js';
+import './batch.js';

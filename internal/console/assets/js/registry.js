@@ -4,7 +4,9 @@
 //
 //   webhookAction({ label, when?(w), run(w, ctx) })   a button on a webhook's page;
 //       run's answer (an api.call result) is shown beside the buttons, ctx.reload() redraws.
-//   webhookSection({ title, render(w, ctx) })          a section of a webhook's page.
+//   webhookSection({ id, title, when?(w), render(sec, w, ctx) })
+//       a section of a webhook's page (id="sec-<id>"), after its deliveries;
+//       ctx: { api, reload, go, flash, busy, catalogue }.
 //   deliveryAction({ label, when?(d, w), run(d, w, ctx) })
 //   route({ pattern: /^\/x\/(.+)$/, title, render(main, match, ctx) })
 //   webhookColumn({ label, cell(w) })                  a column of the webhooks list.

@@ -32,13 +32,21 @@ export function svg(tag, attrs = {}, ...children) {
   return n;
 }
 
-// time shows an RFC 3339 time in the browser's time zone, the absolute UTC
-// time on hover (and to screen readers via datetime).
+// time shows one of the API's times (RFC 3339, UTC, milliseconds) in the
+// browser's time zone; the absolute time, to the millisecond in UTC and in
+// local time, is on hover and in datetime for screen readers.
 export function time(iso, opts = {}) {
   if (!iso) return el('span', { class: 'muted' }, opts.none || '—');
   const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return el('span', {}, iso);
   const local = d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  return el('time', { datetime: iso, title: d.toISOString() + ' (UTC) · ' + d.toString() }, opts.relative ? relative(d) : local);
+  return el('time', { datetime: iso, title: absolute(d) }, opts.relative ? relative(d) : local);
+}
+
+// absolute is a time in full: UTC as the API gives it, then local.
+export function absolute(d) {
+  const local = d.toLocaleString(undefined, { year: 'numeric', month: 'long', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, timeZoneName: 'short' });
+  return `${d.toISOString()} (UTC) · ${local}`;
 }
 
 export function relative(d) {
@@ -51,8 +59,8 @@ export function relative(d) {
   return fmt.format(Math.round(s / 86400), 'day');
 }
 
-export function badge(status) {
-  return el('span', { class: `badge s-${status}` }, status);
+export function badge(status, text) {
+  return el('span', { class: `badge s-${status}` }, text || status);
 }
 
 export function pct(x) {
