@@ -99,3 +99,25 @@ func TestHealthShownAndClearedByResume(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, writes, hs.Writes(), "a healthy webhook's resume writes no health")
 }
+
+// Every answer that is a webhook carries its endpoint's health, whichever
+// use case gave it (a rotation's answer too).
+func TestEveryWebhookAnswerShowsHealth(t *testing.T) {
+	ctx := context.Background()
+	hs := &fake.Health{}
+	f := newFixture(t, func(o *Options) { o.Health = hs })
+	w := f.create(t, hmacHook)
+	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	failing := webhook.Health{ConsecutiveFailures: 3, FailingSince: &since}
+	hs.Set(w.ID, failing)
+
+	patched, _, err := f.svc.Patch(ctx, w.ID, members(t, `{"name":"renamed"}`), 0)
+	require.NoError(t, err)
+	assert.Equal(t, failing, patched.Health, "patch")
+	rotated, _, err := f.svc.RotateSecret(ctx, w.ID, members(t, `{}`), 0)
+	require.NoError(t, err)
+	assert.Equal(t, failing, rotated.Health, "rotate-secret")
+	paused, err := f.svc.Pause(ctx, w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, failing, paused.Health, "pause")
+}

@@ -93,7 +93,8 @@ func (s *Service) RotateSecret(ctx context.Context, id string, in Members, versi
 	if err != nil {
 		return nil, nil, err
 	}
-	return w, map[string]string{"secret": r.secret}, nil
+	// The answer is a webhook read like any other: with its endpoint's health.
+	return w, map[string]string{"secret": r.secret}, s.withHealth(ctx, w)
 }
 
 // rotateOnce reads the webhook, checks it and the new secret, and writes
