@@ -293,6 +293,7 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "GET", path: id + "/stats"}, 200)
 	c.do(call{method: "GET", path: missingWebhook + "/stats"}, 404)
 	c.filterWalk(missingWebhook)
+	c.rateLimitWalk()
 
 	// The event side. Only loopback webhooks subscribe to the events
 	// triggered here (workflow.*), so nothing leaves the machine.
