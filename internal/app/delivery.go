@@ -31,6 +31,7 @@ var (
 	_ delivery.Runner     = (*delivery.Attempter)(nil)
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
 	_ delivery.Tokens     = (*oauth2.Provider)(nil)
+	_ delivery.RateSlots  = (*store.Store)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -98,6 +99,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		Now:    now,
 		Log:    log,
 		Tokens: tokens,
+		Rates:  p.Store,
 	})
 	if err != nil {
 		return nil, err
