@@ -32,6 +32,7 @@ var (
 	_ delivery.Triggerer  = (*trigger.Service)(nil)
 	_ delivery.Tokens     = (*oauth2.Provider)(nil)
 	_ delivery.RateSlots  = (*store.Store)(nil)
+	_ delivery.JobSender  = (*queue.Queue)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -84,7 +85,8 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	p := &Pipeline{
 		Store:   store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}, store.WithRetentionDays(cfg.RetentionDays)),
 		Secrets: secrets.NewKMS(clients.KMS, cfg.KMSKeyID),
-		Jobs:    queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now), queue.WithConcurrency(JobSendConcurrency)),
+		Jobs: queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now), queue.WithConcurrency(JobSendConcurrency),
+			queue.WithFairGroups(cfg.FairQueue)),
 	}
 	p.Triggers = trigger.New(p.Store, p.Jobs, p.Store, now, log)
 	// One guarded client for the endpoints and the token endpoints alike.
@@ -105,7 +107,9 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
+	// A slow webhook's jobs over its share of the instance go back to the
+	// queue (delivery.Isolation).
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Defer: p.Jobs, Now: now})
 	return p, nil
 }
 

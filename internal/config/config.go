@@ -28,9 +28,13 @@ type Config struct {
 	// only deliveries past retention plus this many days, leaving the rest to
 	// DynamoDB's TTL, which deletes for free, usually within a couple of days.
 	CleanupGraceDays int
-	AllowPrivate     bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
-	LogLevel         slog.Level // LOG_LEVEL: debug, info, warn, error
-	Endpoints        awsx.Endpoints
+	AllowPrivate     bool // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	// FairQueue (FAIR_QUEUE, default true) gives each job its webhook id as
+	// MessageGroupId: SQS fair queues on the standard delivery queue. Off for
+	// an SQS stand-in that refuses the parameter on a standard queue.
+	FairQueue bool
+	LogLevel  slog.Level // LOG_LEVEL: debug, info, warn, error
+	Endpoints awsx.Endpoints
 }
 
 // Defaults.
@@ -62,6 +66,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		CleanupInterval:  time.Duration(p.int("CLEANUP_INTERVAL_MS", DefaultCleanupMS, 1000, 365*86400000)) * time.Millisecond,
 		CleanupGraceDays: p.int("CLEANUP_GRACE_DAYS", DefaultCleanupGrace, 0, MaxCleanupGraceDays),
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
+		FairQueue:        p.bool("FAIR_QUEUE", true),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{
 			DynamoDB: p.str("DYNAMODB_ENDPOINT", ""),

@@ -41,6 +41,13 @@ type HandlerOptions struct {
 	// 10 (a whole SQS batch, so one slow endpoint does not hold up the
 	// others).
 	Concurrency int
+	// Isolation bounds one webhook's share of the instance (isolation.go);
+	// DefaultIsolation.
+	Isolation Isolation
+	// Defer sends back the jobs of a slow webhook over its bound; nil: they
+	// wait for a slot in the function.
+	Defer JobSender
+	Now   func() time.Time // time.Now
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -52,6 +59,7 @@ type Handler struct {
 	trigger Triggerer
 	stats   StatsAdder
 	opt     HandlerOptions
+	gate    *gate
 }
 
 // NewHandler returns a Handler that attempts job messages with jobs and
@@ -63,7 +71,16 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
-	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt}
+	if opt.Isolation == (Isolation{}) {
+		opt.Isolation = DefaultIsolation
+	}
+	if opt.Defer == nil {
+		opt.Isolation.Slow = neverSlow
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt, gate: newGate(opt.Isolation, opt.Now)}
 }
 
 // Handle processes a batch. It never returns an error: a failed message is
@@ -140,7 +157,7 @@ func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessag
 	g.SetLimit(h.opt.Concurrency)
 	for _, msg := range jobs {
 		g.Go(func() error {
-			webhookID, d, err := h.job(ctx, msg)
+			webhookID, d, err := h.job(ctx, b, msg)
 			if err != nil {
 				b.fail(ctx, msg, err)
 				return nil
@@ -153,11 +170,16 @@ func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessag
 }
 
 // job attempts a job message.
-func (h *Handler) job(ctx context.Context, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
+func (h *Handler) job(ctx context.Context, b *batch, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
 	job, err := queue.DecodeJob(msg.Body)
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
 	}
+	release, deferred, err := h.isolate(ctx, b, job)
+	if err != nil || deferred {
+		return job.WebhookID, webhook.StatsDelta{}, err
+	}
+	defer release()
 	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
 	d, err := h.jobs.Run(ctx, job, n > 1)
 	return job.WebhookID, d, err
