@@ -74,13 +74,10 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	if opt.Isolation == (Isolation{}) {
 		opt.Isolation = DefaultIsolation
 	}
-	if opt.Defer == nil {
-		opt.Isolation.Slow = neverSlow
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt, gate: newGate(opt.Isolation, opt.Now)}
+	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt, gate: newGate(opt.Isolation, opt.Now, opt.Defer != nil)}
 }
 
 // Handle processes a batch. It never returns an error: a failed message is

@@ -3,7 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
-	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,43 +17,60 @@ type JobSender interface {
 }
 
 // Isolation bounds what one webhook takes of a delivery function instance,
-// so that an endpoint that hangs until its timeout cannot hold every handler
-// slot while healthy endpoints wait.
+// so that an endpoint that hangs until its timeout cannot hold the handler's
+// slots, and the batches they are in, while healthy endpoints wait.
 //
-// At most PerWebhook attempts of one webhook run at once in the instance
-// (across its batches). A job over the bound waits in the function for a
-// slot when the webhook's attempts are quick; when they are slow (their
-// moving average is at least Slow), it goes back to the queue instead, with
-// a delay that spaces that webhook's deferred jobs by the time a slot takes
-// to free (average / PerWebhook), so each comes back about when it can run
-// and is not received over and over. A deferred job is the same job (same
-// attempt): deferring spends no attempt and is no failure.
+// A webhook is slow while its attempts take Slow or more: their moving
+// average, or an attempt in flight for that long already. At most
+// PerWebhook attempts of a quick webhook run at once in the instance (across
+// its batches; by default every slot: a quick webhook frees them at once, and
+// a batch of one webhook's jobs should not take several rounds); a job over
+// that waits in the function for a slot. A slow webhook, and one whose first
+// attempt in this instance has not ended yet, gets SlowPerWebhook;
+// a job of a slow webhook over that goes back to the queue instead (when
+// the handler has a JobSender), with a delay that spaces that webhook's
+// deferred jobs by the time a slot takes to free (average / SlowPerWebhook),
+// so each comes back about when it can run instead of being received over
+// and over. A deferred job is the same job (same attempt): deferring spends
+// no attempt and is no failure.
 type Isolation struct {
-	PerWebhook int           // 4 (of the handler's 10 slots)
-	Slow       time.Duration // 1 s
+	PerWebhook     int           // 10 (the handler's slots)
+	SlowPerWebhook int           // 1
+	Slow           time.Duration // 1 s
 }
 
 // DefaultIsolation is the delivery function's.
-var DefaultIsolation = Isolation{PerWebhook: 4, Slow: time.Second}
+var DefaultIsolation = Isolation{PerWebhook: 10, SlowPerWebhook: 1, Slow: time.Second}
 
 // gate holds the instance's per-webhook slots and attempt durations.
 type gate struct {
-	pol Isolation
-	now func() time.Time
+	pol      Isolation
+	now      func() time.Time
+	canDefer bool
 
 	mu    sync.Mutex
 	hooks map[string]*hookLoad
 }
 
 type hookLoad struct {
-	inflight int
-	avg      time.Duration // moving average of an attempt's duration; 0 until one ended
-	next     time.Time     // when the last deferred job was scheduled to come back
-	free     chan struct{} // closed and replaced when a slot frees
+	starts []time.Time   // of the attempts in flight
+	avg    time.Duration // moving average of an attempt's duration; 0 until one ended
+	next   time.Time     // when the last deferred job was scheduled to come back
+	free   chan struct{} // closed and replaced when a slot frees
 }
 
-func newGate(pol Isolation, now func() time.Time) *gate {
-	return &gate{pol: pol, now: now, hooks: map[string]*hookLoad{}}
+func newGate(pol Isolation, now func() time.Time, canDefer bool) *gate {
+	return &gate{pol: pol, now: now, canDefer: canDefer, hooks: map[string]*hookLoad{}}
+}
+
+// took is what h's attempts take: the moving average, or longer if an
+// attempt in flight has run longer already.
+func (h *hookLoad) took(now time.Time) time.Duration {
+	d := h.avg
+	for _, s := range h.starts {
+		d = max(d, now.Sub(s))
+	}
+	return d
 }
 
 // maxTracked bounds the webhooks the gate remembers; idle ones are dropped
@@ -62,8 +79,9 @@ const maxTracked = 4096
 
 // enter takes a slot of webhookID: ok with a release to call when the
 // attempt is over, or (ok false) the delay to send the job back with, when
-// the webhook is slow and its slots are all taken. It waits for a slot
-// otherwise (false with a zero delay if ctx ends first).
+// the webhook is slow and its slots are taken. It waits for a slot
+// otherwise (false with a zero delay if ctx ends first), looking again at
+// least every Slow, since a webhook can turn slow while a job waits.
 func (g *gate) enter(ctx context.Context, webhookID string) (release func(), deferFor time.Duration, ok bool) {
 	for {
 		g.mu.Lock()
@@ -75,33 +93,42 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(), def
 			h = &hookLoad{free: make(chan struct{})}
 			g.hooks[webhookID] = h
 		}
-		if h.inflight < g.pol.PerWebhook {
-			h.inflight++
-			g.mu.Unlock()
-			start := g.now()
-			return func() { g.leave(webhookID, h, g.now().Sub(start)) }, 0, true
+		now := g.now()
+		slow := h.took(now) >= g.pol.Slow
+		limit := g.pol.PerWebhook
+		if slow || h.avg == 0 {
+			limit = g.pol.SlowPerWebhook
 		}
-		if h.avg >= g.pol.Slow {
-			d := g.schedule(h)
+		if len(h.starts) < limit {
+			h.starts = append(h.starts, now)
+			g.mu.Unlock()
+			return func() { g.leave(webhookID, h, now) }, 0, true
+		}
+		if slow && g.canDefer {
+			d := g.schedule(h, now)
 			g.mu.Unlock()
 			return nil, d, false
 		}
 		free := h.free
 		g.mu.Unlock()
+		t := time.NewTimer(g.pol.Slow)
 		select {
 		case <-free:
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return nil, 0, false
 		}
+		t.Stop()
 	}
 }
 
 // schedule returns the delay of h's next deferred job: one slot's time
-// (average / PerWebhook) after the previous one, at least 1 s (SQS delays by
-// whole seconds), at most queue.MaxDelay. Called with g.mu held.
-func (g *gate) schedule(h *hookLoad) time.Duration {
-	now := g.now()
-	step := h.avg / time.Duration(g.pol.PerWebhook)
+// (what an attempt takes / SlowPerWebhook) after the previous one, at least
+// 1 s (SQS delays by whole seconds), at most queue.MaxDelay. Called with g.mu
+// held.
+func (g *gate) schedule(h *hookLoad, now time.Time) time.Duration {
+	step := h.took(now) / time.Duration(g.pol.SlowPerWebhook)
 	if h.next.Before(now) {
 		h.next = now
 	}
@@ -112,18 +139,21 @@ func (g *gate) schedule(h *hookLoad) time.Duration {
 	return d
 }
 
-func (g *gate) leave(webhookID string, h *hookLoad, took time.Duration) {
+func (g *gate) leave(webhookID string, h *hookLoad, started time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	h.inflight--
+	took := g.now().Sub(started)
+	if i := slices.Index(h.starts, started); i >= 0 {
+		h.starts = slices.Delete(h.starts, i, i+1)
+	}
 	if h.avg == 0 {
-		h.avg = took
+		h.avg = max(took, 1) // known from now on, however quick
 	} else {
 		h.avg = (7*h.avg + 3*took) / 10 // recent attempts weigh most: an endpoint that recovers is quick again soon
 	}
 	close(h.free)
 	h.free = make(chan struct{})
-	if h.inflight == 0 && g.hooks[webhookID] != h {
+	if g.hooks[webhookID] != h {
 		g.hooks[webhookID] = h // forgotten while in flight: keep what it learnt
 	}
 }
@@ -132,7 +162,7 @@ func (g *gate) leave(webhookID string, h *hookLoad, took time.Duration) {
 // held.
 func (g *gate) forgetIdle() {
 	for id, h := range g.hooks {
-		if h.inflight == 0 {
+		if len(h.starts) == 0 {
 			delete(g.hooks, id)
 		}
 	}
@@ -155,6 +185,3 @@ func (h *Handler) isolate(ctx context.Context, b *batch, job queue.Job) (release
 		"webhook_id", job.WebhookID, "attempt", job.Attempt, "delay_ms", d.Milliseconds())
 	return nil, true, nil
 }
-
-// neverSlow makes a gate without a way to defer wait for slots instead.
-const neverSlow = time.Duration(math.MaxInt64)

@@ -45,12 +45,12 @@ func newSleepRunner(took map[string]time.Duration) *sleepRunner {
 	return &sleepRunner{took: took, inflight: map[string]int{}, most: map[string]int{}, ended: map[string][]time.Time{}}
 }
 
-// TestIsolationBoundsASlowWebhook: a batch of 8 jobs to an endpoint that
-// takes 5 s and 2 to a quick one. Before anything is known of the slow one,
-// its jobs over the bound wait for a slot (4 at a time) and the quick jobs
-// end at once. Once it is known slow, the jobs over the bound go back to the
-// queue, the same jobs, spaced by the time a slot takes to free (5 s / 4),
-// and the batch lasts one slow attempt, not two.
+// TestIsolationBoundsASlowWebhook: batches of 8 jobs to an endpoint that
+// takes 5 s and 2 to a quick one. The first attempt of each webhook runs
+// alone (nothing is known of them yet); after a second in flight the slow
+// one is known slow, and its other jobs go back to the queue, the same jobs,
+// spaced by the time its one slot takes to free (5 s). The quick endpoint's
+// jobs end within their own time, and a batch lasts one slow attempt.
 func TestIsolationBoundsASlowWebhook(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow, quick := webhook.NewID(webhook.WebhookIDPrefix), webhook.NewID(webhook.WebhookIDPrefix)
@@ -72,58 +72,82 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 		start := time.Now()
 		res, err := h.Handle(context.Background(), batch())
 		require.NoError(t, err)
-		assert.Empty(t, res.BatchItemFailures)
-		assert.Equal(t, 10*time.Second, time.Since(start), "unknown yet: 8 slow jobs, 4 at a time")
-		assert.Equal(t, 4, r.most[slow], "never more than the bound at once")
-		for _, at := range r.ended[quick] {
-			assert.Equal(t, 10*time.Millisecond, at.Sub(start), "the quick endpoint does not wait for the slow one")
-		}
-		assert.Empty(t, q.Sent)
-
-		start = time.Now()
-		ev := batch()
-		res, err = h.Handle(context.Background(), ev)
-		require.NoError(t, err)
 		assert.Empty(t, res.BatchItemFailures, "a deferred job's message is done")
-		assert.Equal(t, 5*time.Second, time.Since(start), "known slow: one slow attempt's time")
-		require.Len(t, q.Sent, 4)
-		assert.Equal(t, []time.Duration{1250 * time.Millisecond, 2500 * time.Millisecond, 3750 * time.Millisecond, 5 * time.Second}, q.Delays,
-			"spaced by a slot's time: 5 s / 4")
+		assert.Equal(t, 5*time.Second, time.Since(start), "one slow attempt's time")
+		assert.Equal(t, 1, r.most[slow], "one slow attempt at a time")
+		require.Len(t, r.ended[quick], 2)
+		assert.Equal(t, 20*time.Millisecond, r.ended[quick][1].Sub(start), "the quick jobs: one after the other until the first ended")
+		require.Len(t, q.Sent, 7)
+		// Known slow after 1 s in flight: the step is what its attempt has
+		// taken by then (1 s), from the second on.
 		for _, j := range q.Sent {
 			assert.Equal(t, slow, j.WebhookID)
 			assert.Equal(t, 1, j.Attempt, "deferring spends no attempt")
 		}
-		assert.Len(t, r.ended[slow], 8+4)
+		assert.Equal(t, []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second, 7 * time.Second}, q.Delays)
+
+		q.Sent, q.Delays = nil, nil
+		start = time.Now()
+		_, err = h.Handle(context.Background(), batch())
+		require.NoError(t, err)
+		assert.Equal(t, 5*time.Second, time.Since(start), "known slow: one slow attempt's time")
+		for _, at := range r.ended[quick][2:] {
+			assert.Equal(t, 10*time.Millisecond, at.Sub(start), "known quick: the quick jobs run at once")
+		}
+		require.Len(t, q.Sent, 7, "deferred at once")
+		// After the first batch's last (due 8 s from its start, 3 s from
+		// now), 5 s apart: the average.
+		assert.Equal(t, 8*time.Second, q.Delays[0])
+		assert.Equal(t, 38*time.Second, q.Delays[6])
+		assert.Len(t, r.ended[slow], 2)
 	})
 }
 
-// TestIsolationWithoutDeferWaits: with no queue to defer to, jobs over the
-// bound wait for a slot, however slow their webhook.
+// TestIsolationWithoutDeferWaits: with no queue to defer to, jobs of a slow
+// webhook wait for its slot, one at a time.
 func TestIsolationWithoutDeferWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := webhook.NewID(webhook.WebhookIDPrefix)
 		r := newSleepRunner(map[string]time.Duration{slow: 2 * time.Second})
-		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Isolation: Isolation{PerWebhook: 2, Slow: time.Second}})
-		for range 2 {
-			var ev events.SQSEvent
-			for n := range 4 {
-				ev.Records = append(ev.Records, jobMsg(t, n, slow))
-			}
-			start := time.Now()
-			_, err := h.Handle(context.Background(), ev)
-			require.NoError(t, err)
-			assert.Equal(t, 4*time.Second, time.Since(start))
+		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler)})
+		var ev events.SQSEvent
+		for n := range 3 {
+			ev.Records = append(ev.Records, jobMsg(t, n, slow))
 		}
-		assert.Equal(t, 2, r.most[slow])
-		assert.Len(t, r.ended[slow], 8)
+		start := time.Now()
+		_, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Equal(t, 6*time.Second, time.Since(start))
+		assert.Equal(t, 1, r.most[slow])
+		assert.Len(t, r.ended[slow], 3)
 	})
 }
 
-// TestGateSchedule: deferred jobs of one webhook are spaced by average /
-// bound from the last one scheduled, at least 1 s, at most SQS's 15 minutes.
+// TestIsolationQuickWebhookTakesEverySlot: a quick webhook is not held to
+// one slot once its first attempt ended.
+func TestIsolationQuickWebhookTakesEverySlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		quick := webhook.NewID(webhook.WebhookIDPrefix)
+		r := newSleepRunner(map[string]time.Duration{quick: 100 * time.Millisecond})
+		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Defer: &fake.Queue{}})
+		var ev events.SQSEvent
+		for n := range 10 {
+			ev.Records = append(ev.Records, jobMsg(t, n, quick))
+		}
+		start := time.Now()
+		_, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Equal(t, 200*time.Millisecond, time.Since(start), "the first alone, then the other nine at once")
+		assert.Equal(t, 9, r.most[quick])
+	})
+}
+
+// TestGateSchedule: deferred jobs of one webhook are spaced by what an
+// attempt takes / its slots from the last one scheduled, at least 1 s, at
+// most SQS's 15 minutes.
 func TestGateSchedule(t *testing.T) {
 	clock := fake.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	g := newGate(Isolation{PerWebhook: 2, Slow: time.Second}, clock.Now)
+	g := newGate(Isolation{PerWebhook: 10, SlowPerWebhook: 2, Slow: time.Second}, clock.Now, true)
 	for _, tc := range []struct {
 		avg  time.Duration
 		want []time.Duration
@@ -135,7 +159,7 @@ func TestGateSchedule(t *testing.T) {
 		h := &hookLoad{avg: tc.avg, next: clock.Now().Add(-time.Minute)} // the earlier ones have come back
 		var got []time.Duration
 		for range tc.want {
-			got = append(got, g.schedule(h))
+			got = append(got, g.schedule(h, clock.Now()))
 		}
 		assert.Equal(t, tc.want, got, "avg %s", tc.avg)
 	}

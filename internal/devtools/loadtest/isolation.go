@@ -105,7 +105,8 @@ func isolationRun(ctx context.Context, cfg IsolationConfig, neighbour bool) (Iso
 	res := IsolationResult{Neighbour: neighbour}
 	logPath := filepath.Join(cfg.LogDir, fmt.Sprintf("isolation-local-%t.log", neighbour))
 	_ = os.Remove(logPath)
-	l, err := StartLocal(ctx, cfg.Bin, logPath)
+	// In memory: nothing of an earlier run (its webhooks) is there.
+	l, err := StartLocal(ctx, cfg.Bin, logPath, "WEBHOOKS_DATA_DIR=memory")
 	if err != nil {
 		return res, err
 	}
