@@ -94,6 +94,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	// endpoint, and take no job's place.
 	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
 	h.attempt(ctx, b, jobs)
+	h.sendDeferred(ctx, b)
 	wg.Wait()
 	h.addStats(ctx, b)
 	return events.SQSEventResponse{BatchItemFailures: b.failures}, nil
@@ -106,6 +107,7 @@ type batch struct {
 	mu       sync.Mutex
 	failures []events.SQSBatchItemFailure
 	stats    map[string]*webhook.StatsDelta // by webhook id
+	deferred deferrals                      // isolation.go
 }
 
 // fail reports msg failed, to come back.
@@ -172,7 +174,7 @@ func (h *Handler) job(ctx context.Context, b *batch, msg events.SQSMessage) (str
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
 	}
-	release, deferred, err := h.isolate(ctx, b, job)
+	release, deferred, err := h.isolate(ctx, b, msg, job)
 	if err != nil || deferred {
 		return job.WebhookID, webhook.StatsDelta{}, err
 	}

@@ -2,10 +2,13 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
 )
@@ -169,8 +172,9 @@ func (g *gate) forgetIdle() {
 }
 
 // isolate takes a slot of job's webhook for its attempt; deferred says the
-// job went back to the queue instead (its message is done).
-func (h *Handler) isolate(ctx context.Context, b *batch, job queue.Job) (release func(), deferred bool, err error) {
+// job is to go back to the queue instead (sendDeferred sends it, with the
+// batch's others).
+func (h *Handler) isolate(ctx context.Context, b *batch, msg events.SQSMessage, job queue.Job) (release func(), deferred bool, err error) {
 	release, d, ok := h.gate.enter(ctx, job.WebhookID)
 	switch {
 	case ok:
@@ -178,10 +182,49 @@ func (h *Handler) isolate(ctx context.Context, b *batch, job queue.Job) (release
 	case d == 0:
 		return nil, false, fmt.Errorf("delivery: no slot for webhook %s: %w", job.WebhookID, ctx.Err())
 	}
-	if err := h.opt.Defer.SendJobs(ctx, []queue.Job{job}, []time.Duration{d}); err != nil {
-		return nil, false, fmt.Errorf("delivery: defer job %s: %w", job.DeliveryID, err)
-	}
-	b.log.InfoContext(ctx, "endpoint slow and busy; job deferred", "delivery_id", job.DeliveryID,
-		"webhook_id", job.WebhookID, "attempt", job.Attempt, "delay_ms", d.Milliseconds())
+	b.deferred.add(msg, job, d)
 	return nil, true, nil
+}
+
+// deferrals are the jobs of a batch that go back to the queue, sent together
+// once its attempts are over: one SendMessageBatch per 10, not one each.
+type deferrals struct {
+	mu     sync.Mutex
+	msgs   []events.SQSMessage
+	jobs   []queue.Job
+	delays []time.Duration
+}
+
+func (d *deferrals) add(msg events.SQSMessage, job queue.Job, delay time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.msgs, d.jobs, d.delays = append(d.msgs, msg), append(d.jobs, job), append(d.delays, delay)
+}
+
+// sendDeferred sends the batch's deferred jobs back to the queue. A job not
+// sent fails its message, which then comes back as it is.
+func (h *Handler) sendDeferred(ctx context.Context, b *batch) {
+	d := &b.deferred
+	if len(d.jobs) == 0 {
+		return
+	}
+	err := h.opt.Defer.SendJobs(ctx, d.jobs, d.delays)
+	if err == nil {
+		for i, job := range d.jobs {
+			b.log.InfoContext(ctx, "endpoint slow and busy; job deferred", "delivery_id", job.DeliveryID,
+				"webhook_id", job.WebhookID, "attempt", job.Attempt, "delay_ms", d.delays[i].Milliseconds())
+		}
+		return
+	}
+	failed := make([]int, len(d.jobs))
+	for i := range failed {
+		failed[i] = i
+	}
+	var pe *queue.PartialError
+	if errors.As(err, &pe) {
+		failed = pe.Failed
+	}
+	for _, i := range failed {
+		b.fail(ctx, d.msgs[i], fmt.Errorf("delivery: defer job %s: %w", d.jobs[i].DeliveryID, err))
+	}
 }

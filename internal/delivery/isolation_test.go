@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -100,6 +101,13 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 		assert.Equal(t, 8*time.Second, q.Delays[0])
 		assert.Equal(t, 38*time.Second, q.Delays[6])
 		assert.Len(t, r.ended[slow], 2)
+
+		// Deferred jobs that cannot be sent back fail their messages,
+		// which then come back as they are.
+		q.SendErr = errors.New("throttled")
+		res, err = h.Handle(context.Background(), batch())
+		require.NoError(t, err)
+		assert.Len(t, res.BatchItemFailures, 7)
 	})
 }
 
