@@ -29,7 +29,8 @@ type JobSender interface {
 // its batches; by default every slot: a quick webhook frees them at once, and
 // a batch of one webhook's jobs should not take several rounds); a job over
 // that waits in the function for a slot. A slow webhook, and one whose first
-// attempt in this instance has not ended yet, gets SlowPerWebhook;
+// attempt in this instance has not ended yet, gets SlowPerWebhook; a job of
+// a webhook not known yet waits at most Wait for its first attempt to end;
 // a job of a slow webhook over that goes back to the queue instead (when
 // the handler has a JobSender), with a delay that spaces that webhook's
 // deferred jobs by the time a slot takes to free (average / SlowPerWebhook),
@@ -40,10 +41,11 @@ type Isolation struct {
 	PerWebhook     int           // 10 (the handler's slots)
 	SlowPerWebhook int           // 1
 	Slow           time.Duration // 1 s
+	Wait           time.Duration // 200 ms
 }
 
 // DefaultIsolation is the delivery function's.
-var DefaultIsolation = Isolation{PerWebhook: 10, SlowPerWebhook: 1, Slow: time.Second}
+var DefaultIsolation = Isolation{PerWebhook: 10, SlowPerWebhook: 1, Slow: time.Second, Wait: 200 * time.Millisecond}
 
 // gate holds the instance's per-webhook slots and attempt durations.
 type gate struct {
@@ -84,8 +86,10 @@ const maxTracked = 4096
 // attempt is over, or (ok false) the delay to send the job back with, when
 // the webhook is slow and its slots are taken. It waits for a slot
 // otherwise (false with a zero delay if ctx ends first), looking again at
-// least every Slow, since a webhook can turn slow while a job waits.
+// least every Slow (Wait while nothing is known of the webhook), since a
+// webhook can turn slow while a job waits.
 func (g *gate) enter(ctx context.Context, webhookID string) (release func(), deferFor time.Duration, ok bool) {
+	waitFrom := g.now()
 	for {
 		g.mu.Lock()
 		h := g.hooks[webhookID]
@@ -107,14 +111,19 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(), def
 			g.mu.Unlock()
 			return func() { g.leave(webhookID, h, now) }, 0, true
 		}
-		if slow && g.canDefer {
+		unknown := h.avg == 0 && now.Sub(waitFrom) >= g.pol.Wait
+		if (slow || unknown) && g.canDefer {
 			d := g.schedule(h, now)
 			g.mu.Unlock()
 			return nil, d, false
 		}
 		free := h.free
 		g.mu.Unlock()
-		t := time.NewTimer(g.pol.Slow)
+		look := g.pol.Slow
+		if h.avg == 0 {
+			look = min(look, g.pol.Wait)
+		}
+		t := time.NewTimer(look)
 		select {
 		case <-free:
 		case <-t.C:

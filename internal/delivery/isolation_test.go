@@ -48,9 +48,10 @@ func newSleepRunner(took map[string]time.Duration) *sleepRunner {
 
 // TestIsolationBoundsASlowWebhook: batches of 8 jobs to an endpoint that
 // takes 5 s and 2 to a quick one. The first attempt of each webhook runs
-// alone (nothing is known of them yet); after a second in flight the slow
-// one is known slow, and its other jobs go back to the queue, the same jobs,
-// spaced by the time its one slot takes to free (5 s). The quick endpoint's
+// alone (nothing is known of them yet); the slow one's other jobs wait 200
+// ms for it, then go back to the queue, the same jobs, spaced by what the
+// attempt has taken so far (at least 1 s). Known slow, its jobs over its one
+// slot go back at once, spaced by its average (5 s). The quick endpoint's
 // jobs end within their own time, and a batch lasts one slow attempt.
 func TestIsolationBoundsASlowWebhook(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -79,13 +80,13 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 		require.Len(t, r.ended[quick], 2)
 		assert.Equal(t, 20*time.Millisecond, r.ended[quick][1].Sub(start), "the quick jobs: one after the other until the first ended")
 		require.Len(t, q.Sent, 7)
-		// Known slow after 1 s in flight: the step is what its attempt has
-		// taken by then (1 s), from the second on.
+		// Deferred after 200 ms: 1 s (SQS's least), then 200 ms apart.
 		for _, j := range q.Sent {
 			assert.Equal(t, slow, j.WebhookID)
 			assert.Equal(t, 1, j.Attempt, "deferring spends no attempt")
 		}
-		assert.Equal(t, []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second, 7 * time.Second}, q.Delays)
+		assert.Equal(t, []time.Duration{1000 * time.Millisecond, 1200 * time.Millisecond, 1400 * time.Millisecond,
+			1600 * time.Millisecond, 1800 * time.Millisecond, 2000 * time.Millisecond, 2200 * time.Millisecond}, q.Delays)
 
 		q.Sent, q.Delays = nil, nil
 		start = time.Now()
@@ -96,10 +97,9 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 			assert.Equal(t, 10*time.Millisecond, at.Sub(start), "known quick: the quick jobs run at once")
 		}
 		require.Len(t, q.Sent, 7, "deferred at once")
-		// After the first batch's last (due 8 s from its start, 3 s from
-		// now), 5 s apart: the average.
-		assert.Equal(t, 8*time.Second, q.Delays[0])
-		assert.Equal(t, 38*time.Second, q.Delays[6])
+		// 5 s apart: the average.
+		assert.Equal(t, 5*time.Second, q.Delays[0])
+		assert.Equal(t, 35*time.Second, q.Delays[6])
 		assert.Len(t, r.ended[slow], 2)
 
 		// Deferred jobs that cannot be sent back fail their messages,
