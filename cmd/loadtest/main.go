@@ -92,6 +92,7 @@ func isolationCommand() *cobra.Command {
 	f.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "the bad webhook's timeout")
 	f.DurationVar(&cfg.Drain, "drain", time.Minute, "how long to wait for the healthy deliveries once sent")
 	f.StringVar(&cfg.Bin, "bin", "", "the cmd/local binary to start for each scenario")
+	f.IntVar(&cfg.Pollers, "pollers", 0, "batches in flight per queue in the local stack (WEBHOOKS_POLLERS; 0: its 2; AWS starts 5)")
 	f.StringVar(&cfg.LogDir, "log-dir", "", "where the started stacks' logs go (default: the temporary directory)")
 	f.BoolVar(&progress, "progress", true, "report progress on stderr")
 	return cmd

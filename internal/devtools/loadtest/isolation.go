@@ -28,7 +28,10 @@ type IsolationConfig struct {
 	BadDelay   time.Duration // the bad endpoint's answer delay (10 s)
 	BadTimeout time.Duration // the bad webhook's timeout_ms (5 s)
 	Bin        string        // cmd/local, started afresh for each scenario
-	LogDir     string        // default os.TempDir()
+	// Pollers is the local event source mapping's batches in flight per
+	// queue (WEBHOOKS_POLLERS; 0: the local stack's 2). AWS starts 5.
+	Pollers int
+	LogDir  string // default os.TempDir()
 	// Drain bounds the wait for the healthy webhook's deliveries once the
 	// events are sent (60 s); what has not arrived by then is missing.
 	Drain    time.Duration
@@ -72,8 +75,12 @@ func RunIsolation(ctx context.Context, cfg IsolationConfig) ([]IsolationResult, 
 	if cfg.Bin == "" {
 		return nil, errors.New("loadtest: isolation: give the cmd/local binary")
 	}
-	fmt.Fprintf(cfg.Out, "isolation: %d events/s for %s to a healthy webhook, alone and beside one whose endpoint answers after %s (timeout %s)\n",
-		cfg.Rate, cfg.Duration, cfg.BadDelay, cfg.BadTimeout)
+	pollers := "2 (the local stack's)"
+	if cfg.Pollers > 0 {
+		pollers = fmt.Sprint(cfg.Pollers)
+	}
+	fmt.Fprintf(cfg.Out, "isolation: %d events/s for %s to a healthy webhook, alone and beside one whose endpoint answers after %s (timeout %s); %s pollers per queue\n",
+		cfg.Rate, cfg.Duration, cfg.BadDelay, cfg.BadTimeout, pollers)
 	var out []IsolationResult
 	for _, neighbour := range []bool{false, true} {
 		r, err := isolationRun(ctx, cfg, neighbour)
@@ -106,7 +113,11 @@ func isolationRun(ctx context.Context, cfg IsolationConfig, neighbour bool) (Iso
 	logPath := filepath.Join(cfg.LogDir, fmt.Sprintf("isolation-local-%t.log", neighbour))
 	_ = os.Remove(logPath)
 	// In memory: nothing of an earlier run (its webhooks) is there.
-	l, err := StartLocal(ctx, cfg.Bin, logPath, "WEBHOOKS_DATA_DIR=memory")
+	env := []string{"WEBHOOKS_DATA_DIR=memory"}
+	if cfg.Pollers > 0 {
+		env = append(env, fmt.Sprintf("WEBHOOKS_POLLERS=%d", cfg.Pollers))
+	}
+	l, err := StartLocal(ctx, cfg.Bin, logPath, env...)
 	if err != nil {
 		return res, err
 	}
