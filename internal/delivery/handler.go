@@ -178,9 +178,9 @@ func (h *Handler) job(ctx context.Context, b *batch, msg events.SQSMessage) (str
 	if err != nil || deferred {
 		return job.WebhookID, webhook.StatsDelta{}, err
 	}
-	defer release()
 	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
 	d, err := h.jobs.Run(ctx, job, n > 1)
+	release(responseTime(d))
 	return job.WebhookID, d, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // JobSender sends jobs back to the delivery queue (implemented by
@@ -88,7 +89,7 @@ const maxTracked = 4096
 // otherwise (false with a zero delay if ctx ends first), looking again at
 // least every Slow (Wait while nothing is known of the webhook), since a
 // webhook can turn slow while a job waits.
-func (g *gate) enter(ctx context.Context, webhookID string) (release func(), deferFor time.Duration, ok bool) {
+func (g *gate) enter(ctx context.Context, webhookID string) (release func(took time.Duration), deferFor time.Duration, ok bool) {
 	waitFrom := g.now()
 	for {
 		g.mu.Lock()
@@ -109,7 +110,7 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(), def
 		if len(h.starts) < limit {
 			h.starts = append(h.starts, now)
 			g.mu.Unlock()
-			return func() { g.leave(webhookID, h, now) }, 0, true
+			return func(took time.Duration) { g.leave(webhookID, h, now, took) }, 0, true
 		}
 		unknown := h.avg == 0 && now.Sub(waitFrom) >= g.pol.Wait
 		if (slow || unknown) && g.canDefer {
@@ -118,11 +119,11 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(), def
 			return nil, d, false
 		}
 		free := h.free
-		g.mu.Unlock()
 		look := g.pol.Slow
 		if h.avg == 0 {
 			look = min(look, g.pol.Wait)
 		}
+		g.mu.Unlock()
 		t := time.NewTimer(look)
 		select {
 		case <-free:
@@ -151,16 +152,20 @@ func (g *gate) schedule(h *hookLoad, now time.Time) time.Duration {
 	return d
 }
 
-func (g *gate) leave(webhookID string, h *hookLoad, started time.Time) {
+// leave gives back a slot; took is the endpoint's response time, or
+// negative when no request was sent (a rate-limited or early job), which
+// teaches nothing.
+func (g *gate) leave(webhookID string, h *hookLoad, started time.Time, took time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	took := g.now().Sub(started)
 	if i := slices.Index(h.starts, started); i >= 0 {
 		h.starts = slices.Delete(h.starts, i, i+1)
 	}
-	if h.avg == 0 {
+	switch {
+	case took < 0:
+	case h.avg == 0:
 		h.avg = max(took, 1) // known from now on, however quick
-	} else {
+	default:
 		h.avg = (7*h.avg + 3*took) / 10 // recent attempts weigh most: an endpoint that recovers is quick again soon
 	}
 	close(h.free)
@@ -183,7 +188,7 @@ func (g *gate) forgetIdle() {
 // isolate takes a slot of job's webhook for its attempt; deferred says the
 // job is to go back to the queue instead (sendDeferred sends it, with the
 // batch's others).
-func (h *Handler) isolate(ctx context.Context, b *batch, msg events.SQSMessage, job queue.Job) (release func(), deferred bool, err error) {
+func (h *Handler) isolate(ctx context.Context, b *batch, msg events.SQSMessage, job queue.Job) (release func(took time.Duration), deferred bool, err error) {
 	release, d, ok := h.gate.enter(ctx, job.WebhookID)
 	switch {
 	case ok:
@@ -193,6 +198,16 @@ func (h *Handler) isolate(ctx context.Context, b *batch, msg events.SQSMessage, 
 	}
 	b.deferred.add(msg, job, d)
 	return nil, true, nil
+}
+
+// responseTime is what an attempt's endpoint took, from what it adds to the
+// statistics (the rate limit's wait is not in it); negative when it made no
+// attempt.
+func responseTime(d webhook.StatsDelta) time.Duration {
+	if d.Attempts <= 0 {
+		return -1
+	}
+	return time.Duration(d.TotalResponseMS/d.Attempts) * time.Millisecond
 }
 
 // deferrals are the jobs of a batch that go back to the queue, sent together

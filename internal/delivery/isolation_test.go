@@ -39,7 +39,7 @@ func (r *sleepRunner) Run(_ context.Context, job queue.Job, _ bool) (webhook.Sta
 	r.inflight[job.WebhookID]--
 	r.ended[job.WebhookID] = append(r.ended[job.WebhookID], time.Now())
 	r.mu.Unlock()
-	return webhook.StatsDelta{Attempts: 1, Succeeded: 1}, nil
+	return webhook.StatsDelta{Attempts: 1, Succeeded: 1, TotalResponseMS: r.took[job.WebhookID].Milliseconds()}, nil
 }
 
 func newSleepRunner(took map[string]time.Duration) *sleepRunner {
@@ -171,4 +171,23 @@ func TestGateSchedule(t *testing.T) {
 		}
 		assert.Equal(t, tc.want, got, "avg %s", tc.avg)
 	}
+}
+
+// TestGateLearnsResponseTimes: a run that sent nothing (a rate-limited
+// wait, an early job) teaches the gate nothing; an attempt's response time
+// does, however long the run took.
+func TestGateLearnsResponseTimes(t *testing.T) {
+	clock := fake.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	g := newGate(DefaultIsolation, clock.Now, true)
+	release, _, ok := g.enter(context.Background(), "wh")
+	require.True(t, ok)
+	clock.Advance(3 * time.Second)
+	release(responseTime(webhook.StatsDelta{}))
+	assert.Zero(t, g.hooks["wh"].avg, "no attempt: still unknown")
+
+	release, _, ok = g.enter(context.Background(), "wh")
+	require.True(t, ok)
+	clock.Advance(3 * time.Second) // 2.9 s of it waiting for a rate slot
+	release(responseTime(webhook.StatsDelta{Attempts: 1, TotalResponseMS: 100}))
+	assert.Equal(t, 100*time.Millisecond, g.hooks["wh"].avg, "the endpoint's time, not the run's")
 }
