@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strconv"
@@ -42,7 +43,7 @@ type HandlerOptions struct {
 	// others).
 	Concurrency int
 	// Isolation bounds one webhook's share of the instance (isolation.go);
-	// DefaultIsolation.
+	// a zero member takes DefaultIsolation's.
 	Isolation Isolation
 	// Defer sends back the jobs of a slow webhook over its bound; nil: they
 	// wait for a slot in the function.
@@ -71,9 +72,9 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
-	if opt.Isolation == (Isolation{}) {
-		opt.Isolation = DefaultIsolation
-	}
+	iso, def := &opt.Isolation, DefaultIsolation
+	iso.PerWebhook, iso.SlowPerWebhook = cmp.Or(max(iso.PerWebhook, 0), def.PerWebhook), cmp.Or(max(iso.SlowPerWebhook, 0), def.SlowPerWebhook)
+	iso.Slow, iso.Wait = cmp.Or(max(iso.Slow, 0), def.Slow), cmp.Or(max(iso.Wait, 0), def.Wait)
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
