@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"cmp"
 	"context"
 	"log/slog"
 	"strconv"
@@ -72,9 +71,7 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
-	iso, def := &opt.Isolation, DefaultIsolation
-	iso.PerWebhook, iso.SlowPerWebhook = cmp.Or(max(iso.PerWebhook, 0), def.PerWebhook), cmp.Or(max(iso.SlowPerWebhook, 0), def.SlowPerWebhook)
-	iso.Slow, iso.Wait = cmp.Or(max(iso.Slow, 0), def.Slow), cmp.Or(max(iso.Wait, 0), def.Wait)
+	opt.Isolation = opt.Isolation.withDefaults()
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,18 @@ type Isolation struct {
 
 // DefaultIsolation is the delivery function's.
 var DefaultIsolation = Isolation{PerWebhook: 10, SlowPerWebhook: 1, Slow: time.Second, Wait: 200 * time.Millisecond}
+
+// withDefaults gives each zero (or negative) member DefaultIsolation's, so a
+// partial setting cannot leave a webhook no slot.
+func (i Isolation) withDefaults() Isolation {
+	d := DefaultIsolation
+	return Isolation{
+		PerWebhook:     cmp.Or(max(i.PerWebhook, 0), d.PerWebhook),
+		SlowPerWebhook: cmp.Or(max(i.SlowPerWebhook, 0), d.SlowPerWebhook),
+		Slow:           cmp.Or(max(i.Slow, 0), d.Slow),
+		Wait:           cmp.Or(max(i.Wait, 0), d.Wait),
+	}
+}
 
 // gate holds the instance's per-webhook slots and attempt durations.
 type gate struct {
