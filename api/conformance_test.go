@@ -298,6 +298,7 @@ func TestConformance(t *testing.T) {
 	c.do(call{method: "GET", path: id + "/stats?window=24h&bucket=5m", badRequest: true}, 400)
 	c.do(call{method: "GET", path: missingWebhook + "/stats"}, 404)
 	c.filterWalk(missingWebhook)
+	c.rateLimitWalk()
 
 	// Health is read-only: the document refuses a PATCH naming it, as the
 	// handler does. An open circuit, as the delivery path leaves it, shows

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -59,5 +60,40 @@ func command() *cobra.Command {
 	f.DurationVar(&cfg.Settle, "settle", loadtest.DefaultSettle, "how long to listen for late duplicates after the last delivery")
 	f.BoolVar(&progress, "progress", true, "report progress on stderr")
 	cmd.MarkFlagsMutuallyExclusive("bin", "url")
+	cmd.AddCommand(isolationCommand())
+	return cmd
+}
+
+// isolationCommand is `loadtest isolation`: a healthy webhook's latency
+// alone and beside one whose endpoint hangs past its timeout.
+func isolationCommand() *cobra.Command {
+	var (
+		cfg      loadtest.IsolationConfig
+		progress bool
+	)
+	cmd := &cobra.Command{
+		Use:          "isolation",
+		Short:        "A healthy webhook's trigger-to-arrival latency alone and beside one that times out",
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Out = cmd.OutOrStdout()
+			if progress {
+				cfg.Progress = cmd.ErrOrStderr()
+			}
+			_, err := loadtest.RunIsolation(cmd.Context(), cfg)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.Rate, "rate", 100, "events per second")
+	f.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long events are sent")
+	f.DurationVar(&cfg.BadDelay, "bad-delay", 10*time.Second, "how long the bad endpoint takes to answer")
+	f.DurationVar(&cfg.BadTimeout, "bad-timeout", 5*time.Second, "the bad webhook's timeout")
+	f.DurationVar(&cfg.Drain, "drain", time.Minute, "how long to wait for the healthy deliveries once sent")
+	f.StringVar(&cfg.Bin, "bin", "", "the cmd/local binary to start for each scenario")
+	f.IntVar(&cfg.Pollers, "pollers", 0, "batches in flight per queue in the local stack (WEBHOOKS_POLLERS; 0: its 2; AWS starts 5)")
+	f.StringVar(&cfg.LogDir, "log-dir", "", "where the started stacks' logs go (default: the temporary directory)")
+	f.BoolVar(&progress, "progress", true, "report progress on stderr")
 	return cmd
 }

@@ -149,6 +149,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	pollers, err := parsePollers(getenv("WEBHOOKS_POLLERS"))
+	if err != nil {
+		return err
+	}
 	stopPprof, err := servePprof(getenv("WEBHOOKS_PPROF"), log)
 	if err != nil {
 		return err
@@ -176,7 +180,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	go func() { served <- srv.Serve(ln) }()
 	baseURL := "http://" + ln.Addr().String()
 
-	cfg, err = start(ctx, cfg, so, log, &handler)
+	cfg, err = start(ctx, cfg, so, pollers, log, &handler)
 	if err == nil {
 		printBanner(stdout, baseURL, cfg, so.DataDir)
 		log.Info("serving", "url", baseURL, "allow_private_targets", cfg.AllowPrivate)
@@ -284,7 +288,7 @@ func stackOf(h *atomic.Pointer[http.Handler]) *stacked {
 // start brings up the local stack (emulator, tables, queues, key), the
 // pipeline with its event source mappings and cleanup schedule, and swaps
 // the API in for the starting handler. Its config replaces cfg's.
-func start(ctx context.Context, cfg config.Config, so localaws.Options, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
+func start(ctx context.Context, cfg config.Config, so localaws.Options, pollers int, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
 	stack, err := localaws.Start(ctx, so)
 	if err != nil {
 		return cfg, err
@@ -308,6 +312,7 @@ func start(ctx context.Context, cfg config.Config, so localaws.Options, log *slo
 			return err
 		},
 		CleanupEvery: cfg.CleanupInterval,
+		Pollers:      pollers,
 		Logger:       log,
 	})
 	if err != nil {
@@ -363,6 +368,19 @@ func parsePort(name, s string, def int) (int, error) {
 		return 0, fmt.Errorf("%s=%q: want a port number from 0 to 65535", name, s)
 	}
 	return p, nil
+}
+
+// parsePollers reads WEBHOOKS_POLLERS: batches in flight per queue, 1 to
+// 50 (empty: the local stack's 2; AWS starts 5 per queue).
+func parsePollers(s string) (int, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 50 {
+		return 0, fmt.Errorf("WEBHOOKS_POLLERS=%q: want a whole number from 1 to 50", s)
+	}
+	return n, nil
 }
 
 // dataLine tells where the state is kept.

@@ -168,6 +168,8 @@ func TestLocalServerBadConfig(t *testing.T) {
 		{"DEFAULT_TIMEOUT_MS": "5"},
 		{"ALLOW_PRIVATE_TARGETS": "maybe"},
 		{"EMULATOR_PORT": "sqs"},
+		{"WEBHOOKS_POLLERS": "0"},
+		{"WEBHOOKS_POLLERS": "many"},
 		{"PORT": "0", "WEBHOOKS_DATA_DIR": "memory", "EMULATOR_HOST": "192.0.2.1"}, // not an address of this machine
 		{"PORT": "0", "WEBHOOKS_DATA_DIR": t.TempDir()},                            // the test binary's emulator keeps nothing
 	} {

@@ -428,7 +428,7 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	assert.Equal(t, "failed", row(t, detail, "Status"))
 	assert.Equal(t, "1", row(t, detail, "Attempts"))
 	assert.Regexp(t, "^"+timeRE+"$", row(t, detail, "Completed"))
-	assert.Regexp(t, `(?m)^1\s+`+timeRE+`\s+500\s+\d+ms\s+connect [\d.]+ms first byte [\d.]+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, detail)
+	assert.Regexp(t, `(?m)^1\s+`+timeRE+`\s+500\s+\d+ms\s+(reused|connect [\d.]+ms) first byte [\d.]+ms\s+endpoint answered 500 Internal Server Error; attempts exhausted \(1 of 1\)\s+refused$`, detail)
 	c.fails(1, `error: not_found: .*`, "delivery", failID, "dlv_00000000000000000000000000000000")
 	c.fails(1, `error: not_found: .*`, "delivery", okID, failedEvent)
 

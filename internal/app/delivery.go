@@ -37,6 +37,8 @@ var (
 	_ delivery.Recoverer   = (*recovery.Service)(nil)
 	_ recovery.Store       = (*store.Store)(nil)
 	_ recovery.Sender      = (*queue.Queue)(nil)
+	_ delivery.RateSlots   = (*store.Store)(nil)
+	_ delivery.JobSender   = (*queue.Queue)(nil)
 )
 
 // DeliveryRequires lists the settings the delivery function needs.
@@ -96,7 +98,8 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	p := &Pipeline{
 		Store:   store.New(clients.DynamoDB, store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable}, store.WithRetentionDays(cfg.RetentionDays)),
 		Secrets: secrets.NewKMS(clients.KMS, cfg.KMSKeyID),
-		Jobs:    queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now), queue.WithConcurrency(JobSendConcurrency)),
+		Jobs: queue.New(clients.SQS, cfg.DeliveryQueueURL, queue.WithClock(now), queue.WithConcurrency(JobSendConcurrency),
+			queue.WithFairGroups(cfg.FairQueue)),
 	}
 	p.Triggers = trigger.New(p.Store, p.Jobs, p.Store, now, log)
 	// One guarded client for the endpoints and the token endpoints alike.
@@ -114,6 +117,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		CacheTTL: o.CacheTTL,
 		Health:   p.Store,
 		Circuit:  health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
+		Rates:    p.Store,
 	})
 	if err != nil {
 		return nil, err
@@ -125,7 +129,9 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
+	// A slow webhook's jobs over its share of the instance go back to the
+	// queue (delivery.Isolation).
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Defer: p.Jobs, Now: now})
 	return p, nil
 }
 

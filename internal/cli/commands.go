@@ -225,6 +225,7 @@ func addWebhookFlags(cmd *cobra.Command, create bool) {
 	f.Var(&msValue{}, "max-delay", "longest delay between attempts, in ms or a duration"+def("60000"))
 	f.Var(&msValue{}, "timeout", "request timeout, in ms or a duration, 1000 to 120000"+def("30000, or the service's DEFAULT_TIMEOUT_MS"))
 	f.String("filter", "", filterFlagUsage(create))
+	f.String("rate-limit", "", rateLimitFlagUsage(create))
 }
 
 // webhookBody builds the JSON of create/update from the flags that were set,
@@ -267,6 +268,9 @@ func webhookBody(cmd *cobra.Command) (map[string]any, error) {
 		body["timeout_ms"] = f.Lookup("timeout").Value.(*msValue).ms
 	}
 	if err := filterBody(cmd, body); err != nil {
+		return nil, err
+	}
+	if err := rateLimitBody(cmd, body); err != nil {
 		return nil, err
 	}
 	retry := map[string]any{}

@@ -132,6 +132,9 @@ func writeWebhook(w io.Writer, now time.Time, h webhookDTO) error {
 	if f := string(h.Filter); f != "" && f != "null" {
 		t.row("Filter", f)
 	}
+	if h.RateLimit != nil {
+		t.row("Limit", rateLimitText(h.RateLimit))
+	}
 	if h.Version != 0 {
 		t.row("Version", strconv.FormatInt(h.Version, 10))
 	}

@@ -25,6 +25,7 @@ type webhookDTO struct {
 	Retry                   retryDTO        `json:"retry"`
 	TimeoutMS               int64           `json:"timeout_ms"`
 	Filter                  json.RawMessage `json:"filter"`
+	RateLimit               *rateLimitDTO   `json:"rate_limit"`
 	Version                 int64           `json:"version"`
 	CreatedAt               time.Time       `json:"created_at"`
 	UpdatedAt               time.Time       `json:"updated_at"`

@@ -39,9 +39,13 @@ type Config struct {
 	// whose endpoint failed every attempt for this long, and at least
 	// CircuitOpenAfter times, is made inactive (status_reason auto_disabled).
 	DisableAfter time.Duration
-	AllowPrivate bool       // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
-	LogLevel     slog.Level // LOG_LEVEL: debug, info, warn, error
-	Endpoints    awsx.Endpoints
+	AllowPrivate bool // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	// FairQueue (FAIR_QUEUE, default true) gives each job its webhook id as
+	// MessageGroupId: SQS fair queues on the standard delivery queue. Off for
+	// an SQS stand-in that refuses the parameter on a standard queue.
+	FairQueue bool
+	LogLevel  slog.Level // LOG_LEVEL: debug, info, warn, error
+	Endpoints awsx.Endpoints
 }
 
 // Defaults.
@@ -79,6 +83,7 @@ func Parse(getenv func(string) string) (Config, error) {
 		CircuitCooldown:  time.Duration(p.int("CIRCUIT_COOLDOWN_MS", DefaultCircuitCooldownMS, 1000, 3600000)) * time.Millisecond,
 		DisableAfter:     time.Duration(p.int("DISABLE_AFTER_HOURS", DefaultDisableAfterHours, 0, 8760)) * time.Hour,
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
+		FairQueue:        p.bool("FAIR_QUEUE", true),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{
 			DynamoDB: p.str("DYNAMODB_ENDPOINT", ""),

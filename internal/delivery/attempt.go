@@ -64,6 +64,10 @@ type Options struct {
 	// Circuit.DisableAfter 0, every job is sent and no health is kept.
 	Health  HealthStore
 	Circuit health.Policy
+	// Rates enforces webhooks' rate limits (ratelimit.go); nil: none are.
+	Rates      RateSlots
+	RatePolicy RatePolicy                                 // DefaultRatePolicy
+	Sleep      func(context.Context, time.Duration) error // a rate-limited job's wait; wait.Sleep
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -107,6 +111,9 @@ func NewAttempter(store Store, open Opener, jobs Scheduler, opt Options) (*Attem
 	}
 	if opt.Margin == 0 {
 		opt.Margin = 3 * time.Second
+	}
+	if opt.RatePolicy == (RatePolicy{}) {
+		opt.RatePolicy = DefaultRatePolicy
 	}
 	if opt.Tokens == nil {
 		var err error
@@ -153,6 +160,9 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
+	if ok, err := a.admit(ctx, w, job); !ok || err != nil {
+		return webhook.StatsDelta{}, err // over the rate limit: not an attempt
+	}
 	timeout := timeoutOf(w)
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl) - a.opt.Margin

@@ -44,6 +44,13 @@ type HandlerOptions struct {
 	// Recovery carries bulk recoveries on (recovery messages); without it a
 	// recovery message fails (recovery.go).
 	Recovery Recoverer
+	// Isolation bounds one webhook's share of the instance (isolation.go);
+	// a zero member takes DefaultIsolation's.
+	Isolation Isolation
+	// Defer sends back the jobs of a slow webhook over its bound; nil: they
+	// wait for a slot in the function.
+	Defer JobSender
+	Now   func() time.Time // time.Now
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -55,6 +62,7 @@ type Handler struct {
 	trigger Triggerer
 	stats   StatsAdder
 	opt     HandlerOptions
+	gate    *gate
 }
 
 // NewHandler returns a Handler that attempts job messages with jobs and
@@ -66,7 +74,11 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 10
 	}
-	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt}
+	opt.Isolation = opt.Isolation.withDefaults()
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt, gate: newGate(opt.Isolation, opt.Now, opt.Defer != nil)}
 }
 
 // Handle processes a batch. It never returns an error: a failed message is
@@ -84,6 +96,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
 	wg.Go(func() { h.continueRecoveries(ctx, b) })
 	h.attempt(ctx, b, jobs)
+	h.sendDeferred(ctx, b)
 	wg.Wait()
 	h.addStats(ctx, b)
 	b.summary(ctx, len(jobs), len(evs))
@@ -122,6 +135,7 @@ type batch struct {
 	deliveries int
 
 	recoveries []events.SQSMessage // recovery messages (route)
+	deferred   deferrals           // isolation.go
 }
 
 // fail reports msg failed, to come back.
@@ -175,7 +189,7 @@ func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessag
 	g.SetLimit(h.opt.Concurrency)
 	for _, msg := range jobs {
 		g.Go(func() error {
-			webhookID, d, err := h.job(ctx, msg)
+			webhookID, d, err := h.job(ctx, b, msg)
 			if err != nil {
 				b.fail(ctx, msg, err)
 				return nil
@@ -188,13 +202,18 @@ func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessag
 }
 
 // job attempts a job message.
-func (h *Handler) job(ctx context.Context, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
+func (h *Handler) job(ctx context.Context, b *batch, msg events.SQSMessage) (string, webhook.StatsDelta, error) {
 	job, err := queue.DecodeJob(msg.Body)
 	if err != nil {
 		return "", webhook.StatsDelta{}, err
 	}
+	release, deferred, err := h.isolate(ctx, b, msg, job)
+	if err != nil || deferred {
+		return job.WebhookID, webhook.StatsDelta{}, err
+	}
 	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
 	d, err := h.jobs.Run(ctx, job, n > 1)
+	release(responseTime(d))
 	return job.WebhookID, d, err
 }
 

@@ -367,6 +367,15 @@ func TestHandleAttemptsAtMostConcurrencyJobs(t *testing.T) {
 		r := &gateRunner{release: make(chan struct{}), fail: failing.DeliveryID}
 		stats := &statsLog{}
 		h := NewHandler(r, nil, stats, HandlerOptions{Concurrency: 3, Log: slog.New(slog.DiscardHandler)})
+		// The instance has seen both webhooks answer (isolation.go: one
+		// that has not gets one slot until its first attempt ends).
+		warm := make(chan struct{})
+		close(warm)
+		r.release = warm
+		_, err = h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{jobMsg(t, 90, subscriber), jobMsg(t, 91, other)}})
+		require.NoError(t, err)
+		r.release, r.runs, r.most = make(chan struct{}), 0, 0
+		stats.added, stats.calls = nil, 0
 
 		done := make(chan events.SQSEventResponse)
 		go func() {

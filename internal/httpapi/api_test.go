@@ -117,6 +117,7 @@ type webhookOut struct {
 	} `json:"retry"`
 	TimeoutMS    int64           `json:"timeout_ms"`
 	Filter       json.RawMessage `json:"filter"`
+	RateLimit    *rateLimitJSON  `json:"rate_limit"`
 	Version      int64           `json:"version"`
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`

@@ -33,7 +33,8 @@ type webhookJSON struct {
 	PreviousSecretExpiresAt *apiTime            `json:"previous_secret_expires_at"`
 	Retry                   webhook.RetryPolicy `json:"retry"`
 	TimeoutMS               int64               `json:"timeout_ms"`
-	Filter                  json.RawMessage     `json:"filter"` // null for none
+	Filter                  json.RawMessage     `json:"filter"`     // null for none
+	RateLimit               *rateLimitJSON      `json:"rate_limit"` // null for none
 	Version                 int64               `json:"version"`
 	CreatedAt               apiTime             `json:"created_at"`
 	UpdatedAt               apiTime             `json:"updated_at"`
@@ -58,10 +59,18 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 		TimeoutMS: w.TimeoutMS, Filter: w.Filter, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
 		StatusReason: reasonJSON(w), Health: toHealthJSON(w.Health),
 	}
+	if w.RateLimit != nil {
+		out.RateLimit = &rateLimitJSON{PerSecond: w.RateLimit.PerSecond}
+	}
 	if w.Previous != nil { // the service shows only one still valid
 		out.PreviousSecretExpiresAt = timePtr(&w.Previous.ExpiresAt)
 	}
 	return out
+}
+
+// rateLimitJSON is a webhook's rate_limit.
+type rateLimitJSON struct {
+	PerSecond int `json:"per_second"`
 }
 
 // etag is a webhook version as an entity tag.

@@ -92,6 +92,8 @@ var fields = []Field{
 		`5000`, `12000`),
 	member("filter", func(w *webhook.Webhook) *json.RawMessage { return &w.Filter }, cloneRaw, equalRaw,
 		`{"data":{"amount":{"$gt":100}}}`, `{"event":{"$in":["agent.failed","task.failed"]}}`).decodedBy(setFilter),
+	member("rate_limit", func(w *webhook.Webhook) **webhook.RateLimit { return &w.RateLimit }, cloneRate, equalRate,
+		`{"per_second":5}`, `{"per_second":100}`).decodedBy(setRateLimit),
 }
 
 // member declares the member name held at at(w): copied with clone,

@@ -63,6 +63,12 @@ func perturb(t *testing.T, v reflect.Value) {
 		for i := range v.NumField() {
 			perturb(t, v.Field(i))
 		}
+	case reflect.Pointer:
+		// Change what it points to, so a copy that shares it is caught.
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		perturb(t, v.Elem())
 	default:
 		t.Fatalf("perturb: no rule for a %s; add one", v.Kind())
 	}

@@ -35,6 +35,7 @@ type Queue struct {
 	retries int
 	backoff time.Duration
 	workers int
+	groups  bool
 }
 
 // Option changes a Queue's defaults.
@@ -57,6 +58,13 @@ func WithRetries(n int, base time.Duration) Option {
 func WithConcurrency(n int) Option {
 	return func(q *Queue) { q.workers = max(n, 1) }
 }
+
+// WithFairGroups makes every job carry its webhook id as MessageGroupId
+// (default off). On a standard queue that turns on SQS fair queues: when one
+// webhook's jobs pile up (a slow or failing endpoint), SQS keeps the other
+// webhooks' dwell time low by handing their messages out first. It changes
+// neither ordering nor deduplication, which only FIFO queues have.
+func WithFairGroups(on bool) Option { return func(q *Queue) { q.groups = on } }
 
 // withSleep replaces the wait between retries (tests).
 func withSleep(f func(context.Context, time.Duration) error) Option {
@@ -147,6 +155,9 @@ func (q *Queue) SendJobs(ctx context.Context, jobs []Job, delays []time.Duration
 			Id:           aws.String(strconv.Itoa(i)),
 			MessageBody:  aws.String(body),
 			DelaySeconds: delay,
+		}
+		if q.groups {
+			entries[i].MessageGroupId = aws.String(j.WebhookID)
 		}
 	}
 	return q.sendEntries(ctx, entries, func(i int) string { return jobs[i].DeliveryID })

@@ -42,7 +42,8 @@ type webhookItem struct {
 	PreviousSecretExpiresAt *time.Time `dynamo:"previous_secret_expires_at,omitempty"`
 	Retry                   retryItem  `dynamo:"retry"`
 	TimeoutMS               int64      `dynamo:"timeout_ms"`
-	Filter                  string     `dynamo:"filter"` // canonical JSON; absent for none
+	Filter                  string     `dynamo:"filter"`                          // canonical JSON; absent for none
+	RatePerSecond           int        `dynamo:"rate_limit_per_second,omitempty"` // absent: no rate limit
 	Version                 int64      `dynamo:"version"`
 	CreatedAt               time.Time  `dynamo:"created_at"`
 	UpdatedAt               time.Time  `dynamo:"updated_at"`
@@ -84,6 +85,9 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 		UpdatedAt:    w.UpdatedAt.UTC(),
 		StatusReason: string(inactiveReason(w)),
 	}
+	if w.RateLimit != nil {
+		it.RatePerSecond = w.RateLimit.PerSecond
+	}
 	if p := w.Previous; p != nil && len(p.Sealed) > 0 {
 		at := p.ExpiresAt.UTC()
 		it.SealedPreviousSecret, it.PreviousSecretExpiresAt = p.Sealed, &at
@@ -115,6 +119,9 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 		CreatedAt:    it.CreatedAt,
 		UpdatedAt:    it.UpdatedAt,
 		StatusReason: webhook.StatusReason(it.StatusReason),
+	}
+	if it.RatePerSecond > 0 {
+		w.RateLimit = &webhook.RateLimit{PerSecond: it.RatePerSecond}
 	}
 	if len(it.SealedPreviousSecret) > 0 && it.PreviousSecretExpiresAt != nil {
 		w.Previous = &webhook.PreviousSecret{Sealed: it.SealedPreviousSecret, ExpiresAt: *it.PreviousSecretExpiresAt}

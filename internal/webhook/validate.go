@@ -113,6 +113,7 @@ func (w *Webhook) Validate(allowPrivate bool) error {
 		w.validateHeaders,
 		w.validateTimeout,
 		func() error { return w.Retry.Validate() },
+		w.validateRateLimit,
 	} {
 		if err := check(); err != nil {
 			return err

@@ -111,6 +111,7 @@ type Webhook struct {
 	Retry             RetryPolicy
 	TimeoutMS         int64
 	Filter            json.RawMessage // payload filter, canonical (internal/filter); nil: every event matches
+	RateLimit         *RateLimit      // requests per second to the endpoint (ratelimit.go); nil: unlimited
 	Version           int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time

@@ -126,15 +126,16 @@ const startTimeout = 2 * time.Minute
 // StartLocal runs the cmd/local binary bin on a free port (PORT=0, as `make
 // run` does with PORT set) with this process's environment, its state in
 // memory (a measured stack starts fresh and never touches the data of
-// `make run`), its logs appended to logPath, and waits until it serves.
-func StartLocal(ctx context.Context, bin, logPath string) (*Local, error) {
+// `make run`), its logs appended to logPath, and waits until it serves. env
+// (KEY=value) is added to the environment.
+func StartLocal(ctx context.Context, bin, logPath string, env ...string) (*Local, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close() // the child has its own descriptor
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "PORT=0", "WEBHOOKS_DATA_DIR=memory")
+	cmd.Env = append(append(os.Environ(), "PORT=0", "WEBHOOKS_DATA_DIR=memory"), env...)
 	cmd.Stderr = logf
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,10 @@ type Functions struct {
 	// schedule); nil runs no schedule.
 	Cleanup      func(context.Context, events.EventBridgeEvent) error
 	CleanupEvery time.Duration
-	Logger       *slog.Logger
+	// Pollers is how many batches each queue's mapping has in flight
+	// (default 2). AWS starts 5 per queue and adds more with the backlog.
+	Pollers int
+	Logger  *slog.Logger
 }
 
 // Background is what the local stack runs beside the API: one event source
@@ -46,7 +50,7 @@ func (s *Stack) StartBackground(f Functions) (*Background, error) {
 		// A short long-poll: the embedded emulator does not end a long poll
 		// when a delayed message becomes visible (AWS does), so a 20 s wait
 		// would hold every retry up to 20 s. Receives cost nothing here.
-		m, err := NewESM(s.Clients.SQS, ESMConfig{QueueURL: u, Handler: f.Delivery, Pollers: 2, WaitTime: time.Second, Logger: log})
+		m, err := NewESM(s.Clients.SQS, ESMConfig{QueueURL: u, Handler: f.Delivery, Pollers: cmp.Or(f.Pollers, 2), WaitTime: time.Second, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("local stack: %w", err)
 		}
