@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,13 +157,6 @@ func TestConcurrentRollover(t *testing.T) {
 			check(t, a, wh, 4)
 		})
 
-		if strings.HasSuffix(t.Name(), "/moto") {
-			// moto applies concurrent updates of one item without isolation
-			// (ADDs lost, two conditions on one old value both passing), so
-			// racing goroutines say nothing about DynamoDB there; not run
-			// (a skip would fail strict mode).
-			return
-		}
 		t.Run("parallel", func(t *testing.T) {
 			rc, ops := recordingClient(client)
 			stores := []*Store{New(rc, s.tables), New(rc, s.tables)}
