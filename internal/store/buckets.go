@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -14,38 +13,50 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// The hourly buckets. The stats item holds only the current hour's bucket,
-// beside the counters, as top-level attributes: "ht" the hour (hours since
-// the epoch), "hs", "hf", "hr" the counts and "hl0" .. "hl30" the
-// response-time buckets, only those counted. Top-level, so ADD works on them
-// (ADD takes no nested path, and the embedded emulator has none). The
-// counter update that already happens per webhook per batch adds to it: no
-// extra write, and the item stays small (every write on it, the health's
-// too, is billed per KB of the whole item: docs/cost.md).
+// The hourly buckets. The stats item holds the buckets of the last two
+// hours written, beside the counters: hour h in slot h mod 2, as top-level
+// attributes "b<slot><member>": "t" the hour itself (hours since the
+// epoch), "s", "f", "r" the counts and "l0" .. "l30" the response-time
+// buckets, only those counted. Top-level, so ADD works on them (ADD takes no
+// nested path, and the embedded emulator has none). The counter update that
+// already happens per webhook per batch adds to its hour's slot: no extra
+// write, and the item stays small (every write on it, the health's too, is
+// billed per KB of the whole item: docs/cost.md).
 //
-// The first update of a new hour replaces the bucket in the same request and
-// gets the item as it was (ReturnValues ALL_OLD); the finished hour is then
-// put as its own item, wh#<id> / hour#<hour>, with the same attribute names
-// and a TTL (expires_at) a day past the 7 days served. One PutItem per
-// webhook and hour with traffic, never per delivery. Only the update whose
-// reset won sees the finished hour, so it is written once; a crash between
-// the reset and the put loses that hour's bucket (the counters are safe).
+// The first update of a new hour resets its slot, which held the hour two
+// or more before, in the same request, and gets the item as it was
+// (ReturnValues ALL_OLD). Both hours it held are then put as items of their
+// own, wh#<id> / hour#<hour>, with the bucket's members unprefixed and a TTL
+// (expires_at) a day past the 7 days served: the one just replaced for
+// good, the other (the previous hour, still in the stats item and still
+// taking late batches) as it stands, to be put again, final, at the next
+// new hour. One BatchWriteItem per webhook and hour with traffic, never per
+// delivery. Only the update whose reset won sees the old slots, so nothing
+// is put twice at once; a crash between the reset and the puts loses
+// nothing, since the replaced hour was put at the hour before (only what late
+// batches added to it since is lost) and the other is put at the next.
 
 const (
-	bucketHour      = "ht"
-	bucketSucceeded = "hs"
-	bucketFailed    = "hf"
-	bucketRetrying  = "hr"
+	bucketHour      = "t"
+	bucketSucceeded = "s"
+	bucketFailed    = "f"
+	bucketRetrying  = "r"
 
+	bucketSlots  = 2
 	skHourPrefix = "hour#"
 	// hourTTL is how long a finished hour's item lives past its hour: the
 	// longest window served plus a day of slack for TTL's own delay.
 	hourTTL = webhook.MaxStatsSpan + 24*time.Hour
 )
 
-func latencyMember(i int) string { return "hl" + strconv.Itoa(i) }
+func latencyMember(i int) string { return "l" + strconv.Itoa(i) }
+
+// slotPrefix is the prefix of hour's slot in the stats item.
+func slotPrefix(hour int64) string { return "b" + strconv.FormatInt(hour%bucketSlots, 10) }
 
 func hourNumber(h time.Time) int64 { return h.Unix() / 3600 }
+
+func hourTime(hour int64) time.Time { return time.Unix(hour*3600, 0).UTC() }
 
 // hourSK is the sort key of hour's item: fixed width, so keys sort as hours.
 func hourSK(hour int64) string { return fmt.Sprintf("%s%010d", skHourPrefix, hour) }
@@ -59,50 +70,55 @@ var bucketMembers = func() []string {
 	return m
 }()
 
-// bucketMode is how one stats update treats the current hour's bucket.
+// bucketMode is how one stats update treats its hour's slot.
 type bucketMode int
 
 const (
-	bucketAdd   bucketMode = iota // the item holds this hour: add to it
-	bucketReset                   // the item holds no hour or an older one: replace it
-	bucketSkip                    // the item holds a newer hour (a late batch): counters only
+	bucketAdd   bucketMode = iota // the slot holds this hour: add to it
+	bucketReset                   // the slot is empty or holds an older hour: replace it
+	bucketSkip                    // the slot holds a newer hour (a batch two hours late): counters only
 )
 
-// curHours remembers, per webhook, the hour whose bucket this process last
-// wrote, so an update is sent in the right form first: the first of a new
-// hour resets the bucket, the rest add to it, one request each. Another
-// container that wrote the hour first costs one failed request, once.
-type curHours struct {
+// lastHours remembers, per webhook, the latest hour this process wrote, so
+// an update is sent in the right form first: the first of a new hour resets
+// its slot, the rest add to it, one request each. Another container that
+// wrote the hour first costs one failed request, once.
+type lastHours struct {
 	mu sync.Mutex
 	m  map[string]int64
 }
 
-// maxCurHours bounds the memory: past it the map starts over (a reset costs
-// at most one more request per webhook).
-const maxCurHours = 10000
+// maxLastHours bounds the memory: past it the map starts over (a reset
+// costs at most one more request per webhook).
+const maxLastHours = 10000
 
 // modes are the forms to try, in order, for hour of webhook id.
-func (c *curHours) modes(id string, hour int64) []bucketMode {
+func (c *lastHours) modes(id string, hour int64) []bucketMode {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch last, ok := c.m[id]; {
 	case ok && last == hour:
 		return []bucketMode{bucketAdd, bucketReset, bucketAdd, bucketSkip}
+	case ok && last == hour+1:
+		// The previous hour: its slot holds it still, unless a newer hour
+		// took it meanwhile.
+		return []bucketMode{bucketAdd, bucketSkip}
 	case ok && last > hour:
-		// The item's hour never goes back, so it is newer than this one.
+		// Hour last is in the item, and hour last-1 or later in the other
+		// slot: hour's is gone.
 		return []bucketMode{bucketSkip}
 	default:
 		return []bucketMode{bucketReset, bucketAdd, bucketReset, bucketSkip}
 	}
 }
 
-func (c *curHours) wrote(id string, hour int64) {
+func (c *lastHours) wrote(id string, hour int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCurHours {
+	if c.m == nil || len(c.m) >= maxLastHours {
 		c.m = map[string]int64{}
 	}
-	if hour > c.m[id] {
+	if last, ok := c.m[id]; !ok || hour > last {
 		c.m[id] = hour
 	}
 }
@@ -130,83 +146,110 @@ func withBucket(u *dynamo.Update, h *webhook.HourStats, mode bucketMode) *dynamo
 		return u
 	}
 	hour := hourNumber(h.Start)
+	p := slotPrefix(hour)
 	fields := bucketFields(h)
 	if mode == bucketAdd {
 		for name, n := range fields {
-			u = u.Add(name, n)
+			u = u.Add(p+name, n)
 		}
-		return u.If("$ = ?", bucketHour, hour)
+		return u.If("$ = ?", p+bucketHour, hour)
 	}
-	u = u.Set(bucketHour, hour)
+	u = u.Set(p+bucketHour, hour)
 	for _, name := range bucketMembers {
 		if n, ok := fields[name]; ok {
-			u = u.Set(name, n)
+			u = u.Set(p+name, n)
 		} else {
-			u = u.Remove(name) // the older hour's
+			u = u.Remove(p + name) // the older hour's
 		}
 	}
-	return u.If("attribute_not_exists($) OR $ < ?", bucketHour, bucketHour, hour)
+	return u.If("attribute_not_exists($) OR $ < ?", p+bucketHour, p+bucketHour, hour)
 }
 
-// finishedHour is the item of the hour a reset replaced, from the stats item
-// as it was before (nil when it held no hour): its bucket attributes as they
-// were, under the hour's key, expiring hourTTL after the hour.
-func finishedHour(id string, old dynamo.Item) (dynamo.Item, error) {
-	av, ok := old[bucketHour]
-	if !ok {
-		return nil, nil
-	}
-	hour, err := numberOf(bucketHour, av)
-	if err != nil {
-		return nil, err
-	}
-	item := dynamo.Item{
-		AttrPK:       &types.AttributeValueMemberS{Value: webhookPK(id)},
-		AttrSK:       &types.AttributeValueMemberS{Value: hourSK(hour)},
-		bucketHour:   av,
-		TTLAttribute: &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Unix(hour*3600, 0).Add(hourTTL).Unix(), 10)},
-	}
-	for _, name := range bucketMembers {
-		if v, ok := old[name]; ok {
-			item[name] = v
+// hourItems are the items to put for the slots of old, the stats item as a
+// reset found it: one per slot holding an hour that has not expired by now.
+func hourItems(id string, old dynamo.Item, now time.Time) ([]any, error) {
+	var out []any
+	for slot := range bucketSlots {
+		p := "b" + strconv.Itoa(slot)
+		av, ok := old[p+bucketHour]
+		if !ok {
+			continue
 		}
+		hour, err := numberOf(p+bucketHour, av)
+		if err != nil {
+			return nil, err
+		}
+		expires := hourTime(hour).Add(hourTTL)
+		if !expires.After(now) {
+			continue
+		}
+		item := dynamo.Item{
+			AttrPK:       &types.AttributeValueMemberS{Value: webhookPK(id)},
+			AttrSK:       &types.AttributeValueMemberS{Value: hourSK(hour)},
+			bucketHour:   av,
+			TTLAttribute: &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
+		}
+		for _, name := range bucketMembers {
+			if v, ok := old[p+name]; ok {
+				item[name] = v
+			}
+		}
+		out = append(out, item)
 	}
-	return item, nil
+	return out, nil
 }
 
-// putFinishedHour writes the hour a reset replaced as its own item.
-func (s *Store) putFinishedHour(ctx context.Context, id string, old dynamo.Item) error {
-	item, err := finishedHour(id, old)
-	if err != nil || item == nil {
+// putHours writes the hours of the slots a reset found as items of their own.
+func (s *Store) putHours(ctx context.Context, id string, old dynamo.Item) error {
+	items, err := hourItems(id, old, s.now())
+	if err != nil || len(items) == 0 {
 		return err
 	}
-	return s.webhooks.Put(item).Run(ctx)
+	_, err = s.webhooks.Batch(AttrPK, AttrSK).Write().Put(items...).Run(ctx)
+	return err
 }
 
-// bucketOf reads the bucket of a stats or hour item; ok is false when it
-// holds none.
-func bucketOf(item dynamo.Item) (h webhook.HourStats, ok bool, err error) {
-	av, ok := item[bucketHour]
+// bucketOf reads the bucket whose attributes are named with prefix p (a
+// stats item's slot, or "" for an hour item); ok is false when it holds
+// none.
+func bucketOf(item dynamo.Item, p string) (h webhook.HourStats, ok bool, err error) {
+	av, ok := item[p+bucketHour]
 	if !ok {
 		return h, false, nil
 	}
-	hour, err := numberOf(bucketHour, av)
+	hour, err := numberOf(p+bucketHour, av)
 	if err != nil {
 		return h, false, err
 	}
-	h.Start = time.Unix(hour*3600, 0).UTC()
+	h.Start = hourTime(hour)
 	counts := map[string]*int64{bucketSucceeded: &h.Succeeded, bucketFailed: &h.Failed, bucketRetrying: &h.Retrying}
 	for i := range h.Latency {
 		counts[latencyMember(i)] = &h.Latency[i]
 	}
-	for name, p := range counts {
-		if av, held := item[name]; held {
-			if *p, err = numberOf(name, av); err != nil {
+	for name, c := range counts {
+		if av, held := item[p+name]; held {
+			if *c, err = numberOf(p+name, av); err != nil {
 				return h, false, err
 			}
 		}
 	}
 	return h, true, nil
+}
+
+// slotHours reads the slots of a stats item, oldest first.
+func slotHours(item dynamo.Item) ([]webhook.HourStats, error) {
+	var out []webhook.HourStats
+	for slot := range bucketSlots {
+		h, ok, err := bucketOf(item, "b"+strconv.Itoa(slot))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, h)
+		}
+	}
+	webhook.SortHours(out)
+	return out, nil
 }
 
 func numberOf(name string, av types.AttributeValue) (int64, error) {
@@ -221,10 +264,10 @@ func numberOf(name string, av types.AttributeValue) (int64, error) {
 	return n, nil
 }
 
-// finishedHours reads the hour items of webhook id from hour since on, oldest
-// first (one eventually consistent Query: the hours are finished, so a
-// second's lag only misses an hour just rolled over).
-func (s *Store) finishedHours(ctx context.Context, id string, since time.Time) ([]webhook.HourStats, error) {
+// hourItemsSince reads the hour items of webhook id from hour since on,
+// oldest first (one eventually consistent Query: an hour just put may be
+// missed for a moment, but the stats item holds it too).
+func (s *Store) hourItemsSince(ctx context.Context, id string, since time.Time) ([]webhook.HourStats, error) {
 	var items []dynamo.Item
 	err := s.webhooks.Get(AttrPK, webhookPK(id)).
 		Range(AttrSK, dynamo.Between, hourSK(hourNumber(since)), hourSK(9999999999)).
@@ -234,7 +277,7 @@ func (s *Store) finishedHours(ctx context.Context, id string, since time.Time) (
 	}
 	out := make([]webhook.HourStats, 0, len(items))
 	for _, it := range items {
-		h, ok, err := bucketOf(it)
+		h, ok, err := bucketOf(it, "")
 		if err != nil {
 			return nil, err
 		}
@@ -265,8 +308,5 @@ func (s *Store) deleteHours(ctx context.Context, id string) error {
 		ks[i] = dynamo.Keys{k.PK, k.SK}
 	}
 	_, err = s.webhooks.Batch(AttrPK, AttrSK).Write().Delete(ks...).Run(ctx)
-	if errors.Is(err, dynamo.ErrNoInput) {
-		return nil
-	}
 	return err
 }

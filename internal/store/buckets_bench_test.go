@@ -33,7 +33,7 @@ func BenchmarkBucketOf(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, it := range items {
-			if _, ok, err := bucketOf(it); !ok || err != nil {
+			if _, ok, err := bucketOf(it, ""); !ok || err != nil {
 				b.Fatal(ok, err)
 			}
 		}

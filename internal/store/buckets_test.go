@@ -32,60 +32,70 @@ func hourDelta(t time.Time, ms int64, status webhook.DeliveryStatus) webhook.Sta
 	return d
 }
 
+// clockAt is a store option fixing the clock at t (which hours have
+// expired is the clock's to say).
+func clockAt(t time.Time) Option { return WithClock(func() time.Time { return t }) }
+
 func TestAddStatsBuckets(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store, client *dynamodb.Client) {
 		ctx := context.Background()
-		rc, ops := recordingClient(client)
-		s = New(rc, s.tables)
-		wh := webhook.NewID(webhook.WebhookIDPrefix)
 		h0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		rc, ops := recordingClient(client)
+		s = New(rc, s.tables, clockAt(h0.Add(3*time.Hour)))
+		wh := webhook.NewID(webhook.WebhookIDPrefix)
 
-		// One request per stats update within an hour: the first resets the
-		// current bucket, the rest add to it.
+		// One request per stats update within an hour: the first resets its
+		// slot, the rest add to it.
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(time.Minute), 100, webhook.DeliverySucceeded)))
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(2*time.Minute), 100, webhook.DeliveryRetrying)))
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(3*time.Minute), 3000, webhook.DeliveryFailed)))
 		assert.Equal(t, []string{"UpdateItem", "UpdateItem", "UpdateItem"}, ops.operations())
 
-		// The next hour: one reset, and the finished hour put as its own item.
+		// The next hour: one reset, and the hours it found put, in one batch.
 		ops.reset()
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(time.Hour), 10, webhook.DeliverySucceeded)))
-		assert.Equal(t, []string{"UpdateItem", "PutItem"}, ops.operations())
+		assert.Equal(t, []string{"UpdateItem", "BatchWriteItem"}, ops.operations())
 		ops.reset()
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(time.Hour+time.Minute), 10, webhook.DeliveryRetrying)))
 		assert.Equal(t, []string{"UpdateItem"}, ops.operations())
 
-		// Another container (a second Store) that rolled the hour over first
-		// costs this one a failed request, once; only the winner puts the
-		// finished hour.
-		other := New(rc, s.tables)
+		// Another container (a second Store) that moved to the next hour
+		// first costs this one a failed request, once; only the winner puts.
+		other := New(rc, s.tables, clockAt(h0.Add(3*time.Hour)))
+		ops.reset()
 		require.NoError(t, other.AddStats(ctx, wh, hourDelta(h0.Add(2*time.Hour), 10, webhook.DeliverySucceeded)))
+		assert.Equal(t, []string{"UpdateItem", "BatchWriteItem"}, ops.operations())
 		ops.reset()
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(2*time.Hour+time.Minute), 10, webhook.DeliveryRetrying)))
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(2*time.Hour+2*time.Minute), 10, webhook.DeliveryRetrying)))
 		assert.Equal(t, []string{"UpdateItem", "UpdateItem", "UpdateItem"}, ops.operations())
 
-		// A late batch for a finished hour changes only the counters: the
-		// one that knows costs one request, the other tries the forms.
+		// A batch one hour late still lands in its hour's bucket; two hours
+		// late only in the counters (one request for a store that knows,
+		// the forms tried in turn for one that does not).
 		ops.reset()
+		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(time.Hour+5*time.Minute), 10, webhook.DeliverySucceeded)))
 		require.NoError(t, s.AddStats(ctx, wh, hourDelta(h0.Add(4*time.Minute), 20, webhook.DeliverySucceeded)))
-		assert.Equal(t, []string{"UpdateItem"}, ops.operations())
+		assert.Equal(t, []string{"UpdateItem", "UpdateItem"}, ops.operations())
 		fresh := New(rc, s.tables)
 		require.NoError(t, fresh.AddStats(ctx, wh, hourDelta(h0.Add(5*time.Minute), 20, webhook.DeliverySucceeded)))
 
 		st, err := s.GetStats(ctx, wh)
 		require.NoError(t, err)
-		assert.Equal(t, int64(5), st.Successful)
+		assert.Equal(t, int64(6), st.Successful)
 		assert.Equal(t, int64(1), st.Failed)
-		assert.Equal(t, int64(10), st.Attempts)
-		require.Len(t, st.Hours, 1, "the stats item holds the current hour only")
-		assert.Equal(t, h0.Add(2*time.Hour), st.Hours[0].Start)
-		assert.Equal(t, [3]int64{1, 0, 2}, [3]int64{st.Hours[0].Succeeded, st.Hours[0].Failed, st.Hours[0].Retrying})
+		assert.Equal(t, int64(11), st.Attempts)
+		require.Len(t, st.Hours, 2, "the stats item holds the last two hours")
+		assert.Equal(t, h0.Add(time.Hour), st.Hours[0].Start)
+		assert.Equal(t, h0.Add(2*time.Hour), st.Hours[1].Start)
 
+		ops.reset()
 		st, err = s.GetStatsSince(ctx, wh, h0)
 		require.NoError(t, err)
+		assert.Equal(t, []string{"GetItem", "Query"}, ops.operations())
 		require.Len(t, st.Hours, 3)
-		for i, want := range [][3]int64{{1, 1, 1}, {1, 0, 1}, {1, 0, 2}} {
+		// Hour 1 was put before its late batch: the stats item's copy wins.
+		for i, want := range [][3]int64{{1, 1, 1}, {2, 0, 1}, {1, 0, 2}} {
 			h := st.Hours[i]
 			assert.Equal(t, h0.Add(time.Duration(i)*time.Hour), h.Start)
 			assert.Equal(t, want, [3]int64{h.Succeeded, h.Failed, h.Retrying}, "hour %d", i)
@@ -101,16 +111,64 @@ func TestAddStatsBuckets(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, st.Hours, 2, "hours before since are not read")
 
-		// A finished hour's item expires a day after the 7 days served.
+		// A put hour's item expires a day after the 7 days served.
 		item := getItem(t, client, s.tables, webhookPK(wh), hourSK(hourNumber(h0)))
 		exp := item[TTLAttribute].(*types.AttributeValueMemberN).Value
 		assert.Equal(t, strconv.FormatInt(h0.Add(8*24*time.Hour).Unix(), 10), exp)
 	})
 }
 
+// TestRolloverCrash: a container that dies between an hour's reset and its
+// puts loses no hour (the next hour's reset puts what it missed); two such
+// crashes in a row lose one hour.
+func TestRolloverCrash(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Store, client *dynamodb.Client) {
+		ctx := context.Background()
+		h0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		clock := clockAt(h0.Add(6 * time.Hour))
+		ok, crashing := New(client, s.tables, clock), New(failingClient(client, "BatchWriteItem"), s.tables, clock)
+		for _, tc := range []struct {
+			name  string
+			crash map[int]bool
+			lost  int // the hour lost, -1 for none
+		}{
+			{"one crash", map[int]bool{2: true}, -1},
+			// Hour 1 is put twice, as it stands at hour 2's reset and final
+			// at hour 3's: both crashed.
+			{"two in a row", map[int]bool{2: true, 3: true}, 1},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				wh := webhook.NewID(webhook.WebhookIDPrefix)
+				for i := range 6 {
+					d := hourDelta(h0.Add(time.Duration(i)*time.Hour), 50, webhook.DeliverySucceeded)
+					if tc.crash[i] {
+						require.Error(t, crashing.AddStats(ctx, wh, d), "reset done, puts lost")
+					} else {
+						require.NoError(t, ok.AddStats(ctx, wh, d))
+					}
+				}
+				st, err := ok.GetStatsSince(ctx, wh, h0)
+				require.NoError(t, err)
+				assert.Equal(t, int64(6), st.Successful, "the counters are in the reset itself")
+				var got, want []time.Time
+				for _, h := range st.Hours {
+					got = append(got, h.Start)
+					assert.Equal(t, int64(1), h.Succeeded, "%s", h.Start)
+				}
+				for i := range 6 {
+					if i != tc.lost {
+						want = append(want, h0.Add(time.Duration(i)*time.Hour))
+					}
+				}
+				assert.Equal(t, want, got)
+			})
+		}
+	})
+}
+
 // TestConcurrentRollover has two stores (two containers) roll the same
-// hours over: every count lands once, each finished hour is put by exactly
-// one of them, the one whose reset won.
+// hours over: every count lands once, the hours are put by the one whose
+// reset won.
 func TestConcurrentRollover(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store, client *dynamodb.Client) {
 		ctx := context.Background()
@@ -131,12 +189,13 @@ func TestConcurrentRollover(t *testing.T) {
 				assert.Equal(t, int64(perHour), h.Attempts(), "hour %d", i)
 			}
 		}
+		clock := clockAt(h0.Add(hours * time.Hour))
 
 		t.Run("interleaved", func(t *testing.T) {
 			// Both know the previous hour; one resets first, the other's
 			// reset then fails and it adds instead, putting nothing.
 			rc, ops := recordingClient(client)
-			a, b := New(rc, s.tables), New(rc, s.tables)
+			a, b := New(rc, s.tables, clock), New(rc, s.tables, clock)
 			wh := webhook.NewID(webhook.WebhookIDPrefix)
 			for i := range hours {
 				first, second := a, b
@@ -150,7 +209,7 @@ func TestConcurrentRollover(t *testing.T) {
 				require.NoError(t, second.AddStats(ctx, wh, at(i)))
 				want := []string{"UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem", "UpdateItem"} // second's failed reset
 				if i > 0 {
-					want = append([]string{"UpdateItem", "PutItem"}, want[1:]...)
+					want = append([]string{"UpdateItem", "BatchWriteItem"}, want[1:]...)
 				}
 				assert.Equal(t, want, ops.operations(), "hour %d", i)
 			}
@@ -159,22 +218,20 @@ func TestConcurrentRollover(t *testing.T) {
 
 		t.Run("parallel", func(t *testing.T) {
 			rc, ops := recordingClient(client)
-			stores := []*Store{New(rc, s.tables), New(rc, s.tables)}
+			stores := []*Store{New(rc, s.tables, clock), New(rc, s.tables, clock)}
 			wh := webhook.NewID(webhook.WebhookIDPrefix)
 			for i := range hours {
 				var wg sync.WaitGroup
 				for _, st := range stores {
 					for range 2 {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
+						wg.Go(func() {
 							assert.NoError(t, st.AddStats(ctx, wh, at(i)))
-						}()
+						})
 					}
 				}
 				wg.Wait()
 			}
-			assert.Equal(t, hours-1, countOps(ops.operations(), "PutItem"), "one put per finished hour")
+			assert.Equal(t, hours-1, countOps(ops.operations(), "BatchWriteItem"), "one put per new hour")
 			check(t, stores[0], wh, 4)
 		})
 	})
@@ -189,6 +246,7 @@ func TestStatsItemSize(t *testing.T) {
 		ctx := context.Background()
 		wh := webhook.NewID(webhook.WebhookIDPrefix)
 		h0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		s = New(client, s.tables, clockAt(h0.Add(webhook.MaxStatsSpan)))
 		for i := range webhook.StatsHours {
 			d := hourDelta(h0.Add(time.Duration(i)*time.Hour), 100, webhook.DeliverySucceeded)
 			d.LastSuccessAt, d.LastFailureAt = d.LastDeliveryAt, d.LastDeliveryAt
@@ -205,7 +263,7 @@ func TestStatsItemSize(t *testing.T) {
 		require.NoError(t, err)
 
 		size := itemSize(getItem(t, client, s.tables, webhookPK(wh), skStats))
-		t.Logf("stats item (counters, health, the current hour): %d bytes (%d WRU per write)", size, (size+1023)/1024)
+		t.Logf("stats item (counters, health, two hours): %d bytes (%d WRU per write)", size, (size+1023)/1024)
 		assert.Less(t, size, 1024)
 		hour := itemSize(getItem(t, client, s.tables, webhookPK(wh), hourSK(hourNumber(h0))))
 		t.Logf("a finished hour's item: %d bytes; 7 days of them %d bytes", hour, hour*(webhook.StatsHours-1))
@@ -224,6 +282,7 @@ func TestDeleteWebhookRemovesHours(t *testing.T) {
 		require.NoError(t, s.CreateWebhook(ctx, w))
 		require.NoError(t, s.CreateWebhook(ctx, keep))
 		h0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		s = New(client, s.tables, clockAt(h0.Add(30*time.Hour)))
 		for i := range 30 { // more than one batch of deletes (25)
 			require.NoError(t, s.AddStats(ctx, w.ID, hourDelta(h0.Add(time.Duration(i)*time.Hour), 5, webhook.DeliverySucceeded)))
 		}

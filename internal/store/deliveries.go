@@ -285,12 +285,12 @@ func (s *Store) UndoRequeue(ctx context.Context, d *webhook.Delivery, completedA
 	return nil
 }
 
-// AddStats adds d to a webhook's counters and to its current hour's bucket
-// in one update (ADD is atomic, so concurrent batches never lose each
-// other's counts). The bucket's hour decides the update's form (buckets.go):
-// when its condition fails, another writer moved the hour on and another
-// form is sent. The first update of an hour also puts the finished hour as
-// its own item: a second request once per webhook and hour.
+// AddStats adds d to a webhook's counters and to its hour's bucket in one
+// update (ADD is atomic, so concurrent batches never lose each other's
+// counts). The bucket's slot decides the update's form (buckets.go): when
+// its condition fails, another writer moved the slot on and another form is
+// sent. The first update of an hour also puts the hours it found as items
+// of their own: a second request once per webhook and hour.
 func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
 		return notFound(webhookID)
@@ -333,8 +333,8 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 		s.hours.wrote(webhookID, hour)
 	}
 	if mode == bucketReset {
-		if err := s.putFinishedHour(ctx, webhookID, old); err != nil {
-			return fmt.Errorf("add stats of %s: put the finished hour: %w", webhookID, err)
+		if err := s.putHours(ctx, webhookID, old); err != nil {
+			return fmt.Errorf("add stats of %s: put the finished hours: %w", webhookID, err)
 		}
 	}
 	return nil

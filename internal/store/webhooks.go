@@ -340,18 +340,14 @@ func (s *Store) GetStats(ctx context.Context, id string) (webhook.Stats, error) 
 		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
 	}
 	st := it.stats()
-	h, ok, err := bucketOf(item)
-	if err != nil {
+	if st.Hours, err = slotHours(item); err != nil {
 		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
-	}
-	if ok {
-		st.Hours = []webhook.HourStats{h}
 	}
 	return st, nil
 }
 
 // GetStatsSince returns a webhook's counters with its hourly buckets from
-// hour since on: the current hour's from the stats item, the finished ones
+// hour since on: the last two hours written from the stats item, older ones
 // from their own items (one GetItem and one Query, both eventually
 // consistent). Hours without traffic have no bucket.
 func (s *Store) GetStatsSince(ctx context.Context, id string, since time.Time) (webhook.Stats, error) {
@@ -359,17 +355,26 @@ func (s *Store) GetStatsSince(ctx context.Context, id string, since time.Time) (
 	if err != nil {
 		return st, err
 	}
-	done, err := s.finishedHours(ctx, id, since)
+	put, err := s.hourItemsSince(ctx, id, since)
 	if err != nil {
 		return webhook.Stats{}, fmt.Errorf("get hourly stats of %s: %w", id, err)
 	}
-	for _, h := range done {
-		// A finished hour's item is written after the stats item moved past
-		// it, so it never repeats the current one; checked all the same.
-		if len(st.Hours) == 0 || !h.Start.Equal(st.Hours[0].Start) {
-			st.Hours = append(st.Hours, h)
+	inItem := make(map[time.Time]bool, len(st.Hours))
+	hours := st.Hours[:0:0]
+	for _, h := range st.Hours {
+		if !h.Start.Before(since) {
+			inItem[h.Start] = true
+			hours = append(hours, h)
 		}
 	}
-	webhook.SortHours(st.Hours)
+	for _, h := range put {
+		// The stats item's copy of an hour is the newer one (late batches
+		// add to it after it was put).
+		if !inItem[h.Start] {
+			hours = append(hours, h)
+		}
+	}
+	webhook.SortHours(hours)
+	st.Hours = hours
 	return st, nil
 }
