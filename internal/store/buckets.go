@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,9 +101,9 @@ func (c *lastHours) modes(id string, hour int64) []bucketMode {
 	case ok && last == hour:
 		return []bucketMode{bucketAdd, bucketReset, bucketAdd, bucketSkip}
 	case ok && last == hour+1:
-		// The previous hour: its slot holds it still, unless a newer hour
-		// took it meanwhile.
-		return []bucketMode{bucketAdd, bucketSkip}
+		// The previous hour: its slot holds it still (or an older hour, if
+		// nobody wrote it), unless a newer hour took it meanwhile.
+		return []bucketMode{bucketAdd, bucketReset, bucketAdd, bucketSkip}
 	case ok && last > hour:
 		// Hour last is in the item, and hour last-1 or later in the other
 		// slot: hour's is gone.
@@ -209,29 +210,47 @@ func (s *Store) putHours(ctx context.Context, id string, old dynamo.Item) error 
 	return err
 }
 
+// memberIndex numbers the members of bucketMembers, for bucketOf.
+var memberIndex = func() map[string]int {
+	m := make(map[string]int, len(bucketMembers))
+	for i, name := range bucketMembers {
+		m[name] = i
+	}
+	return m
+}()
+
 // bucketOf reads the bucket whose attributes are named with prefix p (a
-// stats item's slot, or "" for an hour item); ok is false when it holds
-// none.
+// stats item's slot, or "" for an hour item): one pass over the item's
+// attributes; ok is false when it holds none.
 func bucketOf(item dynamo.Item, p string) (h webhook.HourStats, ok bool, err error) {
-	av, ok := item[p+bucketHour]
-	if !ok {
-		return h, false, nil
-	}
-	hour, err := numberOf(p+bucketHour, av)
-	if err != nil {
-		return h, false, err
-	}
-	h.Start = hourTime(hour)
-	counts := map[string]*int64{bucketSucceeded: &h.Succeeded, bucketFailed: &h.Failed, bucketRetrying: &h.Retrying}
-	for i := range h.Latency {
-		counts[latencyMember(i)] = &h.Latency[i]
-	}
-	for name, c := range counts {
-		if av, held := item[p+name]; held {
-			if *c, err = numberOf(p+name, av); err != nil {
-				return h, false, err
-			}
+	for name, av := range item {
+		if !strings.HasPrefix(name, p) {
+			continue
 		}
+		member := name[len(p):]
+		i, isCount := memberIndex[member]
+		if !isCount && member != bucketHour {
+			continue // not a bucket's
+		}
+		n, err := numberOf(name, av)
+		if err != nil {
+			return h, false, err
+		}
+		switch {
+		case !isCount:
+			h.Start, ok = hourTime(n), true
+		case i == 0:
+			h.Succeeded = n
+		case i == 1:
+			h.Failed = n
+		case i == 2:
+			h.Retrying = n
+		default:
+			h.Latency[i-3] = n
+		}
+	}
+	if !ok {
+		return webhook.HourStats{}, false, nil // members without their hour: none
 	}
 	return h, true, nil
 }
