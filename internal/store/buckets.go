@@ -33,9 +33,11 @@ import (
 // taking late batches) as it stands, to be put again, final, at the next
 // new hour. One BatchWriteItem per webhook and hour with traffic, never per
 // delivery. Only the update whose reset won sees the old slots, so nothing
-// is put twice at once; a crash between the reset and the puts loses
-// nothing, since the replaced hour was put at the hour before (only what late
-// batches added to it since is lost) and the other is put at the next.
+// is put twice at once. A crash between the reset and the puts loses no
+// hour when the replaced one had traffic in the hour after it (that hour's
+// reset put it; only what late batches added since is lost); the other is
+// put at the next reset. A webhook idle in that hour loses the replaced
+// hour's bucket; the counters are in the reset itself, never lost.
 
 const (
 	bucketHour      = "t"

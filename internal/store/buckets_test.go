@@ -115,6 +115,12 @@ func TestAddStatsBuckets(t *testing.T) {
 		item := getItem(t, client, s.tables, webhookPK(wh), hourSK(hourNumber(h0)))
 		exp := item[TTLAttribute].(*types.AttributeValueMemberN).Value
 		assert.Equal(t, strconv.FormatInt(h0.Add(8*24*time.Hour).Unix(), 10), exp)
+
+		// A delta without an hour (nothing for the buckets) is one update of
+		// the counters, whatever the store remembers.
+		ops.reset()
+		require.NoError(t, New(rc, s.tables).AddStats(ctx, wh, webhook.StatsDelta{Attempts: 1}))
+		assert.Equal(t, []string{"UpdateItem"}, ops.operations())
 	})
 }
 

@@ -300,8 +300,11 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 		old  dynamo.Item
 		mode bucketMode
 	)
-	hour := hourNumber(d.Hour.Start)
-	for _, mode = range s.hours.modes(webhookID, hour) {
+	hour, modes := hourNumber(d.Hour.Start), []bucketMode{bucketSkip}
+	if !d.Hour.Start.IsZero() {
+		modes = s.hours.modes(webhookID, hour)
+	}
+	for _, mode = range modes {
 		u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
 			Add("total_deliveries", d.Succeeded+d.Failed).
 			Add("successful", d.Succeeded).
@@ -329,7 +332,7 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 	if err != nil {
 		return fmt.Errorf("add stats of %s: %w", webhookID, err)
 	}
-	if mode != bucketSkip && !d.Hour.Start.IsZero() {
+	if mode != bucketSkip {
 		s.hours.wrote(webhookID, hour)
 	}
 	if mode == bucketReset {
