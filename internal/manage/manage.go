@@ -33,6 +33,8 @@ type Store interface {
 	UpdateWebhook(ctx context.Context, w *webhook.Webhook) error
 	DeleteWebhook(ctx context.Context, id string) error
 	GetStats(ctx context.Context, id string) (webhook.Stats, error)
+	// GetStatsSince is GetStats with the hourly buckets from hour since on.
+	GetStatsSince(ctx context.Context, id string, since time.Time) (webhook.Stats, error)
 }
 
 // Secrets seals a webhook's credentials before they are stored and opens

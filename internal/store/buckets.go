@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,29 +14,55 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
-// The hourly buckets live in the stats item beside the counters, so the
-// counter update that already happens per webhook per batch carries them:
-// no extra write. Hour h's bucket is kept in slot h mod webhook.StatsHours
-// as top-level attributes "h<slot><member>": "t" the hour itself (hours
-// since the epoch), "s", "f", "r" the counts and "l0" .. "l30" the
-// response-time buckets, only those counted. Top-level, so ADD works on
-// them (ADD takes no nested path, and the embedded emulator has none). A
-// new hour takes the place of the one 7 days before, so the item stays
-// bounded (docs/cost.md has its size). Names are short: every write is
-// billed per KB of the whole item.
+// The hourly buckets. The stats item holds the buckets of the last two
+// hours written, beside the counters: hour h in slot h mod 2, as top-level
+// attributes "b<slot><member>": "t" the hour itself (hours since the
+// epoch), "s", "f", "r" the counts and "l0" .. "l30" the response-time
+// buckets, only those counted. Top-level, so ADD works on them (ADD takes no
+// nested path, and the embedded emulator has none). The counter update that
+// already happens per webhook per batch adds to its hour's slot: no extra
+// write, and the item stays small (every write on it, the health's too, is
+// billed per KB of the whole item: docs/cost.md).
+//
+// The first update of a new hour resets its slot, which held the hour two
+// or more before, in the same request, and gets the item as it was
+// (ReturnValues ALL_OLD). Both hours it held are then put as items of their
+// own, wh#<id> / hour#<hour>, with the bucket's members unprefixed and a TTL
+// (expires_at) a day past the 7 days served: the one just replaced for
+// good, the other (the previous hour, still in the stats item and still
+// taking late batches) as it stands, to be put again, final, at the next
+// new hour. One BatchWriteItem per webhook and hour with traffic, never per
+// delivery. Only the update whose reset won sees the old slots, so nothing
+// is put twice at once. A crash between the reset and the puts loses no
+// hour when the replaced one had traffic in the hour after it (that hour's
+// reset put it; only what late batches added since is lost); the other is
+// put at the next reset. A webhook idle in that hour loses the replaced
+// hour's bucket; the counters are in the reset itself, never lost.
 
 const (
 	bucketHour      = "t"
 	bucketSucceeded = "s"
 	bucketFailed    = "f"
 	bucketRetrying  = "r"
+
+	bucketSlots  = 2
+	skHourPrefix = "hour#"
+	// hourTTL is how long a finished hour's item lives past its hour: the
+	// longest window served plus a day of slack for TTL's own delay.
+	hourTTL = webhook.MaxStatsSpan + 24*time.Hour
 )
 
 func latencyMember(i int) string { return "l" + strconv.Itoa(i) }
 
-func slotPrefix(slot int) string { return "h" + strconv.Itoa(slot) }
+// slotPrefix is the prefix of hour's slot in the stats item.
+func slotPrefix(hour int64) string { return "b" + strconv.FormatInt(hour%bucketSlots, 10) }
 
 func hourNumber(h time.Time) int64 { return h.Unix() / 3600 }
+
+func hourTime(hour int64) time.Time { return time.Unix(hour*3600, 0).UTC() }
+
+// hourSK is the sort key of hour's item: fixed width, so keys sort as hours.
+func hourSK(hour int64) string { return fmt.Sprintf("%s%010d", skHourPrefix, hour) }
 
 // bucketMembers are the members of a bucket other than its hour.
 var bucketMembers = func() []string {
@@ -45,45 +73,57 @@ var bucketMembers = func() []string {
 	return m
 }()
 
-// bucketMode is how one stats update treats its hour's bucket.
+// bucketMode is how one stats update treats its hour's slot.
 type bucketMode int
 
 const (
 	bucketAdd   bucketMode = iota // the slot holds this hour: add to it
 	bucketReset                   // the slot is empty or holds an older hour: replace it
-	bucketSkip                    // the slot holds a newer hour (clock skew): leave it
+	bucketSkip                    // the slot holds a newer hour (a batch two hours late): counters only
 )
 
-// slotHours remembers, per webhook, the hour whose bucket this process last
-// wrote, so an update is sent in the right form first: the first of a new
-// hour resets the slot, the rest add to it, one request each. Another
-// container that wrote the hour first costs one failed request, once.
-type slotHours struct {
+// lastHours remembers, per webhook, the latest hour this process wrote, so
+// an update is sent in the right form first: the first of a new hour resets
+// its slot, the rest add to it, one request each. Another container that
+// wrote the hour first costs one failed request, once.
+type lastHours struct {
 	mu sync.Mutex
 	m  map[string]int64
 }
 
-// maxSlotHours bounds the memory: past it the map starts over (a reset
+// maxLastHours bounds the memory: past it the map starts over (a reset
 // costs at most one more request per webhook).
-const maxSlotHours = 10000
+const maxLastHours = 10000
 
 // modes are the forms to try, in order, for hour of webhook id.
-func (c *slotHours) modes(id string, hour int64) []bucketMode {
+func (c *lastHours) modes(id string, hour int64) []bucketMode {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m[id] == hour {
+	switch last, ok := c.m[id]; {
+	case ok && last == hour:
 		return []bucketMode{bucketAdd, bucketReset, bucketAdd, bucketSkip}
+	case ok && last == hour+1:
+		// The previous hour: its slot holds it still (or an older hour, if
+		// nobody wrote it), unless a newer hour took it meanwhile.
+		return []bucketMode{bucketAdd, bucketReset, bucketAdd, bucketSkip}
+	case ok && last > hour:
+		// Hour last is in the item, and hour last-1 or later in the other
+		// slot: hour's is gone.
+		return []bucketMode{bucketSkip}
+	default:
+		return []bucketMode{bucketReset, bucketAdd, bucketReset, bucketSkip}
 	}
-	return []bucketMode{bucketReset, bucketAdd, bucketReset, bucketSkip}
 }
 
-func (c *slotHours) wrote(id string, hour int64) {
+func (c *lastHours) wrote(id string, hour int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxSlotHours {
+	if c.m == nil || len(c.m) >= maxLastHours {
 		c.m = map[string]int64{}
 	}
-	c.m[id] = hour
+	if last, ok := c.m[id]; !ok || hour > last {
+		c.m[id] = hour
+	}
 }
 
 // bucketFields are the bucket's counts by member name, zeros left out.
@@ -108,7 +148,8 @@ func withBucket(u *dynamo.Update, h *webhook.HourStats, mode bucketMode) *dynamo
 	if h.Start.IsZero() || mode == bucketSkip {
 		return u
 	}
-	p, hour := slotPrefix(webhook.HourSlot(h.Start)), hourNumber(h.Start)
+	hour := hourNumber(h.Start)
+	p := slotPrefix(hour)
 	fields := bucketFields(h)
 	if mode == bucketAdd {
 		for name, n := range fields {
@@ -127,79 +168,166 @@ func withBucket(u *dynamo.Update, h *webhook.HourStats, mode bucketMode) *dynamo
 	return u.If("attribute_not_exists($) OR $ < ?", p+bucketHour, p+bucketHour, hour)
 }
 
-// hoursOf reads the buckets of a stats item: one pass over its
-// attributes, those named h<slot><member>.
-func hoursOf(item dynamo.Item) ([]webhook.HourStats, error) {
-	var (
-		hours [webhook.StatsHours]webhook.HourStats
-		held  [webhook.StatsHours]bool
-	)
-	for name, av := range item {
-		slot, member, ok := bucketName(name)
+// hourItems are the items to put for the slots of old, the stats item as a
+// reset found it: one per slot holding an hour that has not expired by now.
+func hourItems(id string, old dynamo.Item, now time.Time) ([]any, error) {
+	var out []any
+	for slot := range bucketSlots {
+		p := "b" + strconv.Itoa(slot)
+		av, ok := old[p+bucketHour]
 		if !ok {
 			continue
 		}
-		num, isNum := av.(*types.AttributeValueMemberN)
-		if !isNum {
-			return nil, fmt.Errorf("stats bucket %s is not a number", name)
-		}
-		n, err := strconv.ParseInt(num.Value, 10, 64)
+		hour, err := numberOf(p+bucketHour, av)
 		if err != nil {
-			return nil, fmt.Errorf("stats bucket %s: %w", name, err)
+			return nil, err
 		}
-		h := &hours[slot]
-		switch member {
-		case bucketHour:
-			h.Start, held[slot] = time.Unix(n*3600, 0).UTC(), true
-		case bucketSucceeded:
+		expires := hourTime(hour).Add(hourTTL)
+		if !expires.After(now) {
+			continue
+		}
+		item := dynamo.Item{
+			AttrPK:       &types.AttributeValueMemberS{Value: webhookPK(id)},
+			AttrSK:       &types.AttributeValueMemberS{Value: hourSK(hour)},
+			bucketHour:   av,
+			TTLAttribute: &types.AttributeValueMemberN{Value: strconv.FormatInt(expires.Unix(), 10)},
+		}
+		for _, name := range bucketMembers {
+			if v, ok := old[p+name]; ok {
+				item[name] = v
+			}
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}
+
+// putHours writes the hours of the slots a reset found as items of their own.
+func (s *Store) putHours(ctx context.Context, id string, old dynamo.Item) error {
+	items, err := hourItems(id, old, s.now())
+	if err != nil || len(items) == 0 {
+		return err
+	}
+	_, err = s.webhooks.Batch(AttrPK, AttrSK).Write().Put(items...).Run(ctx)
+	return err
+}
+
+// memberIndex numbers the members of bucketMembers, for bucketOf.
+var memberIndex = func() map[string]int {
+	m := make(map[string]int, len(bucketMembers))
+	for i, name := range bucketMembers {
+		m[name] = i
+	}
+	return m
+}()
+
+// bucketOf reads the bucket whose attributes are named with prefix p (a
+// stats item's slot, or "" for an hour item): one pass over the item's
+// attributes; ok is false when it holds none.
+func bucketOf(item dynamo.Item, p string) (h webhook.HourStats, ok bool, err error) {
+	for name, av := range item {
+		if !strings.HasPrefix(name, p) {
+			continue
+		}
+		member := name[len(p):]
+		i, isCount := memberIndex[member]
+		if !isCount && member != bucketHour {
+			continue // not a bucket's
+		}
+		n, err := numberOf(name, av)
+		if err != nil {
+			return h, false, err
+		}
+		switch {
+		case !isCount:
+			h.Start, ok = hourTime(n), true
+		case i == 0:
 			h.Succeeded = n
-		case bucketFailed:
+		case i == 1:
 			h.Failed = n
-		case bucketRetrying:
+		case i == 2:
 			h.Retrying = n
 		default:
-			i, err := strconv.Atoi(member[1:])
-			if member[0] != 'l' || err != nil || i < 0 || i >= webhook.LatencyBuckets {
-				continue // not ours
-			}
-			h.Latency[i] = n
+			h.Latency[i-3] = n
 		}
 	}
-	n := 0
-	for _, h := range held {
-		if h {
-			n++
+	if !ok {
+		return webhook.HourStats{}, false, nil // members without their hour: none
+	}
+	return h, true, nil
+}
+
+// slotHours reads the slots of a stats item, oldest first.
+func slotHours(item dynamo.Item) ([]webhook.HourStats, error) {
+	var out []webhook.HourStats
+	for slot := range bucketSlots {
+		h, ok, err := bucketOf(item, "b"+strconv.Itoa(slot))
+		if err != nil {
+			return nil, err
 		}
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	out := make([]webhook.HourStats, 0, n)
-	for slot := range hours {
-		if held[slot] { // a slot without its hour is a half-removed one: none
-			out = append(out, hours[slot])
+		if ok {
+			out = append(out, h)
 		}
 	}
 	webhook.SortHours(out)
 	return out, nil
 }
 
-// bucketName splits an attribute name h<slot><member>; ok is false for the
-// item's other attributes.
-func bucketName(name string) (slot int, member string, ok bool) {
-	if len(name) < 3 || name[0] != 'h' {
-		return 0, "", false
+func numberOf(name string, av types.AttributeValue) (int64, error) {
+	num, ok := av.(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, fmt.Errorf("stats bucket %s is not a number", name)
 	}
-	j := 1
-	for j < len(name) && name[j] >= '0' && name[j] <= '9' {
-		j++
+	n, err := strconv.ParseInt(num.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("stats bucket %s: %w", name, err)
 	}
-	if j == 1 || j == len(name) {
-		return 0, "", false
+	return n, nil
+}
+
+// hourItemsSince reads the hour items of webhook id from hour since on,
+// oldest first (one eventually consistent Query: an hour just put may be
+// missed for a moment, but the stats item holds it too).
+func (s *Store) hourItemsSince(ctx context.Context, id string, since time.Time) ([]webhook.HourStats, error) {
+	var items []dynamo.Item
+	err := s.webhooks.Get(AttrPK, webhookPK(id)).
+		Range(AttrSK, dynamo.Between, hourSK(hourNumber(since)), hourSK(9999999999)).
+		All(ctx, &items)
+	if err != nil {
+		return nil, err
 	}
-	slot, err := strconv.Atoi(name[1:j])
-	if err != nil || slot >= webhook.StatsHours {
-		return 0, "", false
+	out := make([]webhook.HourStats, 0, len(items))
+	for _, it := range items {
+		h, ok, err := bucketOf(it, "")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, h)
+		}
 	}
-	return slot, name[j:], true
+	return out, nil
+}
+
+// deleteHours removes every hour item of webhook id (a Query of their keys,
+// then batches of 25 deletes).
+func (s *Store) deleteHours(ctx context.Context, id string) error {
+	var keys []struct {
+		PK string `dynamo:"pk"`
+		SK string `dynamo:"sk"`
+	}
+	err := s.webhooks.Get(AttrPK, webhookPK(id)).
+		Range(AttrSK, dynamo.BeginsWith, skHourPrefix).
+		Project(AttrPK, AttrSK).
+		Consistent(true).
+		All(ctx, &keys)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	ks := make([]dynamo.Keyed, len(keys))
+	for i, k := range keys {
+		ks[i] = dynamo.Keys{k.PK, k.SK}
+	}
+	_, err = s.webhooks.Batch(AttrPK, AttrSK).Write().Delete(ks...).Run(ctx)
+	return err
 }

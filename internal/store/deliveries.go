@@ -288,15 +288,23 @@ func (s *Store) UndoRequeue(ctx context.Context, d *webhook.Delivery, completedA
 // AddStats adds d to a webhook's counters and to its hour's bucket in one
 // update (ADD is atomic, so concurrent batches never lose each other's
 // counts). The bucket's slot decides the update's form (buckets.go): when
-// its condition fails, another writer moved the slot on and the other form
-// is sent.
+// its condition fails, another writer moved the slot on and another form is
+// sent. The first update of an hour also puts the hours it found as items
+// of their own: a second request once per webhook and hour.
 func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsDelta) error {
 	if !webhook.ValidID(webhook.WebhookIDPrefix, webhookID) {
 		return notFound(webhookID)
 	}
-	var err error
-	hour := hourNumber(d.Hour.Start)
-	for _, mode := range s.slots.modes(webhookID, hour) {
+	var (
+		err  error
+		old  dynamo.Item
+		mode bucketMode
+	)
+	hour, modes := hourNumber(d.Hour.Start), []bucketMode{bucketSkip}
+	if !d.Hour.Start.IsZero() {
+		modes = s.hours.modes(webhookID, hour)
+	}
+	for _, mode = range modes {
 		u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
 			Add("total_deliveries", d.Succeeded+d.Failed).
 			Add("successful", d.Succeeded).
@@ -308,15 +316,29 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 				u = u.Set(path, t.UTC())
 			}
 		}
-		if err = withBucket(u, &d.Hour, mode).Run(ctx); !dynamo.IsCondCheckFailed(err) {
-			if err == nil && mode != bucketSkip {
-				s.slots.wrote(webhookID, hour)
+		u = withBucket(u, &d.Hour, mode)
+		if mode == bucketReset {
+			err = u.OldValue(ctx, &old)
+			if errors.Is(err, dynamo.ErrNotFound) {
+				err = nil // the item's first write: no hour finished
 			}
+		} else {
+			err = u.Run(ctx)
+		}
+		if !dynamo.IsCondCheckFailed(err) {
 			break
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("add stats of %s: %w", webhookID, err)
+	}
+	if mode != bucketSkip {
+		s.hours.wrote(webhookID, hour)
+	}
+	if mode == bucketReset {
+		if err := s.putHours(ctx, webhookID, old); err != nil {
+			return fmt.Errorf("add stats of %s: put the finished hours: %w", webhookID, err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"sort"
 	"sync"
 	"testing"
@@ -128,4 +129,19 @@ func recordingClient(client *dynamodb.Client) (*dynamodb.Client, *opRecorder) {
 		o.APIOptions = append(o.APIOptions, r.add)
 	})
 	return c, r
+}
+
+// failingClient is a copy of client whose calls of operation op fail.
+func failingClient(client *dynamodb.Client, op string) *dynamodb.Client {
+	return dynamodb.New(client.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("failOperation",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if middleware.GetOperationName(ctx) == op {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("injected failure of " + op)
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	})
 }

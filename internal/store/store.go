@@ -21,7 +21,7 @@ type Store struct {
 	deliveries dynamo.Table
 	retention  time.Duration
 	now        func() time.Time
-	slots      slotHours // the hour each stats bucket slot was last seen holding (buckets.go)
+	hours      lastHours // the latest hour of stats written per webhook (buckets.go)
 }
 
 // DefaultRetention is how long deliveries are kept (the seed's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -247,8 +248,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhook.Webhook) error {
 }
 
 // DeleteWebhook removes a webhook's config, its subscription items and its
-// stats in one transaction; ENotFound if it does not exist. Deliveries stay
-// until retention removes them.
+// stats in one transaction, then its finished hours' items; ENotFound if it
+// does not exist. Deliveries stay until retention removes them.
 func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 	for attempt := 1; ; attempt++ {
 		cur, err := s.getConfig(ctx, id)
@@ -266,6 +267,12 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		err = tx.Run(ctx)
 		switch {
 		case err == nil:
+			// The finished hours' items (up to 169) cannot join the
+			// transaction (100 items at most), so they go after it, best
+			// effort: the webhook is gone either way, its id is never used
+			// again, and an item left by a failure here expires by TTL
+			// within 8 days.
+			_ = s.deleteHours(ctx, id)
 			return nil
 		case (dynamo.IsCondCheckFailed(err) || txConflict(err)) && attempt < txRetries:
 			continue // re-read: gone (ENotFound) or changed (delete that)
@@ -333,8 +340,41 @@ func (s *Store) GetStats(ctx context.Context, id string) (webhook.Stats, error) 
 		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
 	}
 	st := it.stats()
-	if st.Hours, err = hoursOf(item); err != nil {
+	if st.Hours, err = slotHours(item); err != nil {
 		return webhook.Stats{}, fmt.Errorf("read stats of %s: %w", id, err)
 	}
+	return st, nil
+}
+
+// GetStatsSince returns a webhook's counters with its hourly buckets from
+// hour since on: the last two hours written from the stats item, older ones
+// from their own items (one GetItem and one Query, both eventually
+// consistent). Hours without traffic have no bucket.
+func (s *Store) GetStatsSince(ctx context.Context, id string, since time.Time) (webhook.Stats, error) {
+	st, err := s.GetStats(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	put, err := s.hourItemsSince(ctx, id, since)
+	if err != nil {
+		return webhook.Stats{}, fmt.Errorf("get hourly stats of %s: %w", id, err)
+	}
+	inItem := make(map[time.Time]bool, len(st.Hours))
+	hours := st.Hours[:0:0]
+	for _, h := range st.Hours {
+		if !h.Start.Before(since) {
+			inItem[h.Start] = true
+			hours = append(hours, h)
+		}
+	}
+	for _, h := range put {
+		// The stats item's copy of an hour is the newer one (late batches
+		// add to it after it was put).
+		if !inItem[h.Start] {
+			hours = append(hours, h)
+		}
+	}
+	webhook.SortHours(hours)
+	st.Hours = hours
 	return st, nil
 }

@@ -7,13 +7,12 @@ import (
 )
 
 // Hourly statistics: every counter write also adds to the bucket of its
-// hour, so a chart of the last 24 hours or 7 days reads one item instead of
-// scanning the delivery history.
+// hour, so a chart of the last 24 hours or 7 days reads its buckets instead
+// of scanning the delivery history.
 
 const (
-	// StatsHours is how many hourly buckets a webhook keeps: 7 days. The
-	// bucket of hour h takes the place of hour h-StatsHours's, so the
-	// buckets never grow past this.
+	// StatsHours is how many hourly buckets a webhook's stats serve: 7
+	// days (older ones expire).
 	StatsHours = 168
 	// LatencyBuckets is the number of response-time buckets of an hour: a
 	// log scale of ratio √2 (bucket i holds durations up to 2^(i/2) ms), the
@@ -109,9 +108,10 @@ func (h *HourStats) Percentile(q float64) (ms int64, ok bool) {
 	return LatencyBound(LatencyBuckets - 1), true
 }
 
-// HourSlot is where hour t's bucket is kept among StatsHours.
-func HourSlot(t time.Time) int {
-	return int((t.Unix() / 3600) % StatsHours)
+// StatsSince is the first hour of window ending with now's hour.
+func StatsSince(now time.Time, window time.Duration) time.Time {
+	n := int(min(window, MaxStatsSpan) / StatsBucket)
+	return now.UTC().Truncate(time.Hour).Add(-time.Duration(n-1) * time.Hour)
 }
 
 // StatsSeries lays hours (in any order, any span) out as the buckets of
@@ -120,7 +120,7 @@ func HourSlot(t time.Time) int {
 func StatsSeries(hours []HourStats, now time.Time, window time.Duration) []HourStats {
 	n := int(min(window, MaxStatsSpan) / StatsBucket)
 	last := now.UTC().Truncate(time.Hour)
-	first := last.Add(-time.Duration(n-1) * time.Hour)
+	first := StatsSince(now, window)
 	out := make([]HourStats, n)
 	for i := range out {
 		out[i].Start = first.Add(time.Duration(i) * time.Hour)

@@ -63,6 +63,16 @@ func TestStatsSeries(t *testing.T) {
 	assert.Equal(t, int64(5), s[StatsHours-25].Failed)
 }
 
+func TestStatsSince(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 30, 0, 0, time.FixedZone("x", 3600))
+	hour := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	assert.Equal(t, hour.Add(-23*time.Hour), StatsSince(now, 24*time.Hour))
+	assert.Equal(t, hour.Add(-167*time.Hour), StatsSince(now, 7*24*time.Hour))
+	assert.Equal(t, hour.Add(-167*time.Hour), StatsSince(now, 30*24*time.Hour), "at most 7 days")
+	s := StatsSeries(nil, now, 24*time.Hour)
+	assert.Equal(t, StatsSince(now, 24*time.Hour), s[0].Start, "the series starts there")
+}
+
 func TestParseStatsWindow(t *testing.T) {
 	for _, tc := range []struct {
 		window, bucket, field string

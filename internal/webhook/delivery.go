@@ -130,7 +130,8 @@ type Stats struct {
 	LastDeliveryAt  *time.Time
 	LastSuccessAt   *time.Time
 	LastFailureAt   *time.Time
-	// Hours are the hourly buckets kept (at most StatsHours, any order).
+	// Hours are hourly buckets, oldest first: the current hour's alone
+	// from a plain stats read, a window's with the finished hours.
 	Hours []HourStats
 }
 

@@ -232,6 +232,24 @@ func (s *Store) GetStats(_ context.Context, id string) (webhook.Stats, error) {
 	return s.stats[id], nil
 }
 
+// GetStatsSince returns a webhook's statistics with only the hours from
+// since on, as the real store reads a window.
+func (s *Store) GetStatsSince(_ context.Context, id string, since time.Time) (webhook.Stats, error) {
+	defer s.mu.Unlock()
+	if err := s.enter(); err != nil {
+		return webhook.Stats{}, err
+	}
+	st := s.stats[id]
+	var hours []webhook.HourStats
+	for _, h := range st.Hours {
+		if !h.Start.Before(since) {
+			hours = append(hours, h)
+		}
+	}
+	st.Hours = hours
+	return st, nil
+}
+
 // GetDelivery returns a copy of a webhook's delivery, or ENotFound.
 func (s *Store) GetDelivery(_ context.Context, webhookID, id string) (*webhook.Delivery, error) {
 	defer s.mu.Unlock()
