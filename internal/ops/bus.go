@@ -28,8 +28,13 @@ type Bus struct {
 var _ Publisher = (*Bus)(nil)
 
 // NewBus returns the bus named name (a name or an ARN; "default" is the
-// account's default bus).
-func NewBus(client PutEventsAPI, name string) *Bus { return &Bus{client: client, name: name} }
+// account's default bus, also what an empty name means).
+func NewBus(client PutEventsAPI, name string) *Bus {
+	if name == "" {
+		name = "default"
+	}
+	return &Bus{client: client, name: name}
+}
 
 // Publish puts one event on the bus. PutEvents answers 200 with a failed
 // entry for an event it refused: that is an error here too.
