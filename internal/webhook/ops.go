@@ -48,14 +48,16 @@ type OpData struct {
 	// DeliveryEvent is the event of the delivery the operational event is
 	// about.
 	DeliveryEvent string `json:"event,omitempty"`
-	// Attempts is the delivery's attempt count, or for a circuit the
-	// consecutive failed attempts.
+	// Attempts is the number of the deciding attempt of that delivery: how
+	// many it had.
 	Attempts   int    `json:"attempts"`
 	StatusCode int    `json:"last_status_code,omitempty"`
 	Error      string `json:"last_error,omitempty"`
 	// Reason says why a webhook was disabled: auto_disabled or gone.
 	Reason StatusReason `json:"reason,omitempty"`
-	// ConsecutiveFailures and NextProbeAt describe an opened circuit.
+	// ConsecutiveFailures is the endpoint's failed attempts in a row
+	// (webhook.failing, an auto-disable's webhook.disabled); NextProbeAt when
+	// an opened circuit lets one probe through.
 	ConsecutiveFailures int        `json:"consecutive_failures,omitempty"`
 	NextProbeAt         *time.Time `json:"next_probe_at,omitempty"`
 }
