@@ -77,6 +77,8 @@ func TestEmulator(t *testing.T) {
 	assert.True(t, strings.HasPrefix(endpoint, "http://127.0.0.1:"), endpoint)
 	assert.Equal(t, endpoint, env["SQS_ENDPOINT"])
 	assert.Equal(t, endpoint, env["KMS_ENDPOINT"])
+	assert.Equal(t, endpoint, env["EVENTBRIDGE_ENDPOINT"])
+	assert.Equal(t, "default", env["OPERATIONS_EVENT_BUS"], "the account's default bus, which the emulator has")
 	assert.Equal(t, "em-wh-"+s, env["TABLE_WEBHOOKS"])
 	assert.Equal(t, "true", env["ALLOW_PRIVATE_TARGETS"], "the local default")
 	assert.NotEmpty(t, env["KMS_KEY_ID"])

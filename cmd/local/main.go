@@ -249,7 +249,10 @@ func shutdown(ctx context.Context, bg stopper, srv, stack shutdowner) error {
 func stackOptions(getenv func(string) string, cfg config.Config, log *slog.Logger, defaultPort int) (localaws.Options, error) {
 	o := localaws.Options{
 		Tables: store.Tables{Webhooks: cfg.WebhooksTable, Deliveries: cfg.DeliveriesTable},
-		Logger: log,
+		// The operational events' bus, created on the emulator unless it is
+		// the default one.
+		OperationsBus: cfg.OperationsBus,
+		Logger:        log,
 	}
 	var err error
 	if o.DataDir, err = localaws.DataDir(getenv("WEBHOOKS_DATA_DIR")); err != nil {

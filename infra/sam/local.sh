@@ -34,7 +34,7 @@ BASE_IMAGE=public.ecr.aws/lambda/provided:al2023-arm64
 STANDIN_LABEL=io.webhooks.stand-in
 # internal/config's endpoint variables: the deployed template must not have
 # them (template_test.go), sam local needs them declared.
-ENDPOINT_VARS=(DYNAMODB_ENDPOINT SQS_ENDPOINT KMS_ENDPOINT)
+ENDPOINT_VARS=(DYNAMODB_ENDPOINT SQS_ENDPOINT KMS_ENDPOINT EVENTBRIDGE_ENDPOINT)
 
 EMULATOR_PORT="${EMULATOR_PORT:-4566}"
 SAM_API_PORT="${SAM_API_PORT:-3001}"

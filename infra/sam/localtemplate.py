@@ -6,7 +6,7 @@ BUILT-TEMPLATE is what `sam build` wrote (.aws-sam/build/template.yaml); OUT
 is the same template with the variables NAME... declared, empty, for every
 function (Globals). sam local sets only the variables a template declares, so
 its --env-vars file could not otherwise point the functions at the local
-emulator (DYNAMODB_ENDPOINT, SQS_ENDPOINT, KMS_ENDPOINT); the deployed
+emulator (DYNAMODB_ENDPOINT, SQS_ENDPOINT, KMS_ENDPOINT, EVENTBRIDGE_ENDPOINT); the deployed
 template must not declare them (infra/sam/template_test.go). OUT sits next to
 BUILT-TEMPLATE so that the functions' CodeUri still name the built code.
 """

@@ -163,7 +163,7 @@ func TestQueuesMatchQueueDefinitions(t *testing.T) {
 // Variables internal/config reads that a deployed function must not get:
 // endpoints of local stand-ins, and the local cleanup interval (AWS runs the
 // cleanup on the CleanupSchedule parameter instead).
-var notDeployed = []string{"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "KMS_ENDPOINT", "CLEANUP_INTERVAL_MS"}
+var notDeployed = []string{"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "KMS_ENDPOINT", "EVENTBRIDGE_ENDPOINT", "CLEANUP_INTERVAL_MS"}
 
 func TestEnvironmentMatchesConfig(t *testing.T) {
 	tpl := load(t)
@@ -198,6 +198,7 @@ func TestEnvironmentMatchesConfig(t *testing.T) {
 			assert.Equal(t, config.DefaultCircuitOpenAfter, cfg.CircuitOpenAfter)
 			assert.Equal(t, time.Duration(config.DefaultCircuitCooldownMS)*time.Millisecond, cfg.CircuitCooldown)
 			assert.Equal(t, time.Duration(config.DefaultDisableAfterHours)*time.Hour, cfg.DisableAfter)
+			assert.Equal(t, config.DefaultOperationsBus, cfg.OperationsBus)
 			assert.False(t, cfg.AllowPrivate)
 			assert.Equal(t, "INFO", cfg.LogLevel.String())
 			assert.NoError(t, cfg.Require("TABLE_WEBHOOKS", "TABLE_DELIVERIES", "DELIVERY_QUEUE_URL", "EVENTS_QUEUE_URL", "KMS_KEY_ID"))
@@ -343,6 +344,9 @@ func TestPermissions(t *testing.T) {
 			assert.ElementsMatch(t, []any{arn("DeliveryQueue"), arn("EventsQueue")}, res, a)
 		case a == "logs:CreateLogStream", a == "logs:PutLogEvents":
 			assert.Equal(t, []any{arn("DeliveryLogGroup")}, res, a)
+		case a == "events:PutEvents":
+			assert.Equal(t, []any{map[string]any{"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${OperationsEventBus}"}}, res,
+				"the operational events' bus only")
 		case a == "xray:PutTraceSegments", a == "xray:PutTelemetryRecords":
 			// X-Ray has no resources to scope to.
 		default:
@@ -350,7 +354,8 @@ func TestPermissions(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-		"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "logs:PutLogEvents", "xray:PutTraceSegments"} {
+		"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "logs:PutLogEvents", "xray:PutTraceSegments",
+		"events:PutEvents"} {
 		assert.Contains(t, byAction, a, "delivery role lacks %s", a)
 	}
 

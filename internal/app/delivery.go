@@ -12,6 +12,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/delivery"
 	"github.com/systemprompt-io/webhooks/internal/health"
 	"github.com/systemprompt-io/webhooks/internal/oauth2"
+	"github.com/systemprompt-io/webhooks/internal/ops"
 	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/recovery"
 	"github.com/systemprompt-io/webhooks/internal/safehttp"
@@ -35,6 +36,8 @@ var (
 	_ delivery.Triggerer   = (*trigger.Service)(nil)
 	_ delivery.Tokens      = (*oauth2.Provider)(nil)
 	_ delivery.Recoverer   = (*recovery.Service)(nil)
+	_ delivery.Operations  = (*ops.Emitter)(nil)
+	_ ops.Triggerer        = (*trigger.Service)(nil)
 	_ recovery.Store       = (*store.Store)(nil)
 	_ recovery.Sender      = (*queue.Queue)(nil)
 	_ delivery.RateSlots   = (*store.Store)(nil)
@@ -63,6 +66,8 @@ type Pipeline struct {
 	// Tokens are the OAuth 2.0 access tokens of the process's oauth2
 	// deliveries (and test sends), cached per webhook.
 	Tokens *oauth2.Provider
+	// Ops triggers the operational events and puts them on the bus.
+	Ops *ops.Emitter
 }
 
 // PipelineOptions are NewPipelineWith's settings beyond the configuration.
@@ -75,6 +80,9 @@ type PipelineOptions struct {
 	// health (default delivery.Options', 15 s). Measurements that must
 	// not depend on how long a run takes set it longer.
 	CacheTTL time.Duration
+	// Bus, if set, is where the operational events go instead of
+	// cfg.OperationsBus (tests record them).
+	Bus ops.Publisher
 }
 
 // NewPipeline builds the trigger service and the delivery handler for cfg.
@@ -109,6 +117,11 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		return nil, err
 	}
 	p.Tokens = tokens
+	bus := o.Bus
+	if bus == nil {
+		bus = ops.NewBus(clients.EventBridge, cfg.OperationsBus)
+	}
+	p.Ops = ops.New(p.Triggers, bus, log)
 	a, err := delivery.NewAttempter(p.Store, p.Secrets, p.Jobs, delivery.Options{
 		Client:   client,
 		Now:      now,
@@ -118,6 +131,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		Health:   p.Store,
 		Circuit:  health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
 		Rates:    p.Store,
+		Ops:      p.Ops,
 	})
 	if err != nil {
 		return nil, err

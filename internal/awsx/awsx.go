@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -17,12 +18,15 @@ import (
 // Endpoints points services at local stand-ins. An empty field means the
 // service's ordinary AWS endpoint (or AWS_ENDPOINT_URL_*, which the SDK reads).
 type Endpoints struct {
-	DynamoDB string
-	SQS      string
-	KMS      string
+	DynamoDB    string
+	SQS         string
+	KMS         string
+	EventBridge string
 }
 
-func (e Endpoints) local() bool { return e.DynamoDB != "" || e.SQS != "" || e.KMS != "" }
+func (e Endpoints) local() bool {
+	return e.DynamoDB != "" || e.SQS != "" || e.KMS != "" || e.EventBridge != ""
+}
 
 // Clients are the SDK clients of one deployment.
 type Clients struct {
@@ -30,6 +34,8 @@ type Clients struct {
 	DynamoDB *dynamodb.Client
 	SQS      *sqs.Client
 	KMS      *kms.Client
+	// EventBridge puts the operational events on their bus.
+	EventBridge *eventbridge.Client
 }
 
 // New loads the default AWS configuration (environment, shared files, the
@@ -73,6 +79,11 @@ func FromConfig(cfg aws.Config, ep Endpoints) *Clients {
 		KMS: kms.NewFromConfig(cfg, func(o *kms.Options) {
 			if ep.KMS != "" {
 				o.BaseEndpoint = aws.String(ep.KMS)
+			}
+		}),
+		EventBridge: eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+			if ep.EventBridge != "" {
+				o.BaseEndpoint = aws.String(ep.EventBridge)
 			}
 		}),
 	}

@@ -39,7 +39,10 @@ type Config struct {
 	// whose endpoint failed every attempt for this long, and at least
 	// CircuitOpenAfter times, is made inactive (status_reason auto_disabled).
 	DisableAfter time.Duration
-	AllowPrivate bool // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
+	// OperationsBus (OPERATIONS_EVENT_BUS, default "default", the account's
+	// default bus): the EventBridge bus the operational events are put on.
+	OperationsBus string
+	AllowPrivate  bool // ALLOW_PRIVATE_TARGETS: allow loopback/private targets
 	// FairQueue (FAIR_QUEUE, default true) gives each job its webhook id as
 	// MessageGroupId: SQS fair queues on the standard delivery queue. Off for
 	// an SQS stand-in that refuses the parameter on a standard queue.
@@ -60,6 +63,7 @@ const (
 	DefaultCircuitOpenAfter  = 10
 	DefaultCircuitCooldownMS = 60000
 	DefaultDisableAfterHours = 120
+	DefaultOperationsBus     = "default"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -82,13 +86,15 @@ func Parse(getenv func(string) string) (Config, error) {
 		CircuitOpenAfter: p.int("CIRCUIT_OPEN_AFTER", DefaultCircuitOpenAfter, 0, 1000),
 		CircuitCooldown:  time.Duration(p.int("CIRCUIT_COOLDOWN_MS", DefaultCircuitCooldownMS, 1000, 3600000)) * time.Millisecond,
 		DisableAfter:     time.Duration(p.int("DISABLE_AFTER_HOURS", DefaultDisableAfterHours, 0, 8760)) * time.Hour,
+		OperationsBus:    p.bus("OPERATIONS_EVENT_BUS", DefaultOperationsBus),
 		AllowPrivate:     p.bool("ALLOW_PRIVATE_TARGETS", false),
 		FairQueue:        p.bool("FAIR_QUEUE", true),
 		LogLevel:         p.level("LOG_LEVEL", slog.LevelInfo),
 		Endpoints: awsx.Endpoints{
-			DynamoDB: p.str("DYNAMODB_ENDPOINT", ""),
-			SQS:      p.str("SQS_ENDPOINT", ""),
-			KMS:      p.str("KMS_ENDPOINT", ""),
+			DynamoDB:    p.str("DYNAMODB_ENDPOINT", ""),
+			SQS:         p.str("SQS_ENDPOINT", ""),
+			KMS:         p.str("KMS_ENDPOINT", ""),
+			EventBridge: p.str("EVENTBRIDGE_ENDPOINT", ""),
 		},
 	}
 	return c, errors.Join(p.errs...)
@@ -126,6 +132,21 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// bus reads an EventBridge bus name or ARN (EventBridge's characters, at
+// most 1600 of them).
+func (p *parser) bus(name, def string) string {
+	v := p.str(name, def)
+	ok := len(v) <= 1600
+	for _, r := range v {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/:", r))
+	}
+	if !ok {
+		p.errs = append(p.errs, fmt.Errorf("config: %s=%q: want an EventBridge bus name or ARN", name, v))
+		return def
+	}
+	return v
 }
 
 func (p *parser) int(name string, def, min, max int) int {

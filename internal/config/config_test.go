@@ -99,3 +99,32 @@ func TestDisableAfterHours(t *testing.T) {
 		})
 	}
 }
+
+func TestOperationsBus(t *testing.T) {
+	for _, tc := range []struct {
+		env, want string
+		wantErr   bool
+	}{
+		{env: "", want: "default"},
+		{env: "ops-bus", want: "ops-bus"},
+		{env: "arn:aws:events:us-east-1:123456789012:event-bus/ops", want: "arn:aws:events:us-east-1:123456789012:event-bus/ops"},
+		{env: "two words", wantErr: true},
+		{env: "bus;drop", wantErr: true},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			c, err := Parse(func(k string) string {
+				if k == "OPERATIONS_EVENT_BUS" {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "OPERATIONS_EVENT_BUS")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, c.OperationsBus)
+		})
+	}
+}

@@ -28,7 +28,9 @@ type Store interface {
 	// EConflict when that attempt is already recorded (a duplicate job), and
 	// with ENotFound when the delivery is past its retention.
 	SaveAttempt(ctx context.Context, d *webhook.Delivery) error
-	DeactivateWebhook(ctx context.Context, id string) error
+	// DeactivateWebhook makes a webhook inactive after a 410 Gone; changed
+	// says this call did (not one before it).
+	DeactivateWebhook(ctx context.Context, id string) (changed bool, err error)
 }
 
 // Opener decrypts a webhook's sealed credentials.
@@ -68,6 +70,9 @@ type Options struct {
 	Rates      RateSlots
 	RatePolicy RatePolicy                                 // DefaultRatePolicy
 	Sleep      func(context.Context, time.Duration) error // a rate-limited job's wait; wait.Sleep
+	// Ops is told of the operational transitions (ops.go); nil tells
+	// nobody.
+	Ops Operations
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -155,7 +160,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
 	}
 
-	d, done, err := a.delivery(ctx, job, redelivered)
+	d, done, err := a.delivery(ctx, w, job, redelivered)
 	if err != nil || done {
 		return webhook.StatsDelta{}, err
 	}
@@ -195,10 +200,16 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if dec.MarkInactive {
 		// Before the delivery shows failed, so whoever sees the 410 in its
 		// history also sees the webhook paused.
-		if err := a.store.DeactivateWebhook(ctx, w.ID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+		changed, err := a.store.DeactivateWebhook(ctx, w.ID)
+		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
 			return webhook.StatsDelta{}, fmt.Errorf("deactivate webhook %s after 410 Gone: %w", w.ID, err)
 		}
 		a.forget(w.ID)
+		if changed {
+			data := lastOf(job, at)
+			data.Reason = webhook.ReasonGone
+			a.emit(ctx, w, job, webhook.EventWebhookDisabled, now, data)
+		}
 	}
 	if err := a.store.SaveAttempt(ctx, d); webhook.ErrorCode(err) == webhook.EConflict {
 		// Another copy of this job recorded the attempt first; it schedules
@@ -213,7 +224,11 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	} else if err != nil {
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
-	a.report(ctx, w, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
+	a.report(ctx, w, job, gate.Verdict == health.Probe, at, dec.Status == webhook.DeliverySucceeded, now)
+	if dec.Status == webhook.DeliveryFailed {
+		// SaveAttempt's condition let this attempt alone record the end.
+		a.emit(ctx, w, job, webhook.EventDeliveryFailed, now, lastOf(job, at))
+	}
 	// A success is the batch summary's count (Debug here); a failure or a
 	// retry is logged in full.
 	level := slog.LevelDebug
@@ -239,7 +254,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 // sends its successor again, in case the first processing failed between
 // recording and scheduling. A concurrent duplicate is not redelivered: it
 // loses SaveAttempt's condition and schedules nothing.
-func (a *Attempter) delivery(ctx context.Context, job queue.Job, redelivered bool) (*webhook.Delivery, bool, error) {
+func (a *Attempter) delivery(ctx context.Context, w *webhook.Webhook, job queue.Job, redelivered bool) (*webhook.Delivery, bool, error) {
 	fresh := newDelivery(job)
 	if job.Attempt == 1 && !redelivered {
 		// No read for a first attempt: SaveAttempt's condition catches a
@@ -260,6 +275,12 @@ func (a *Attempter) delivery(ctx context.Context, job queue.Job, redelivered boo
 	case last >= job.Attempt:
 		if redelivered && d.Status == webhook.DeliveryRetrying && last == job.Attempt && d.NextAttemptAt != nil {
 			return nil, true, a.scheduleNext(ctx, job, d.NextAttemptAt.Sub(a.opt.Now()))
+		}
+		if redelivered && d.Status == webhook.DeliveryFailed && last == job.Attempt && d.CompletedAt != nil {
+			// The first processing may have ended before it told of the
+			// failure: tell again, at the recorded time, so the event's
+			// deliveries keep their ids (at least once).
+			a.emit(ctx, w, job, webhook.EventDeliveryFailed, *d.CompletedAt, failedOf(job, d))
 		}
 		return nil, true, nil
 	case last != job.Attempt-1 || d.Status.Final():

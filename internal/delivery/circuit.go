@@ -21,12 +21,15 @@ import (
 type HealthStore interface {
 	GetHealth(ctx context.Context, id string) (webhook.Health, error)
 	RecordFailure(ctx context.Context, id string, at time.Time) (webhook.Health, error)
-	RecordSuccess(ctx context.Context, id string) (webhook.Health, error)
+	// RecordSuccess answers closed when this write closed an open or
+	// half-open circuit.
+	RecordSuccess(ctx context.Context, id string) (h webhook.Health, closed bool, err error)
 	OpenCircuit(ctx context.Context, id string, at time.Time, openAfter int, cooldown time.Duration) (webhook.Health, bool, error)
 	ClaimProbe(ctx context.Context, id string, now time.Time, lease time.Duration, by string) (webhook.Health, bool, error)
 	ProbeFailed(ctx context.Context, id string, at time.Time, by string, cooldown time.Duration) (webhook.Health, bool, error)
-	// DisableWebhook makes a webhook inactive for reason (auto-disable).
-	DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error
+	// DisableWebhook makes a webhook inactive for reason (auto-disable);
+	// changed says this call did.
+	DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) (changed bool, err error)
 }
 
 // breaker is the Attempter's view of its endpoints' circuits: the health
@@ -161,7 +164,11 @@ func (a *Attempter) hold(ctx context.Context, w *webhook.Webhook, job queue.Job,
 // endpoint costs no write), a failure counts and may open it, a failed probe
 // re-opens it for a longer cooldown. A failure to record is logged, never
 // the attempt's: the delivery's own record is what matters.
-func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Job, probe bool, ok bool, now time.Time) {
+//
+// The transitions won here (a conditional write's answer) are told to Ops:
+// the write that opened the circuit, the one that closed it, the one that
+// disabled the webhook, each of one instance only.
+func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Job, probe bool, at webhook.Attempt, ok bool, now time.Time) {
 	if !a.breakerOn() || job.Test {
 		return
 	}
@@ -175,9 +182,11 @@ func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Jo
 	case ok && known.Clean():
 		return
 	case ok:
-		h, err = a.opt.Health.RecordSuccess(ctx, id)
-		if err == nil && known.State() != webhook.CircuitClosed {
+		var closed bool
+		h, closed, err = a.opt.Health.RecordSuccess(ctx, id)
+		if err == nil && closed {
 			a.opt.Log.InfoContext(ctx, "circuit closed", "webhook_id", id, "probe", probe)
+			a.emit(ctx, w, job, webhook.EventWebhookRecovered, now, lastOf(job, at))
 		}
 	case probe:
 		var reopened bool
@@ -196,6 +205,9 @@ func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Jo
 			if err == nil && opened {
 				a.opt.Log.WarnContext(ctx, "circuit opened", "webhook_id", id,
 					"consecutive_failures", h.ConsecutiveFailures, "next_probe_at", h.NextProbeAt)
+				data := lastOf(job, at)
+				data.ConsecutiveFailures, data.NextProbeAt = int(h.ConsecutiveFailures), h.NextProbeAt
+				a.emit(ctx, w, job, webhook.EventWebhookFailing, now, data)
 			}
 		}
 	}
@@ -205,18 +217,26 @@ func (a *Attempter) report(ctx context.Context, w *webhook.Webhook, job queue.Jo
 	}
 	a.learn(id, h)
 	if !ok && w.Status == webhook.StatusActive && a.opt.Circuit.ShouldDisable(h, now) {
-		a.disable(ctx, id, h)
+		a.disable(ctx, w, job, at, h, now)
 	}
 }
 
 // disable makes a webhook that failed every attempt for DisableAfter
 // inactive (auto_disabled); its jobs then wait until it is resumed.
-func (a *Attempter) disable(ctx context.Context, id string, h webhook.Health) {
-	if err := a.opt.Health.DisableWebhook(ctx, id, webhook.ReasonAutoDisabled); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+func (a *Attempter) disable(ctx context.Context, w *webhook.Webhook, job queue.Job, at webhook.Attempt, h webhook.Health, now time.Time) {
+	id := w.ID
+	changed, err := a.opt.Health.DisableWebhook(ctx, id, webhook.ReasonAutoDisabled)
+	if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
 		a.opt.Log.ErrorContext(ctx, "auto-disable webhook", "webhook_id", id, "error", err)
 		return
 	}
 	a.forget(id)
+	if !changed {
+		return // another instance (or a 410, or a pause) made it inactive first
+	}
 	a.opt.Log.WarnContext(ctx, "webhook auto-disabled: every attempt failed", "webhook_id", id,
 		"failing_since", h.FailingSince, "consecutive_failures", h.ConsecutiveFailures)
+	data := lastOf(job, at)
+	data.Reason, data.ConsecutiveFailures = webhook.ReasonAutoDisabled, int(h.ConsecutiveFailures)
+	a.emit(ctx, w, job, webhook.EventWebhookDisabled, now, data)
 }

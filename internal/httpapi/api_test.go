@@ -903,7 +903,7 @@ func TestEventTypesAndHealth(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &types))
 	assert.Equal(t, webhook.EventTypes(), types.Items)
-	assert.Len(t, types.Items, 15)
+	assert.Len(t, types.Items, 19, "the seed's 15 and the 4 operational events")
 
 	rec = e.do("GET", "/healthz", "")
 	assert.Equal(t, 200, rec.Code)

@@ -29,7 +29,8 @@ func TestStatusReasons(t *testing.T) {
 			return w, err
 		}, webhook.StatusInactive, webhook.ReasonPaused},
 		{"resume a gone webhook", func(f *fixture, id string) {
-			require.NoError(t, f.store.DeactivateWebhook(ctx, id))
+			_, err := f.store.DeactivateWebhook(ctx, id)
+			require.NoError(t, err)
 		}, func(s *Service, id string) (*webhook.Webhook, error) { return s.Resume(ctx, id) },
 			webhook.StatusActive, webhook.ReasonNone},
 		{"patch active", func(f *fixture, id string) {

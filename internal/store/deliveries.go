@@ -346,26 +346,28 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 // DeactivateWebhook sets a webhook inactive because its endpoint answered
 // 410 Gone (status_reason gone), keeping its subscription index in step.
 // Already inactive is no change.
-func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+func (s *Store) DeactivateWebhook(ctx context.Context, id string) (bool, error) {
 	return s.DisableWebhook(ctx, id, webhook.ReasonGone)
 }
 
 // DisableWebhook sets a webhook inactive for reason. Already inactive is no
-// change (its first reason stays).
-func (s *Store) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error {
+// change (its first reason stays). changed says this call made it inactive:
+// the write is conditional on the version read, so of concurrent calls one
+// changes it (the webhook.disabled transition).
+func (s *Store) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) (changed bool, err error) {
 	for attempt := 1; ; attempt++ {
 		w, err := s.GetWebhook(ctx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if w.Status == webhook.StatusInactive {
-			return nil
+			return false, nil
 		}
 		w.Status, w.StatusReason, w.UpdatedAt = webhook.StatusInactive, reason, time.Now().UTC()
 		err = s.UpdateWebhook(ctx, w)
 		if webhook.ErrorCode(err) == webhook.EConflict && attempt < txRetries {
 			continue // changed meanwhile: read again
 		}
-		return err
+		return err == nil, err
 	}
 }

@@ -127,22 +127,24 @@ func (s *Store) RecordFailure(ctx context.Context, id string, at time.Time) (web
 }
 
 // RecordSuccess clears the failures and closes the circuit, whatever its
-// state: the endpoint answered.
-func (s *Store) RecordSuccess(ctx context.Context, id string) (webhook.Health, error) {
-	var it healthItem
-	err := s.healthUpdate(id).Set(attrConsecutive, 0).
+// state: the endpoint answered. closed says this write closed an open or
+// half-open circuit (read from the item as it was, so of concurrent
+// successes exactly one closed it): the webhook.recovered transition.
+func (s *Store) RecordSuccess(ctx context.Context, id string) (h webhook.Health, closed bool, err error) {
+	var old healthItem
+	err = s.healthUpdate(id).Set(attrConsecutive, 0).
 		Remove(attrFailingSince, attrCircuit, attrOpenedAt, attrNextProbe, attrProbeUntil, attrProbeBy, attrCooldown).
-		Value(ctx, &it)
+		OldValue(ctx, &old)
 	if err != nil {
-		return webhook.Health{}, fmt.Errorf("record success of %s: %w", id, err)
+		return webhook.Health{}, false, fmt.Errorf("record success of %s: %w", id, err)
 	}
-	return it.health(), nil
+	return webhook.Health{LastSuccessAt: old.LastSuccessAt}, old.Circuit != "" && old.Circuit != string(webhook.CircuitClosed), nil
 }
 
 // ResetHealth forgets a webhook's failures and closes its circuit (a
 // resume). The statistics stay.
 func (s *Store) ResetHealth(ctx context.Context, id string) error {
-	if _, err := s.RecordSuccess(ctx, id); err != nil {
+	if _, _, err := s.RecordSuccess(ctx, id); err != nil {
 		return fmt.Errorf("reset health: %w", err)
 	}
 	return nil

@@ -111,8 +111,9 @@ func TestCircuitLifecycle(t *testing.T) {
 		require.True(t, ok, "x's claim lapsed")
 		assert.Equal(t, "y", h.ProbeBy)
 
-		h, err = s.RecordSuccess(ctx, id)
+		h, closed, err := s.RecordSuccess(ctx, id)
 		require.NoError(t, err)
+		assert.True(t, closed, "this success closed the half-open circuit")
 		assert.True(t, h.Clean())
 		assert.Equal(t, webhook.Health{LastSuccessAt: h.LastSuccessAt}, h, "everything but the last success cleared")
 
@@ -136,13 +137,16 @@ func TestStatusReasonStored(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store, _ *dynamodb.Client) {
 		w := newWebhook(evA)
 		require.NoError(t, s.CreateWebhook(ctx, w))
-		require.NoError(t, s.DeactivateWebhook(ctx, w.ID))
+		_, err := s.DeactivateWebhook(ctx, w.ID)
+		require.NoError(t, err)
 		got, err := s.GetWebhook(ctx, w.ID)
 		require.NoError(t, err)
 		assert.Equal(t, webhook.StatusInactive, got.Status)
 		assert.Equal(t, webhook.ReasonGone, got.Reason())
 
-		require.NoError(t, s.DisableWebhook(ctx, w.ID, webhook.ReasonAutoDisabled))
+		changed, err := s.DisableWebhook(ctx, w.ID, webhook.ReasonAutoDisabled)
+		require.NoError(t, err)
+		assert.False(t, changed)
 		got, err = s.GetWebhook(ctx, w.ID)
 		require.NoError(t, err)
 		assert.Equal(t, webhook.ReasonGone, got.Reason(), "already inactive: the first reason stays")

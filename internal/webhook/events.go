@@ -26,6 +26,11 @@ var eventCatalogue = []EventType{
 	{"system.health.degraded", "System health degraded"},
 	{"system.health.restored", "System health restored"},
 	{EventCustom, "Custom events"},
+	// The service's own operational events (ops.go), subscribable like any.
+	{EventWebhookFailing, "A webhook's circuit opened: its endpoint failed too many attempts in a row"},
+	{EventWebhookRecovered, "A webhook's open circuit closed: its endpoint answered again"},
+	{EventWebhookDisabled, "A webhook was made inactive: auto-disabled after failing for too long, or 410 Gone"},
+	{EventDeliveryFailed, "A delivery ended failed: its attempts are exhausted or its failure is permanent"},
 }
 
 var eventSet = func() map[string]bool {

@@ -31,8 +31,8 @@ func (m memStore) GetWebhook(context.Context, string) (*webhook.Webhook, error) 
 func (m memStore) GetDelivery(_ context.Context, _, id string) (*webhook.Delivery, error) {
 	return nil, webhook.Errorf(webhook.ENotFound, "delivery %s not found", id)
 }
-func (m memStore) SaveAttempt(context.Context, *webhook.Delivery) error { return nil }
-func (m memStore) DeactivateWebhook(context.Context, string) error      { return nil }
+func (m memStore) SaveAttempt(context.Context, *webhook.Delivery) error    { return nil }
+func (m memStore) DeactivateWebhook(context.Context, string) (bool, error) { return true, nil }
 func (m memStore) RequeueDelivery(context.Context, string, string, time.Time) (*webhook.Delivery, error) {
 	return nil, webhook.Errorf(webhook.EConflict, "not failed")
 }

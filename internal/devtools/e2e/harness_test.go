@@ -91,6 +91,7 @@ type stackOptions struct {
 // mappings.
 type stack struct {
 	t        *testing.T
+	bus      string // the operational events' EventBridge bus
 	clients  *awsx.Clients
 	cfg      config.Config
 	urls     queue.URLs
@@ -132,7 +133,12 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	key, err := b.Clients.KMS.CreateKey(ctx, &kms.CreateKeyInput{})
 	require.NoError(t, err)
 
+	// The operational events' bus, of this stack alone, with a rule that
+	// records them (busEvents).
+	bus := watchBus(t, b, "ops-"+sfx)
+
 	cfg := config.Config{
+		OperationsBus: bus,
 		WebhooksTable: tables.Webhooks, DeliveriesTable: tables.Deliveries,
 		DeliveryQueueURL: urls.DeliveryQueue, EventsQueueURL: urls.EventsQueue,
 		KMSKeyID: aws.ToString(key.KeyMetadata.KeyId), DefaultTimeout: 5 * time.Second,
@@ -166,7 +172,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 	h, err := httpapi.New(apiOpts)
 	require.NoError(t, err)
 
-	s := &stack{t: t, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store, tokenClock: tokenClock, logs: logs}
+	s := &stack{t: t, bus: bus, clients: b.Clients, cfg: cfg, urls: urls, pipeline: p, api: h, store: p.Store, tokenClock: tokenClock, logs: logs}
 	if !opt.noESM {
 		handler := localaws.SQSHandler(p.SQSHandler())
 		if opt.wrap != nil {

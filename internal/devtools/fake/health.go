@@ -27,12 +27,12 @@ type Health struct {
 
 // DisableWebhook records that webhook id was disabled for reason and, with
 // a Store, makes it inactive there.
-func (f *Health) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) error {
+func (f *Health) DisableWebhook(ctx context.Context, id string, reason webhook.StatusReason) (bool, error) {
 	f.mu.Lock()
 	f.disabled = append(f.disabled, id+":"+string(reason))
 	f.mu.Unlock()
 	if f.Store == nil {
-		return nil
+		return true, nil
 	}
 	return f.Store.DisableWebhook(ctx, id, reason)
 }
@@ -103,13 +103,14 @@ func (f *Health) RecordFailure(_ context.Context, id string, at time.Time) (webh
 	return h, nil
 }
 
-func (f *Health) RecordSuccess(_ context.Context, id string) (webhook.Health, error) {
+func (f *Health) RecordSuccess(_ context.Context, id string) (webhook.Health, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.writes++
-	h := webhook.Health{LastSuccessAt: f.get(id).LastSuccessAt}
+	old := f.get(id)
+	h := webhook.Health{LastSuccessAt: old.LastSuccessAt}
 	f.h[id] = h
-	return h, nil
+	return h, old.Circuit != "" && old.Circuit != webhook.CircuitClosed, nil
 }
 
 func (f *Health) OpenCircuit(_ context.Context, id string, at time.Time, openAfter int, cooldown time.Duration) (webhook.Health, bool, error) {
@@ -169,6 +170,6 @@ func (f *Health) Healths(_ context.Context, ids []string) (map[string]webhook.He
 }
 
 func (f *Health) ResetHealth(ctx context.Context, id string) error {
-	_, err := f.RecordSuccess(ctx, id)
+	_, _, err := f.RecordSuccess(ctx, id)
 	return err
 }

@@ -200,27 +200,29 @@ func (s *Store) DeleteWebhook(_ context.Context, id string) error {
 
 // DeactivateWebhook makes a webhook inactive (a new version, status_reason
 // gone) and records that it was asked to.
-func (s *Store) DeactivateWebhook(ctx context.Context, id string) error {
+func (s *Store) DeactivateWebhook(ctx context.Context, id string) (bool, error) {
 	return s.DisableWebhook(ctx, id, webhook.ReasonGone)
 }
 
 // DisableWebhook makes a webhook inactive for reason (a new version) and
-// records that it was asked to; already inactive is no change.
-func (s *Store) DisableWebhook(_ context.Context, id string, reason webhook.StatusReason) error {
+// records that it was asked to; already inactive is no change (changed
+// false).
+func (s *Store) DisableWebhook(_ context.Context, id string, reason webhook.StatusReason) (bool, error) {
 	defer s.mu.Unlock()
 	if err := s.enter(); err != nil {
-		return err
+		return false, err
 	}
 	s.deactivated = append(s.deactivated, id)
 	w, ok := s.webhooks[id]
 	if !ok {
-		return notFound(id)
+		return false, notFound(id)
 	}
-	if w.Status != webhook.StatusInactive {
-		w.Status, w.StatusReason = webhook.StatusInactive, reason
-		w.Version++
+	if w.Status == webhook.StatusInactive {
+		return false, nil
 	}
-	return nil
+	w.Status, w.StatusReason = webhook.StatusInactive, reason
+	w.Version++
+	return true, nil
 }
 
 // GetStats returns a webhook's statistics; zero when none were recorded.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/sivchari/kumo"
@@ -52,7 +54,10 @@ type Options struct {
 	// restarts; empty keeps it in memory. The process must have been
 	// started for it: see Persist.
 	DataDir string
-	Logger  *slog.Logger // default: discard
+	// OperationsBus is the EventBridge bus the operational events go to
+	// (default "default", which the emulator has); another is created.
+	OperationsBus string
+	Logger        *slog.Logger // default: discard
 }
 
 // Stack is a running local AWS: the emulator, SDK clients pointing at it and
@@ -62,12 +67,13 @@ type Options struct {
 // queues' pollers (the event source mapping, NewESM beside this file) are
 // added on top of it and take s.Clients.SQS.
 type Stack struct {
-	Endpoint string        // the emulator's URL (DynamoDB, SQS and KMS)
+	Endpoint string        // the emulator's URL (DynamoDB, SQS, KMS and EventBridge)
 	Clients  *awsx.Clients // SDK clients for Endpoint
 	Tables   store.Tables  // created tables
 	KeyID    string        // id of the credentials key
 	KeyAlias string        // its alias
 	Queues   queue.URLs    // created queues and their DLQs
+	Bus      string        // the operational events' EventBridge bus
 
 	srv     *kumo.Server // nil when Options.Endpoint was given
 	front   *http.Server // serves srv on Options.Listen
@@ -122,7 +128,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			s.serve(ln)
 		}
 	}
-	s.Clients, err = awsx.New(ctx, awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint})
+	s.Clients, err = awsx.New(ctx, s.endpoints())
 	if err != nil {
 		return nil, fmt.Errorf("local stack: %w", err)
 	}
@@ -134,6 +140,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	if s.Queues, err = queue.Ensure(ctx, s.Clients.SQS, o.QueuePrefix); err != nil {
 		return nil, fmt.Errorf("local stack: create queues: %w", err)
+	}
+	if s.Bus, err = EnsureBus(ctx, s.Clients.EventBridge, o.OperationsBus); err != nil {
+		return nil, fmt.Errorf("local stack: %w", err)
 	}
 	s.dataDir = o.DataDir // only now: Shutdown's mark needs the resources
 	log.Info("local aws stack up", "endpoint", s.Endpoint, "data_dir", s.dataDir,
@@ -150,6 +159,29 @@ func (s *Stack) serve(ln net.Listener) {
 	s.front = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: p.ErrorLog}
 	s.Endpoint = "http://" + ln.Addr().String()
 	go func() { _ = s.front.Serve(ln) }()
+}
+
+// EnsureBus makes sure the EventBridge bus name exists ("default" always
+// does) and returns its name.
+func EnsureBus(ctx context.Context, client *eventbridge.Client, name string) (string, error) {
+	if name == "" || name == config.DefaultOperationsBus {
+		return config.DefaultOperationsBus, nil
+	}
+	if _, err := client.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(name)}); err == nil {
+		return name, nil
+	}
+	if _, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+		var exists *ebtypes.ResourceAlreadyExistsException
+		if !errors.As(err, &exists) {
+			return "", fmt.Errorf("create event bus %s: %w", name, err)
+		}
+	}
+	return name, nil
+}
+
+// endpoints points every service at the emulator.
+func (s *Stack) endpoints() awsx.Endpoints {
+	return awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint, EventBridge: s.Endpoint}
 }
 
 // ensureKey returns the id of the key behind alias, creating both if needed.
@@ -185,7 +217,8 @@ func (s *Stack) Config(base config.Config) config.Config {
 	base.DeliveryQueueURL = s.Queues.DeliveryQueue
 	base.EventsQueueURL = s.Queues.EventsQueue
 	base.KMSKeyID = s.KeyID
-	base.Endpoints = awsx.Endpoints{DynamoDB: s.Endpoint, SQS: s.Endpoint, KMS: s.Endpoint}
+	base.OperationsBus = s.Bus
+	base.Endpoints = s.endpoints()
 	return base
 }
 
@@ -193,14 +226,16 @@ func (s *Stack) Config(base config.Config) config.Config {
 // tables, queues and key, under the names internal/config reads.
 func (s *Stack) Env() map[string]string {
 	return map[string]string{
-		"DYNAMODB_ENDPOINT":  s.Endpoint,
-		"SQS_ENDPOINT":       s.Endpoint,
-		"KMS_ENDPOINT":       s.Endpoint,
-		"TABLE_WEBHOOKS":     s.Tables.Webhooks,
-		"TABLE_DELIVERIES":   s.Tables.Deliveries,
-		"DELIVERY_QUEUE_URL": s.Queues.DeliveryQueue,
-		"EVENTS_QUEUE_URL":   s.Queues.EventsQueue,
-		"KMS_KEY_ID":         s.KeyID,
+		"DYNAMODB_ENDPOINT":    s.Endpoint,
+		"SQS_ENDPOINT":         s.Endpoint,
+		"KMS_ENDPOINT":         s.Endpoint,
+		"EVENTBRIDGE_ENDPOINT": s.Endpoint,
+		"OPERATIONS_EVENT_BUS": s.Bus,
+		"TABLE_WEBHOOKS":       s.Tables.Webhooks,
+		"TABLE_DELIVERIES":     s.Tables.Deliveries,
+		"DELIVERY_QUEUE_URL":   s.Queues.DeliveryQueue,
+		"EVENTS_QUEUE_URL":     s.Queues.EventsQueue,
+		"KMS_KEY_ID":           s.KeyID,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,10 +109,30 @@ func TestStackConfig(t *testing.T) {
 	assert.Equal(t, s.Endpoint, c.Endpoints.DynamoDB)
 	assert.Equal(t, s.Endpoint, c.Endpoints.SQS)
 	assert.Equal(t, s.Endpoint, c.Endpoints.KMS)
+	assert.Equal(t, s.Endpoint, c.Endpoints.EventBridge)
+	assert.Equal(t, "default", c.OperationsBus)
 	assert.True(t, c.AllowPrivate, "other settings are kept")
 	assert.Equal(t, s.Queues.DeliveryQueue, c.DeliveryQueueURL, "the stack's queues replace base's")
 	assert.Equal(t, s.Queues.EventsQueue, c.EventsQueueURL)
 	assert.NoError(t, c.Require("TABLE_WEBHOOKS", "TABLE_DELIVERIES", "KMS_KEY_ID", "DELIVERY_QUEUE_URL", "EVENTS_QUEUE_URL"))
+}
+
+// A bus other than the default one is created, once: a second stack on the
+// same emulator finds it.
+func TestStackCreatesOperationsBus(t *testing.T) {
+	ctx := context.Background()
+	o := uniqueOptions()
+	o.OperationsBus = "ops-" + uuid.NewString()[:8]
+	s, err := Start(ctx, o)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, o.OperationsBus, s.Bus)
+	_, err = s.Clients.EventBridge.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(o.OperationsBus)})
+	require.NoError(t, err)
+	bus, err := EnsureBus(ctx, s.Clients.EventBridge, o.OperationsBus)
+	require.NoError(t, err)
+	assert.Equal(t, o.OperationsBus, bus)
+	assert.Equal(t, o.OperationsBus, s.Env()["OPERATIONS_EVENT_BUS"])
 }
 
 func TestStackReadyFailsWithoutTables(t *testing.T) {

@@ -43,11 +43,12 @@ func KumoURL() string {
 	return kumoSrv.URL
 }
 
-// Kumo returns clients for the embedded emulator (DynamoDB, SQS and KMS).
+// Kumo returns clients for the embedded emulator (DynamoDB, SQS, KMS and
+// EventBridge).
 func Kumo(t testing.TB) Backend {
 	t.Helper()
 	u := KumoURL()
-	return Backend{Name: "kumo", Clients: clients(t, awsx.Endpoints{DynamoDB: u, SQS: u, KMS: u})}
+	return Backend{Name: "kumo", Clients: clients(t, awsx.Endpoints{DynamoDB: u, SQS: u, KMS: u, EventBridge: u})}
 }
 
 // Strict reports whether missing stand-ins must fail rather than skip.
@@ -92,7 +93,7 @@ func Reference(t testing.TB) Backend {
 		missing(t, "the reference DynamoDB and ElasticMQ")
 		t.SkipNow()
 	}
-	return Backend{Name: "reference", Clients: clients(t, awsx.Endpoints{DynamoDB: d, SQS: q, KMS: KumoURL()})}
+	return Backend{Name: "reference", Clients: clients(t, awsx.Endpoints{DynamoDB: d, SQS: q, KMS: KumoURL(), EventBridge: KumoURL()})}
 }
 
 func missing(t testing.TB, what string) {

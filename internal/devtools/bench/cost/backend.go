@@ -41,7 +41,8 @@ func (b *Backend) Close() {
 // not; KMS is always the embedded emulator (as in `make test`).
 func BackendFromEnv(ctx context.Context, getenv func(string) string) (*Backend, error) {
 	srv := kumo.NewServer()
-	ep := awsx.Endpoints{DynamoDB: srv.URL, SQS: srv.URL, KMS: srv.URL}
+	// EventBridge too: a failing endpoint's operational events stay local.
+	ep := awsx.Endpoints{DynamoDB: srv.URL, SQS: srv.URL, KMS: srv.URL, EventBridge: srv.URL}
 	b := &Backend{close: srv.Close}
 	ddb, q := getenv(EnvDynamoDB), getenv(EnvSQS)
 	if ddb != "" && q != "" {
