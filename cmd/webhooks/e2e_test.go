@@ -27,6 +27,7 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
 	httpapi "github.com/systemprompt-io/webhooks/internal/httpapi"
 	"github.com/systemprompt-io/webhooks/internal/store"
+	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
 // localServer serves the real API handler on a free loopback port, backed by
@@ -169,7 +170,8 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	events := c.ok("events")
 	assert.Regexp(t, `(?m)^EVENT\s+DESCRIPTION$`, events)
 	assert.Regexp(t, `(?m)^agent\.started\s+Agent has started execution$`, events)
-	assert.Equal(t, 16, strings.Count(events, "\n"), "header and 15 events")
+	assert.Equal(t, 1+len(webhook.EventTypes()), strings.Count(events, "\n"), "header and the catalogue's events")
+	assert.Regexp(t, `(?m)^delivery\.failed\s+`, events, "the operational events too")
 
 	// Create, one per auth type; secrets never come back in full.
 	plain := c.ok("create", "--name", "Plain", "--url", "http://127.0.0.1:9/hook", "--events", "agent.started,custom")
