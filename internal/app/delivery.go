@@ -103,7 +103,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		return nil, err
 	}
 	p.Attempter = a
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log})
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Queue: p.Jobs})
 	return p, nil
 }
 
