@@ -23,7 +23,7 @@ import (
 // Retention by age (RETENTION_DAYS, the cleanup sweep) applies as well. In
 // AWS nothing of this runs: DynamoDB's cost does not grow with the table.
 const (
-	DefaultMaxDeliveries = 20000
+	DefaultMaxDeliveries = 5000
 	trimEvery            = 10 * time.Second
 )
 
