@@ -150,6 +150,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	pollers, err := parsePollers(getenv("WEBHOOKS_POLLERS"))
+	maxDeliveries, err := parseMaxDeliveries(getenv("LOCAL_MAX_DELIVERIES"))
 	if err != nil {
 		return err
 	}
@@ -180,9 +181,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	go func() { served <- srv.Serve(ln) }()
 	baseURL := "http://" + ln.Addr().String()
 
-	cfg, err = start(ctx, cfg, so, pollers, log, &handler)
+	cfg, err = start(ctx, cfg, so, pollers, maxDeliveries, log, &handler)
 	if err == nil {
-		printBanner(stdout, baseURL, cfg, so.DataDir)
+		printBanner(stdout, baseURL, cfg, so.DataDir, maxDeliveries)
 		log.Info("serving", "url", baseURL, "allow_private_targets", cfg.AllowPrivate)
 		if ready != nil {
 			ready(baseURL)
@@ -291,7 +292,7 @@ func stackOf(h *atomic.Pointer[http.Handler]) *stacked {
 // start brings up the local stack (emulator, tables, queues, key), the
 // pipeline with its event source mappings and cleanup schedule, and swaps
 // the API in for the starting handler. Its config replaces cfg's.
-func start(ctx context.Context, cfg config.Config, so localaws.Options, pollers int, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
+func start(ctx context.Context, cfg config.Config, so localaws.Options, pollers, maxDeliveries int, log *slog.Logger, handler *atomic.Pointer[http.Handler]) (config.Config, error) {
 	stack, err := localaws.Start(ctx, so)
 	if err != nil {
 		return cfg, err
@@ -308,13 +309,15 @@ func start(ctx context.Context, cfg config.Config, so localaws.Options, pollers 
 	sweeper.GraceDays = 0
 	sweeper.Logger = log
 	sweep := cleanup.Handler(sweeper, cfg.RetentionDays)
+	tr := &trimmer{store: p.Store, max: maxDeliveries, log: log}
+	cleanupFn, cleanupEvery := tr.every(time.Now(), cfg.CleanupInterval, func(ctx context.Context, ev events.EventBridgeEvent) error {
+		_, err := sweep(ctx, ev)
+		return err
+	})
 	bg, err := stack.StartBackground(localaws.Functions{
-		Delivery: p.SQSHandler(),
-		Cleanup: func(ctx context.Context, ev events.EventBridgeEvent) error {
-			_, err := sweep(ctx, ev)
-			return err
-		},
-		CleanupEvery: cfg.CleanupInterval,
+		Delivery:     p.SQSHandler(),
+		Cleanup:      cleanupFn,
+		CleanupEvery: cleanupEvery,
 		Pollers:      pollers,
 		Logger:       log,
 	})
@@ -394,7 +397,7 @@ func dataLine(dir string) string {
 	return dir + " (kept across restarts; make reset empties it)"
 }
 
-func printBanner(w io.Writer, url string, cfg config.Config, dataDir string) {
+func printBanner(w io.Writer, url string, cfg config.Config, dataDir string, maxDeliveries int) {
 	private := "refused (ALLOW_PRIVATE_TARGETS=false)"
 	if cfg.AllowPrivate {
 		private = "allowed, so a receiver on localhost works"
@@ -408,7 +411,7 @@ func printBanner(w io.Writer, url string, cfg config.Config, dataDir string) {
   queues           %[8]s, %[9]s (polled here, as Lambda's SQS triggers would)
   KMS key          %[5]s (%[7]s)
   private targets  %[6]s
-  cleanup          every %[10]s, keeping %[11]d days
+  cleanup          every %[10]s, keeping %[11]d days; %[13]s
 
 try:
   curl -s -X POST %[1]s/webhooks -H 'Content-Type: application/json' \
@@ -420,7 +423,7 @@ try:
 
 Ctrl-C stops it.
 `, url, cfg.Endpoints.DynamoDB, cfg.WebhooksTable, cfg.DeliveriesTable, cfg.KMSKeyID, private, localaws.DefaultKeyAlias,
-		queueName(cfg.DeliveryQueueURL), queueName(cfg.EventsQueueURL), cfg.CleanupInterval, cfg.RetentionDays, dataLine(dataDir))
+		queueName(cfg.DeliveryQueueURL), queueName(cfg.EventsQueueURL), cfg.CleanupInterval, cfg.RetentionDays, dataLine(dataDir), boundLine(maxDeliveries))
 }
 
 // queueName is the last path element of a queue URL.

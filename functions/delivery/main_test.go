@@ -20,7 +20,6 @@ import (
 	"github.com/systemprompt-io/webhooks/internal/devtools/lambdatest"
 	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/devtools/testenv"
-	"github.com/systemprompt-io/webhooks/internal/queue"
 	"github.com/systemprompt-io/webhooks/internal/store"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
@@ -95,27 +94,23 @@ func TestBootstrapHandlesSampleEvents(t *testing.T) {
 	assert.Equal(t, webhook.DeliverySucceeded, d.Status)
 	assert.Equal(t, 204, d.Attempts[0].StatusCode)
 
-	// Each event shape fans out into one job for the sample webhook.
+	// Each event shape fans out into one delivery for the sample webhook,
+	// attempted in place (internal/delivery/inline.go): it arrives, and no
+	// job goes through the DeliveryQueue.
 	for _, f := range []string{"delivery-sqs-native.json", "delivery-sqs-eventbridge.json", "delivery-sqs-sns.json"} {
 		assert.Empty(t, invoke(f).BatchItemFailures, f)
 	}
-	var jobs []queue.Job
-	for len(jobs) < 3 {
-		out, err := stack.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(stack.Queues.DeliveryQueue), MaxNumberOfMessages: 10, WaitTimeSeconds: 2})
-		require.NoError(t, err)
-		require.NotEmpty(t, out.Messages, "jobs arrive")
-		for _, m := range out.Messages {
-			j, err := queue.DecodeJob(aws.ToString(m.Body))
-			require.NoError(t, err)
-			jobs = append(jobs, j)
-		}
+	mu.Lock()
+	require.Len(t, got, 4)
+	for _, r := range got[1:] {
+		assert.Equal(t, sampleWebhook, r.Header.Get("X-Webhook-Id"))
+		assert.Equal(t, "workflow.completed", r.Header.Get("X-Webhook-Event"))
 	}
-	require.Len(t, jobs, 3)
-	for _, j := range jobs {
-		assert.Equal(t, sampleWebhook, j.WebhookID)
-		assert.Equal(t, "workflow.completed", j.Event)
-	}
+	mu.Unlock()
+	out, err := stack.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(stack.Queues.DeliveryQueue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	require.NoError(t, err)
+	assert.Empty(t, out.Messages, "no job message for a delivery attempted in place")
 
 	// Garbage beside a good message: only the garbage fails.
 	resp = invoke("delivery-sqs-garbage.json")

@@ -145,7 +145,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	}
 	// A slow webhook's jobs over its share of the instance go back to the
 	// queue (delivery.Isolation).
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Defer: p.Jobs, Now: now})
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Defer: p.Jobs, Now: now, Queue: p.Jobs})
 	return p, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/systemprompt-io/webhooks/internal/queue"
+	"github.com/systemprompt-io/webhooks/internal/trigger"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -22,11 +23,11 @@ type Runner interface {
 	Run(ctx context.Context, job queue.Job, redelivered bool) (webhook.StatsDelta, error)
 }
 
-// Triggerer fans events out into delivery jobs: results[i] and errs[i]
-// answer reqs[i], each request failing alone (implemented by
-// *trigger.Service).
+// Triggerer fans events out into delivery jobs, handing them to jobs (nil:
+// its own queue): results[i] and errs[i] answer reqs[i], each request
+// failing alone (implemented by *trigger.Service).
 type Triggerer interface {
-	TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error)
+	TriggerBatchVia(ctx context.Context, reqs []webhook.TriggerRequest, jobs trigger.JobSender) ([]webhook.TriggerResult, []error)
 }
 
 // StatsAdder adds to a webhook's counters.
@@ -51,6 +52,14 @@ type HandlerOptions struct {
 	// wait for a slot in the function.
 	Defer JobSender
 	Now   func() time.Time // time.Now
+	// Queue is the DeliveryQueue. With it, the first Inline jobs a batch's
+	// events fan out to are attempted in place and the rest sent to Queue
+	// (inline.go); without it every job goes through the trigger service's
+	// queue.
+	Queue trigger.JobSender
+	// Inline is how many fanned-out jobs per batch are attempted in place:
+	// DefaultInline; negative: none.
+	Inline int
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -77,6 +86,9 @@ func NewHandler(jobs Runner, t Triggerer, s StatsAdder, opt HandlerOptions) *Han
 	opt.Isolation = opt.Isolation.withDefaults()
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Inline == 0 {
+		opt.Inline = DefaultInline
 	}
 	return &Handler{jobs: jobs, trigger: t, stats: s, opt: opt, gate: newGate(opt.Isolation, opt.Now, opt.Defer != nil)}
 }
@@ -112,7 +124,10 @@ func (b *batch) summary(ctx context.Context, jobs, evs int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	args := make([]any, 0, 12)
-	if jobs > 0 {
+	if b.inline > 0 {
+		args = append(args, "in_place", b.inline)
+	}
+	if jobs > 0 || b.inline > 0 {
 		args = append(args, "jobs", jobs, "succeeded", b.done.Succeeded, "failed", b.done.Failed,
 			"retrying", b.done.Attempts-b.done.Succeeded-b.done.Failed)
 	}
@@ -136,6 +151,8 @@ type batch struct {
 
 	recoveries []events.SQSMessage // recovery messages (route)
 	deferred   deferrals           // isolation.go
+	// inline is how many of them were attempted in place (inline.go)
+	inline int
 }
 
 // fail reports msg failed, to come back.
@@ -225,10 +242,13 @@ func (h *Handler) triggerEvents(ctx context.Context, b *batch, evs []eventMessag
 		return
 	}
 	reqs := make([]webhook.TriggerRequest, len(evs))
+	redelivered := false
 	for i, e := range evs {
 		reqs[i] = e.req
+		n, _ := strconv.Atoi(e.msg.Attributes["ApproximateReceiveCount"])
+		redelivered = redelivered || n > 1
 	}
-	results, errs := h.trigger.TriggerBatch(ctx, reqs)
+	results, errs := h.trigger.TriggerBatchVia(ctx, reqs, h.inlineSender(b, redelivered))
 	for i, e := range evs {
 		if errs[i] != nil {
 			b.fail(ctx, e.msg, errs[i])

@@ -173,6 +173,18 @@ func (s *Service) trigger(ctx context.Context, r webhook.TriggerRequest, now tim
 // claimed and completed as for the API) go the way of Trigger, concurrently.
 // Each request is validated once.
 func (s *Service) TriggerBatch(ctx context.Context, reqs []webhook.TriggerRequest) ([]webhook.TriggerResult, []error) {
+	return s.TriggerBatchVia(ctx, reqs, nil)
+}
+
+// TriggerBatchVia is TriggerBatch with the queue requests' jobs handed to
+// jobs instead of the service's queue (nil: the service's): the delivery
+// function attempts an event's first deliveries in place and queues the
+// rest (delivery.Handler). jobs must make every job it accepts durable, or
+// fail it, as SendJobs does.
+func (s *Service) TriggerBatchVia(ctx context.Context, reqs []webhook.TriggerRequest, jobs JobSender) ([]webhook.TriggerResult, []error) {
+	if jobs == nil {
+		jobs = s.jobs
+	}
 	results, errs := make([]webhook.TriggerResult, len(reqs)), make([]error, len(reqs))
 	now := s.now().UTC()
 	var (
@@ -194,7 +206,7 @@ func (s *Service) TriggerBatch(ctx context.Context, reqs []webhook.TriggerReques
 		batch = append(batch, &pending{r: r, eventID: queueEventID(r, at), at: at})
 		index = append(index, i)
 	}
-	s.fanOut(ctx, batch, now)
+	s.fanOutVia(ctx, batch, now, jobs)
 	for k, p := range batch {
 		i := index[k]
 		if p.err != nil {
@@ -240,6 +252,11 @@ type pending struct {
 // subscribers of each distinct event once, and sends every job in one
 // SendJobs call. Jobs SQS did not take fail only the requests they belong to.
 func (s *Service) fanOut(ctx context.Context, ps []*pending, now time.Time) {
+	s.fanOutVia(ctx, ps, now, s.jobs)
+}
+
+// fanOutVia is fanOut through sender.
+func (s *Service) fanOutVia(ctx context.Context, ps []*pending, now time.Time, sender JobSender) {
 	if len(ps) == 0 {
 		return
 	}
@@ -273,16 +290,16 @@ func (s *Service) fanOut(ctx context.Context, ps []*pending, now time.Time) {
 		}
 		p.n = len(ids)
 	}
-	s.send(ctx, jobs, owner, true)
+	s.send(ctx, sender, jobs, owner, true)
 }
 
 // send sends jobs in one SendJobs call and fails the requests (owner[j] is
 // jobs[j]'s, each request's jobs together) whose jobs were not all sent.
-func (s *Service) send(ctx context.Context, jobs []queue.Job, owner []*pending, split bool) {
+func (s *Service) send(ctx context.Context, sender JobSender, jobs []queue.Job, owner []*pending, split bool) {
 	if len(jobs) == 0 {
 		return
 	}
-	err := s.jobs.SendJobs(ctx, jobs, nil)
+	err := sender.SendJobs(ctx, jobs, nil)
 	if err == nil {
 		return
 	}
@@ -300,7 +317,7 @@ func (s *Service) send(ctx context.Context, jobs []queue.Job, owner []*pending, 
 				for to < len(owner) && owner[to] == owner[from] {
 					to++
 				}
-				s.send(ctx, jobs[from:to], owner[from:to], false)
+				s.send(ctx, sender, jobs[from:to], owner[from:to], false)
 				from = to
 			}
 			return

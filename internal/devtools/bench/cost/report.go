@@ -60,6 +60,9 @@ func writePath(w io.Writer, s Setup, r Result, p Prices) {
 	n := float64(u.Deliveries)
 	fmt.Fprintf(w, "\n== %s: %s\n", r.Path.Name, r.Path.Description)
 	fmt.Fprintf(w, "   %d events, %d deliveries, %s\n", r.Events, u.Deliveries, r.Elapsed.Round(time.Millisecond))
+	if r.InPlace > 0 {
+		fmt.Fprintf(w, "   attempted in place by the event batches: %d of %d deliveries (no job message for them)\n", r.InPlace, u.Deliveries)
+	}
 
 	fmt.Fprintf(w, "   AWS calls per delivery:")
 	for _, k := range sortedKeys(r.Calls) {
