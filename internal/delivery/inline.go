@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -72,14 +73,27 @@ func (s *inlineSender) SendJobs(ctx context.Context, jobs []queue.Job, delays []
 	s.mu.Unlock()
 
 	var (
-		g  errgroup.Group // no WithContext: one attempt's failure must not cancel the others
-		mu sync.Mutex
+		g         errgroup.Group // no WithContext: one attempt's failure must not cancel the others
+		mu        sync.Mutex
+		attempted atomic.Int64
 	)
 	g.SetLimit(s.h.opt.Concurrency)
 	for _, i := range here {
 		g.Go(func() error {
 			job := jobs[i]
+			// The isolation bound holds here too: a slow (or not yet
+			// known) webhook over its share is not attempted in place; its
+			// job is queued like the rest.
+			release, _, ok := s.h.gate.enter(ctx, job.WebhookID)
+			if !ok {
+				mu.Lock()
+				rest = append(rest, i)
+				mu.Unlock()
+				return nil
+			}
 			d, err := s.h.jobs.Run(ctx, job, s.redelivered)
+			release(responseTime(d))
+			attempted.Add(1)
 			if err != nil {
 				s.b.log.WarnContext(ctx, "attempt in place failed; job queued", "delivery_id", job.DeliveryID,
 					"webhook_id", job.WebhookID, "error", err)
@@ -97,7 +111,7 @@ func (s *inlineSender) SendJobs(ctx context.Context, jobs []queue.Job, delays []
 	}
 	g.Wait()
 	s.b.mu.Lock()
-	s.b.inline += len(here)
+	s.b.inline += int(attempted.Load())
 	s.b.mu.Unlock()
 	if len(rest) == 0 {
 		return nil
