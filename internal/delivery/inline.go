@@ -81,10 +81,9 @@ func (s *inlineSender) SendJobs(ctx context.Context, jobs []queue.Job, delays []
 	for _, i := range here {
 		g.Go(func() error {
 			job := jobs[i]
-			// The isolation bound holds here too: a slow (or not yet
-			// known) webhook over its share is not attempted in place; its
-			// job is queued like the rest.
-			release, _, ok := s.h.gate.enter(ctx, job.WebhookID)
+			// Isolation: a webhook known slow is not attempted in place;
+			// its job is queued like the rest, under the gate's bound.
+			release, ok := s.h.gate.admit(job.WebhookID)
 			if !ok {
 				mu.Lock()
 				rest = append(rest, i)

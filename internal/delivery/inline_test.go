@@ -150,3 +150,18 @@ func (f *inlineFixture) deliveryOf(n int) string {
 	at := sentTime.Add(time.Duration(n) * time.Millisecond)
 	return webhook.DeliveryIDFor(webhook.DerivedID(webhook.EventIDPrefix, at, "sqs:m-"+strconv.Itoa(n)), f.hook.ID, at)
 }
+
+// A webhook the instance knows to be slow is not attempted in place: its
+// jobs are queued, where the isolation bound holds them to their share.
+func TestInlineQueuesAKnownSlowWebhook(t *testing.T) {
+	f := newInlineFixture(t, 0, 200)
+	release, ok := f.h.gate.admit(f.hook.ID)
+	require.True(t, ok, "a webhook not yet seen is let through")
+	release(2 * time.Second) // its endpoint took 2 s: slow from now on
+	res, err := f.h.Handle(context.Background(), events10("1"))
+	require.NoError(t, err)
+	assert.Empty(t, res.BatchItemFailures)
+	assert.Zero(t, f.hits.Load(), "nothing sent in place")
+	require.Len(t, f.queue.Sent, 10, "every job to the DeliveryQueue")
+	assert.Zero(t, f.store.Deliveries())
+}

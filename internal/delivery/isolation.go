@@ -149,6 +149,29 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(took t
 	}
 }
 
+// admit takes a slot of webhookID for an attempt in place (inline.go)
+// without waiting: refused (false) when the webhook is known slow, so its
+// job goes through the queue and enter's bound; a webhook not yet seen is
+// let through, its attempt teaching the gate as any other.
+func (g *gate) admit(webhookID string) (release func(took time.Duration), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	h := g.hooks[webhookID]
+	if h == nil {
+		if len(g.hooks) >= maxTracked {
+			g.forgetIdle()
+		}
+		h = &hookLoad{free: make(chan struct{})}
+		g.hooks[webhookID] = h
+	}
+	now := g.now()
+	if h.took(now) >= g.pol.Slow {
+		return nil, false
+	}
+	h.starts = append(h.starts, now)
+	return func(took time.Duration) { g.leave(webhookID, h, now, took) }, true
+}
+
 // schedule returns the delay of h's next deferred job: one slot's time
 // (what an attempt takes / SlowPerWebhook) after the previous one, at least
 // 1 s (SQS delays by whole seconds), at most queue.MaxDelay. Called with g.mu
