@@ -109,6 +109,8 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		Tokens:  tokens,
 		Health:  p.Store,
 		Circuit: health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
+		Held:    p.Store,
+		Drains:  p.Jobs,
 	})
 	if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Drains: a})
 	return p, nil
 }
 
@@ -128,3 +130,5 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 func (p *Pipeline) SQSHandler() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return p.Handler.Handle
 }
+
+var _ delivery.HeldStore = (*store.Store)(nil)

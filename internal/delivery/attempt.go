@@ -64,6 +64,11 @@ type Options struct {
 	// Circuit.DisableAfter 0, every job is sent and no health is kept.
 	Health  HealthStore
 	Circuit health.Policy
+	// Held and Drains park deliveries that cannot be sent (held pause,
+	// auto-disable, open circuit) as held records and drain them
+	// (hold.go); without them such jobs wait in SQS, re-sent.
+	Held   HeldStore
+	Drains DrainSender
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -78,6 +83,7 @@ type Attempter struct {
 	hooks   map[string]cachedHook
 	loading singleflight.Group // one read + KMS Decrypt per webhook, however many jobs of a batch want it
 	brk     breaker
+	drn     drains
 }
 
 type cachedHook struct {
@@ -139,13 +145,15 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
+	if w.HoldsDeliveries() && !job.Test && a.holding() {
+		return webhook.StatsDelta{}, a.park(ctx, job, "paused with hold", time.Time{})
+	}
 	gate, err := a.gate(ctx, w, job)
 	if err != nil {
 		return webhook.StatsDelta{}, err
 	}
 	if gate.Verdict == health.Hold {
-		// Before the delivery is read: a held job costs its re-send only.
-		return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+		return webhook.StatsDelta{}, a.wait(ctx, w, job, gate.Until)
 	}
 
 	d, done, err := a.delivery(ctx, job, redelivered)
@@ -166,7 +174,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 			return webhook.StatsDelta{}, err
 		}
 		if gate.Verdict == health.Hold {
-			return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+			return webhook.StatsDelta{}, a.wait(ctx, w, job, gate.Until)
 		}
 	}
 
@@ -204,6 +212,12 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, fmt.Errorf("record attempt %d of %s: %w", job.Attempt, job.DeliveryID, err)
 	}
 	a.report(ctx, w, job, gate.Verdict == health.Probe, dec.Status == webhook.DeliverySucceeded, now)
+	if gate.Verdict == health.Probe && dec.Status == webhook.DeliverySucceeded {
+		// The circuit closed: what it held is drained.
+		if err := a.StartDrain(ctx, w.ID); err != nil {
+			log.ErrorContext(ctx, "start drain after the circuit closed", "error", err)
+		}
+	}
 	// A success is the batch summary's count (Debug here); a failure or a
 	// retry is logged in full.
 	level := slog.LevelDebug

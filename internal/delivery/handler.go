@@ -44,6 +44,15 @@ type HandlerOptions struct {
 	// Recovery carries bulk recoveries on (recovery messages); without it a
 	// recovery message fails (recovery.go).
 	Recovery Recoverer
+	// Drains carries held deliveries on (drain messages, hold.go); without
+	// it a drain message is dropped.
+	Drains Drainer
+}
+
+// Drainer carries a webhook's held deliveries on (implemented by
+// *Attempter); an error means the message should come back.
+type Drainer interface {
+	Drain(ctx context.Context, m queue.DrainMessage) error
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -83,6 +92,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	// endpoint, and take no job's place.
 	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
 	wg.Go(func() { h.continueRecoveries(ctx, b) })
+	wg.Go(func() { h.drain(ctx, b) })
 	h.attempt(ctx, b, jobs)
 	wg.Wait()
 	h.addStats(ctx, b)
@@ -122,6 +132,7 @@ type batch struct {
 	deliveries int
 
 	recoveries []events.SQSMessage // recovery messages (route)
+	drains     []events.SQSMessage // drain messages (route)
 }
 
 // fail reports msg failed, to come back.
@@ -153,6 +164,10 @@ func (b *batch) route(ctx context.Context, msgs []events.SQSMessage) (jobs []eve
 	for _, msg := range msgs {
 		if queue.IsRecovery(msg.Body) {
 			b.recoveries = append(b.recoveries, msg)
+			continue
+		}
+		if queue.IsDrain(msg.Body) {
+			b.drains = append(b.drains, msg)
 			continue
 		}
 		if queue.IsJob(msg.Body) {
@@ -266,4 +281,18 @@ func sentAt(msg events.SQSMessage) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// drain runs the batch's drain messages one after another (one per webhook
+// at a time, a page each).
+func (h *Handler) drain(ctx context.Context, b *batch) {
+	for _, msg := range b.drains {
+		m, err := queue.DecodeDrain(msg.Body)
+		if err == nil && h.opt.Drains != nil {
+			err = h.opt.Drains.Drain(ctx, m)
+		}
+		if err != nil {
+			b.fail(ctx, msg, err)
+		}
+	}
 }

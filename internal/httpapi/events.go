@@ -92,10 +92,10 @@ func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
 		return f, err
 	}
 	switch s := webhook.DeliveryStatus(q.Get("status")); s {
-	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliveryHeld, webhook.DeliverySucceeded, webhook.DeliveryFailed:
 		f.Status = s
 	default:
-		return f, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+		return f, webhook.Invalid("status", "status must be pending, retrying, held, succeeded or failed")
 	}
 	n, err := limitParam(q)
 	if err != nil {

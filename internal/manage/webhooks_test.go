@@ -147,7 +147,7 @@ func TestGetMalformedIDIsNotFoundWithoutARead(t *testing.T) {
 		_, _, err = f.svc.Patch(ctx, id, Members{}, 0)
 		assertCode(t, err, webhook.ENotFound, "")
 		assertCode(t, f.svc.Delete(ctx, id, 0), webhook.ENotFound, "")
-		_, err = f.svc.Pause(ctx, id)
+		_, err = f.svc.Pause(ctx, id, false)
 		assertCode(t, err, webhook.ENotFound, "")
 		_, err = f.svc.Stats(ctx, id)
 		assertCode(t, err, webhook.ENotFound, "")
@@ -368,7 +368,7 @@ func TestUpdateWithoutVersionIsReapplied(t *testing.T) {
 				assert.Equal(t, int64(1+5+1), w.Version)
 			}},
 		{name: "pause", races: 5,
-			update: func(ctx context.Context, s *Service, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id) },
+			update: func(ctx context.Context, s *Service, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id, false) },
 			check: func(t *testing.T, w *webhook.Webhook) {
 				assert.Equal(t, webhook.StatusInactive, w.Status)
 			}},

@@ -166,7 +166,8 @@ func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 	}
 	put := s.deliveries.Put(it)
 	if n == 1 {
-		put = put.If("attribute_not_exists('id')")
+		// Or a drained held record that had no attempt yet (held.go).
+		put = put.If("attribute_not_exists('id') OR ('status' = ? AND attribute_not_exists('attempts'))", string(webhook.DeliveryPending))
 	} else {
 		put = put.If("size('attempts') = ?", n-1)
 	}
@@ -213,9 +214,9 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.
 		return page, err
 	}
 	switch f.Status {
-	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliveryHeld, webhook.DeliverySucceeded, webhook.DeliveryFailed:
 	default:
-		return page, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+		return page, webhook.Invalid("status", "status must be pending, retrying, held, succeeded or failed")
 	}
 	filter := fingerprint("deliveries", webhookID, string(f.Status))
 	before, err := decodeCursor(f.Cursor, filter, webhook.DeliveryIDPrefix)
