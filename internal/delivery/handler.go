@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -45,7 +46,7 @@ type HandlerOptions struct {
 	// recovery message fails (recovery.go).
 	Recovery Recoverer
 	// Drains carries held deliveries on (drain messages, hold.go); without
-	// it a drain message is dropped.
+	// it a drain message fails.
 	Drains Drainer
 }
 
@@ -288,7 +289,11 @@ func sentAt(msg events.SQSMessage) time.Time {
 func (h *Handler) drain(ctx context.Context, b *batch) {
 	for _, msg := range b.drains {
 		m, err := queue.DecodeDrain(msg.Body)
-		if err == nil && h.opt.Drains != nil {
+		switch {
+		case err != nil:
+		case h.opt.Drains == nil:
+			err = errors.New("delivery: a drain message, and no drainer is wired")
+		default:
 			err = h.opt.Drains.Drain(ctx, m)
 		}
 		if err != nil {

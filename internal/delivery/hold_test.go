@@ -2,10 +2,13 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -197,4 +200,53 @@ func TestHeldAgainWhenTheReleasedProbeLosesItsClaim(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, webhook.DeliveryHeld, f.store.Delivery(j.DeliveryID).Status)
 	assert.Zero(t, f.hits.Load())
+}
+
+type recordingDrainer struct {
+	mu    sync.Mutex
+	calls []queue.DrainMessage
+	err   error
+}
+
+func (r *recordingDrainer) Drain(_ context.Context, m queue.DrainMessage) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, m)
+	return r.err
+}
+
+func TestHandleRoutesDrainMessages(t *testing.T) {
+	m := queue.DrainMessage{WebhookID: "wh_0192f0c4a1b27c3d8e9f001122334455", Token: "drn_1"}
+	body, err := m.Encode()
+	require.NoError(t, err)
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "ok", Body: body},
+		{MessageId: "bad", Body: `{"kind":"drain","v":1,"webhook_id":"wh_x","token":"t"}`},
+	}}
+	for _, tc := range []struct {
+		name   string
+		d      *recordingDrainer
+		failed []string
+	}{
+		{"drained", &recordingDrainer{}, []string{"bad"}},
+		{"drain error", &recordingDrainer{err: errors.New("dynamodb down")}, []string{"ok", "bad"}},
+		{"no drainer wired", nil, []string{"ok", "bad"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := HandlerOptions{}
+			if tc.d != nil {
+				opt.Drains = tc.d
+			}
+			resp, err := NewHandler(noJobs{}, nil, nil, opt).Handle(context.Background(), ev)
+			require.NoError(t, err)
+			var failed []string
+			for _, f := range resp.BatchItemFailures {
+				failed = append(failed, f.ItemIdentifier)
+			}
+			assert.ElementsMatch(t, tc.failed, failed)
+			if tc.d != nil {
+				assert.Equal(t, []queue.DrainMessage{m}, tc.d.calls)
+			}
+		})
+	}
 }
