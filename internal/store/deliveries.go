@@ -167,7 +167,7 @@ func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 	put := s.deliveries.Put(it)
 	if n == 1 {
 		// Or a drained held record that had no attempt yet (held.go).
-		put = put.If("attribute_not_exists('id') OR ('status' = ? AND attribute_not_exists('attempts'))", string(webhook.DeliveryPending))
+		put = put.If("attribute_not_exists('id') OR ('status' = ? AND (attribute_not_exists('attempts') OR size('attempts') = ?))", string(webhook.DeliveryPending), 0)
 	} else {
 		put = put.If("size('attempts') = ?", n-1)
 	}

@@ -49,7 +49,7 @@ func (s *Store) HoldDelivery(ctx context.Context, d *webhook.Delivery) error {
 	var err error
 	if n := len(d.Attempts); n == 0 {
 		// Or a released one whose probe lost its claim: held again.
-		err = s.deliveries.Put(it).If("attribute_not_exists('id') OR ('status' = ? AND attribute_not_exists('attempts'))", string(webhook.DeliveryPending)).Run(ctx)
+		err = s.deliveries.Put(it).If("attribute_not_exists('id') OR ('status' = ? AND (attribute_not_exists('attempts') OR size('attempts') = ?))", string(webhook.DeliveryPending), 0).Run(ctx)
 	} else {
 		u := s.deliveries.Update(AttrWebhookID, d.WebhookID).Range(AttrID, d.ID).
 			Set("status", string(webhook.DeliveryHeld)).Set("data", it.Data).Set("metadata", it.Metadata).
@@ -111,7 +111,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, d *webhook.Delivery, now time.T
 	u := s.deliveries.Update(AttrWebhookID, d.WebhookID).Range(AttrID, d.ID).
 		Set("status", string(webhook.DeliveryPending)).Set("series_start", len(d.Attempts)+1).Set("next_attempt_at", next)
 	if len(d.Attempts) == 0 {
-		u = u.If("'status' = ? AND attribute_not_exists('attempts')", string(webhook.DeliveryHeld))
+		u = u.If("'status' = ? AND (attribute_not_exists('attempts') OR size('attempts') = ?)", string(webhook.DeliveryHeld), 0)
 	} else {
 		u = u.If("'status' = ? AND size('attempts') = ?", string(webhook.DeliveryHeld), len(d.Attempts))
 	}
@@ -131,7 +131,7 @@ func (s *Store) RestoreHeld(ctx context.Context, d *webhook.Delivery) error {
 	u := s.deliveries.Update(AttrWebhookID, d.WebhookID).Range(AttrID, d.ID).
 		Set("status", string(webhook.DeliveryHeld)).Remove("next_attempt_at")
 	if len(d.Attempts) == 0 {
-		u = u.If("'status' = ? AND attribute_not_exists('attempts')", string(webhook.DeliveryPending))
+		u = u.If("'status' = ? AND (attribute_not_exists('attempts') OR size('attempts') = ?)", string(webhook.DeliveryPending), 0)
 	} else {
 		u = u.If("'status' = ? AND size('attempts') = ?", string(webhook.DeliveryPending), len(d.Attempts))
 	}
