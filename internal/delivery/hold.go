@@ -39,10 +39,6 @@ var _ DrainSender = (*queue.Queue)(nil)
 const (
 	DrainPage  = 10
 	DrainEvery = time.Second
-	// DrainStart delays the first page after a resume or a close by the
-	// caches' lifetime (Options.CacheTTL's default), so no instance still
-	// holding the old state parks a job behind the drain.
-	DrainStart = 15 * time.Second
 )
 
 // forever is the lease of a drain whose webhook is inactive: nothing
@@ -133,13 +129,15 @@ func leaseFor(delay time.Duration) time.Duration {
 	return min(delay, queue.MaxDelay) + 2*queue.VisibilityTimeout
 }
 
-// StartDrain takes webhook id's drain over and drains it after DrainStart:
-// after a resume and after its circuit closed.
+// StartDrain takes webhook id's drain over and drains it, after a resume
+// and after its circuit closed. The first page waits for the caches'
+// lifetime (Options.CacheTTL), so no instance still holding the old state
+// parks a job behind the drain.
 func (a *Attempter) StartDrain(ctx context.Context, id string) error {
 	if !a.holding() {
 		return nil
 	}
-	return a.ensureDrain(ctx, id, a.opt.Now().Add(DrainStart), true)
+	return a.ensureDrain(ctx, id, a.opt.Now().Add(a.opt.CacheTTL), true)
 }
 
 // Drain carries a webhook's held deliveries on (a drain message): while

@@ -106,7 +106,7 @@ func TestHeldPauseParksThenResumeDrainsOnceInOrder(t *testing.T) {
 	// Resume: the webhook active, the drain taken over.
 	f.setHook(func(w *webhook.Webhook) { w.Status, w.StatusReason, w.Hold = webhook.StatusActive, "", false })
 	require.NoError(t, a.StartDrain(ctx, f.hook.ID))
-	require.Equal(t, []time.Duration{DrainStart}, f.queue.DrainDelays, "after the caches' lifetime")
+	require.Equal(t, []time.Duration{15 * time.Second}, f.queue.DrainDelays, "after the caches' lifetime")
 	released := f.runDrains(t, a)
 
 	got := make([]string, len(released))
