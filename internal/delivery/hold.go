@@ -161,8 +161,7 @@ func (a *Attempter) Drain(ctx context.Context, m queue.DrainMessage) error {
 	log := a.opt.Log.With("webhook_id", m.WebhookID)
 	w, err := a.store.GetWebhook(ctx, m.WebhookID)
 	if webhook.ErrorCode(err) == webhook.ENotFound {
-		_, err := a.opt.Held.ClaimDrain(ctx, m.WebhookID, m.Token, a.opt.Now(), a.opt.Now().Add(forever), false)
-		return err // held records expire with retention
+		return nil // deleted (with its drain item); held records expire with retention
 	} else if err != nil {
 		return err
 	}

@@ -259,7 +259,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		// delete cannot leave subscription items of events added meanwhile.
 		tx := s.db.WriteTx().
 			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skConfig).If("'version' = ?", cur.Version)).
-			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skStats))
+			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skStats)).
+			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skDrain)) // its drain stops (held.go)
 		for _, e := range uniqueEvents(cur.Events) {
 			tx.Delete(s.webhooks.Delete(AttrPK, subPK(e)).Range(AttrSK, id))
 		}
