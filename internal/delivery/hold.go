@@ -66,13 +66,20 @@ func (a *Attempter) park(ctx context.Context, job queue.Job, why string, until t
 		} else if err != nil {
 			return fmt.Errorf("get delivery %s to hold it: %w", job.DeliveryID, err)
 		}
-		if len(cur.Attempts) != job.Attempt-1 || cur.Status.Final() || cur.Status == webhook.DeliveryHeld {
-			return nil // out of step, or held already by a copy of this job
+		if len(cur.Attempts) != job.Attempt-1 || cur.Status.Final() {
+			return nil // out of step
 		}
 		d = cur
 	}
 	d.EventTime, d.Data, d.Metadata = job.Timestamp, job.Data, job.Metadata
-	err := a.opt.Held.HoldDelivery(ctx, d)
+	var err error
+	if d.Status == webhook.DeliveryHeld {
+		// Held by a copy of this job, which may have died before the
+		// drain knew: made sure of below.
+		err = webhook.Errorf(webhook.EConflict, "delivery %s is held", d.ID)
+	} else {
+		err = a.opt.Held.HoldDelivery(ctx, d)
+	}
 	switch webhook.ErrorCode(err) {
 	case "":
 	case webhook.EConflict:

@@ -243,6 +243,9 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	if err := s.opt.Store.UpdateWebhook(ctx, next); err != nil {
 		return nil, nil, err
 	}
+	if cur.Status == webhook.StatusInactive && next.Status == webhook.StatusActive {
+		s.drain(ctx, id) // made active by a patch: what it held drains, as on resume
+	}
 	return next, reveal, s.withHealth(ctx, next)
 }
 
@@ -292,14 +295,21 @@ func (s *Service) Resume(ctx context.Context, id string) (*webhook.Webhook, erro
 			return nil, err
 		}
 	}
-	if (changed || reset) && s.opt.Drains != nil {
-		if err := s.opt.Drains.StartDrain(ctx, id); err != nil {
-			// Resumed all the same: the next job parked, or a resume
-			// again, drains what is held.
-			s.opt.Logger.ErrorContext(ctx, "manage: start drain after resume", "webhook_id", id, "error", err)
-		}
+	if changed || reset {
+		s.drain(ctx, id)
 	}
 	return w, nil
+}
+
+// drain starts draining what webhook id held. A failure is logged, not
+// answered: the change is made, and a resume again drains what is held.
+func (s *Service) drain(ctx context.Context, id string) {
+	if s.opt.Drains == nil {
+		return
+	}
+	if err := s.opt.Drains.StartDrain(ctx, id); err != nil {
+		s.opt.Logger.ErrorContext(ctx, "manage: start drain", "webhook_id", id, "error", err)
+	}
 }
 
 func (s *Service) setStatus(ctx context.Context, id string, status webhook.Status, hold bool) (*webhook.Webhook, error) {
