@@ -188,6 +188,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if dec.Status != webhook.DeliverySucceeded {
 		at.Error = dec.Reason
 	}
+	counted := d.SeriesStart > 1 && !d.Uncounted // its end was counted before (a retry's series)
 	record(d, job, at, dec, now)
 
 	if dec.MarkInactive {
@@ -235,7 +236,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if job.Test {
 		return webhook.StatsDelta{}, nil
 	}
-	return delta(d, at, now), nil
+	return delta(d, at, now, counted), nil
 }
 
 // delivery returns the record the attempt adds to, or done when the job's
@@ -348,20 +349,22 @@ func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.De
 		done := now.UTC()
 		d.CompletedAt = &done
 	}
+	if dec.Status.Final() {
+		d.Uncounted = false // counted now
+	}
 }
 
 // delta is what an attempt adds to the statistics: every attempt counts
 // towards the response time, a delivery counts once, when it ends. A
-// manually retried delivery (a later series) was counted failed already: if
-// it now succeeds it moves from failed to successful, if it fails again the
-// counts stay.
-func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time) webhook.StatsDelta {
+// manually retried delivery (again: a later series, not one after a hold)
+// was counted failed already: if it now succeeds it moves from failed to
+// successful, if it fails again the counts stay.
+func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time, again bool) webhook.StatsDelta {
 	s := webhook.StatsDelta{Attempts: 1, TotalResponseMS: at.DurationMS, LastDeliveryAt: now}
 	// The hour's bucket counts what happened in it: a manual retry's end
 	// counts again there, the earlier hour keeps its failure.
 	s.Hour.Start = now.UTC().Truncate(time.Hour)
 	s.Hour.Latency[webhook.LatencyBucket(at.DurationMS)] = 1
-	again := d.SeriesStart > 1
 	switch d.Status {
 	case webhook.DeliverySucceeded:
 		s.Succeeded, s.LastSuccessAt = 1, now

@@ -250,3 +250,39 @@ func TestHandleRoutesDrainMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestHeldRetryCountsOnceWhenItEnds(t *testing.T) {
+	ctx := context.Background()
+	// A delivery retrying after one failure is held (the circuit opened
+	// meanwhile), drained as a new series and succeeds: it counts as one
+	// success, not as a failure moved to success.
+	f := newFixture(t, 500, 200)
+	hs := &fake.Health{}
+	a := f.withHold(t, hs, health.Policy{OpenAfter: 10, Cooldown: time.Minute})
+	j := f.job(1)
+	st, err := a.Run(ctx, j, false)
+	require.NoError(t, err)
+	require.Zero(t, st.Failed)
+	next := f.queue.TakeJobs()
+	require.Len(t, next, 1)
+	opened, probe := f.now, f.now.Add(time.Hour)
+	hs.Set(f.hook.ID, webhook.Health{Circuit: webhook.CircuitOpen, OpenedAt: &opened, NextProbeAt: &probe, CooldownMS: 60000, ConsecutiveFailures: 10})
+	f.now = f.now.Add(20 * time.Second) // past the cached health
+	_, err = a.Run(ctx, next[0], false)
+	require.NoError(t, err)
+	d := f.store.Delivery(j.DeliveryID)
+	require.Equal(t, webhook.DeliveryHeld, d.Status)
+	assert.True(t, d.Uncounted)
+
+	hs.Set(f.hook.ID, webhook.Health{})
+	f.now = f.now.Add(time.Minute) // past the cached health
+	require.NoError(t, f.store.ReleaseHeld(ctx, &d, f.now))
+	st, err = a.Run(ctx, queue.RetryJob(&d), false)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, st.Succeeded)
+	assert.Zero(t, st.Failed, "it was never counted failed")
+	got := f.store.Delivery(j.DeliveryID)
+	assert.Equal(t, webhook.DeliverySucceeded, got.Status)
+	assert.Equal(t, 2, got.SeriesStart, "a fresh series")
+	assert.False(t, got.Uncounted, "cleared once counted")
+}

@@ -42,6 +42,9 @@ func (s *Store) drainUpdate(webhookID string) *dynamo.Update {
 func (s *Store) HoldDelivery(ctx context.Context, d *webhook.Delivery) error {
 	prev := d.Status
 	d.Status, d.NextAttemptAt, d.CompletedAt = webhook.DeliveryHeld, nil, nil
+	if len(d.Attempts) > 0 {
+		d.Uncounted = uncounted(d)
+	}
 	it := s.toDeliveryItem(d)
 	if expired(it.ExpiresAt, s.now()) {
 		return webhook.Errorf(webhook.ENotFound, "delivery %s is past its retention of %s", d.ID, s.retention)
@@ -58,6 +61,9 @@ func (s *Store) HoldDelivery(ctx context.Context, d *webhook.Delivery) error {
 		if it.EventTime != nil {
 			u = u.Set("event_time", *it.EventTime)
 		}
+		if uncounted(d) {
+			u = u.Set("uncounted", true)
+		}
 		err = u.Run(ctx)
 	}
 	if dynamo.IsCondCheckFailed(err) {
@@ -69,6 +75,11 @@ func (s *Store) HoldDelivery(ctx context.Context, d *webhook.Delivery) error {
 	}
 	return nil
 }
+
+// uncounted reports whether a delivery held with attempts has not been
+// counted as ended: its first series, or one that followed a hold already.
+// A later series (a manual retry, a recovery) of a failed delivery was.
+func uncounted(d *webhook.Delivery) bool { return d.SeriesStart <= 1 || d.Uncounted }
 
 // HeldDeliveries returns up to limit held deliveries of a webhook with ids
 // from "from" on (included), in id order, with their events; last says no

@@ -63,6 +63,7 @@ func TestHeldDeliveryLifecycle(t *testing.T) {
 		assert.Equal(t, webhook.DeliveryHeld, cur.Status)
 		assert.Len(t, cur.Attempts, 1)
 		assert.Nil(t, cur.NextAttemptAt)
+		assert.True(t, cur.Uncounted, "its first series never ended: its end counts as a first one")
 		require.NoError(t, s.ReleaseHeld(ctx, cur, recent))
 		assert.Equal(t, 2, cur.SeriesStart)
 		require.NoError(t, s.RestoreHeld(ctx, cur))

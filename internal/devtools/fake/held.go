@@ -28,6 +28,9 @@ func (s *Store) HoldDelivery(_ context.Context, d *webhook.Delivery) error {
 		return webhook.Errorf(webhook.EConflict, "delivery %s moved on", d.ID)
 	}
 	d.Status, d.NextAttemptAt, d.CompletedAt = webhook.DeliveryHeld, nil, nil
+	if len(d.Attempts) > 0 {
+		d.Uncounted = d.SeriesStart <= 1 || d.Uncounted
+	}
 	s.deliveries[d.ID] = Copy(d)
 	return nil
 }
