@@ -215,9 +215,7 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.
 	if err != nil {
 		return page, err
 	}
-	switch f.Status {
-	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliveryHeld, webhook.DeliverySucceeded, webhook.DeliveryFailed:
-	default:
+	if f.Status != "" && !webhook.KnownDeliveryStatus(f.Status) {
 		return page, webhook.Invalid("status", "status must be pending, retrying, held, succeeded or failed")
 	}
 	filter := fingerprint("deliveries", webhookID, string(f.Status))
