@@ -414,7 +414,7 @@ func TestCLIAgainstLocalServer(t *testing.T) {
 	require.Len(t, dpage.Items, 1)
 	assert.Equal(t, failedTest, dpage.Items[0].ID)
 	assert.NotEmpty(t, dpage.NextCursor)
-	c.fails(1, `error: validation_failed: status must be pending, retrying, succeeded or failed \(field status\)`, "deliveries", failID, "--status", "lost")
+	c.fails(1, `error: validation_failed: status must be pending, retrying, held, succeeded or failed \(field status\)`, "deliveries", failID, "--status", "lost")
 	c.fails(1, `error: validation_failed: limit must be a whole number from 1 to 100 \(field limit\)`, "deliveries", failID, "--limit", "0")
 	c.fails(1, `error: validation_failed: .* \(field cursor\)`, "deliveries", failID, "--cursor", "nope")
 	c.fails(1, `error: validation_failed: .* \(field cursor\)`, "deliveries", failID, "--status", "succeeded", "--cursor", m[1])

@@ -37,6 +37,7 @@ var (
 	_ manage.Deliveries  = (*store.Store)(nil)
 	_ manage.JobSender   = (*queue.Queue)(nil)
 	_ manage.Tester      = (*delivery.Attempter)(nil)
+	_ manage.Drainer     = (*delivery.Attempter)(nil)
 )
 
 var _ httpapi.BatchTriggerer = (*trigger.Service)(nil)
@@ -58,6 +59,7 @@ func NewWebhooks(cfg config.Config, p *Pipeline, log *slog.Logger) (*manage.Serv
 		Jobs:           p.Jobs,
 		Tester:         p.Attempter,
 		Health:         p.Store,
+		Drains:         p.Attempter,
 		AllowPrivate:   cfg.AllowPrivate,
 		DefaultTimeout: cfg.DefaultTimeout,
 		Logger:         log,

@@ -132,6 +132,8 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 		Circuit:  health.Policy{OpenAfter: cfg.CircuitOpenAfter, Cooldown: cfg.CircuitCooldown, DisableAfter: cfg.DisableAfter},
 		Rates:    p.Store,
 		Ops:      p.Ops,
+		Held:     p.Store,
+		Drains:   p.Jobs,
 	})
 	if err != nil {
 		return nil, err
@@ -145,7 +147,7 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 	}
 	// A slow webhook's jobs over its share of the instance go back to the
 	// queue (delivery.Isolation).
-	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Defer: p.Jobs, Now: now, Queue: p.Jobs})
+	p.Handler = delivery.NewHandler(a, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Defer: p.Jobs, Now: now, Queue: p.Jobs, Drains: a})
 	return p, nil
 }
 
@@ -153,3 +155,5 @@ func NewPipelineWith(cfg config.Config, clients *awsx.Clients, log *slog.Logger,
 func (p *Pipeline) SQSHandler() func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return p.Handler.Handle
 }
+
+var _ delivery.HeldStore = (*store.Store)(nil)

@@ -567,6 +567,18 @@ func TestCommands(t *testing.T) {
 			stdout: "Paused webhook " + whID + " (My Webhook): status inactive\n",
 		},
 		{
+			name: "pause with hold", args: []string{"pause", whID, "--hold"},
+			routes: map[string]reply{"POST /webhooks/" + whID + "/pause": {200, strings.Replace(pausedJSON, `"status_reason":"paused"`, `"status_reason":"paused","hold":true`, 1)}},
+			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/pause", body: `{"hold":true}`}},
+			stdout: "Paused webhook " + whID + " (My Webhook): status inactive; deliveries are held until resume\n",
+		},
+		{
+			name: "deliveries held", args: []string{"deliveries", whID, "--status", "held", "--format", "json"},
+			routes: map[string]reply{"GET /webhooks/" + whID + "/deliveries": {200, `{"items":[],"next_cursor":null}`}},
+			reqs:   []want{{method: "GET", path: "/webhooks/" + whID + "/deliveries", query: "limit=50&status=held"}},
+			stdout: `{"items":[],"next_cursor":null}` + "\n",
+		},
+		{
 			name: "resume", args: []string{"resume", whID},
 			routes: map[string]reply{"POST /webhooks/" + whID + "/resume": {200, webhookJSON}},
 			reqs:   []want{{method: "POST", path: "/webhooks/" + whID + "/resume"}},

@@ -421,7 +421,7 @@ func (a *app) deliveriesCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.Int("limit", 50, "at most this many deliveries")
-	f.String("status", "", "only deliveries with this status: pending, retrying, succeeded or failed")
+	f.String("status", "", "only deliveries with this status: pending, retrying, held, succeeded or failed")
 	f.String("cursor", "", "continue after a previous page")
 	addFormatFlag(cmd)
 	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, args []string) (request, error) {
@@ -561,23 +561,35 @@ func (a *app) retryCommand() *cobra.Command {
 	return cmd
 }
 
-// pauseCommand is pause (set inactive) or resume (set active).
+// pauseCommand is pause (set inactive; --hold keeps the events' deliveries,
+// held) or resume (set active, draining what was held).
 func (a *app) pauseCommand(verb string) *cobra.Command {
-	short := "Pause a webhook: it receives no events until resumed"
+	short := "Pause a webhook: it receives no events until resumed (--hold: they wait, held)"
 	if verb == "resume" {
-		short = "Resume a paused webhook"
+		short = "Resume a paused webhook (deliveries held meanwhile are drained)"
 	}
 	cmd := &cobra.Command{
 		Use:   verb + " ID",
 		Short: short,
 		Args:  idArgs,
 	}
+	if verb == "pause" {
+		cmd.Flags().Bool("hold", false, "hold the deliveries of events while paused (status held) until resume drains them; without it events while paused make no delivery")
+	}
 	addFormatFlag(cmd)
-	cmd.RunE = callAndShow(a, func(_ *cobra.Command, args []string) (request, error) {
-		return request{method: http.MethodPost, path: webhookPath(args[0], verb)}, nil
+	cmd.RunE = callAndShow(a, func(cmd *cobra.Command, args []string) (request, error) {
+		req := request{method: http.MethodPost, path: webhookPath(args[0], verb)}
+		if hold, _ := cmd.Flags().GetBool("hold"); hold {
+			req.body = map[string]bool{"hold": true}
+		}
+		return req, nil
 	}, func(cmd *cobra.Command, _ []string, h webhookDTO) error {
 		past := map[string]string{"pause": "Paused", "resume": "Resumed"}[verb]
-		_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s webhook %s (%s): status %s\n", past, h.ID, h.Name, h.Status)
+		held := ""
+		if h.Hold {
+			held = "; deliveries are held until resume"
+		}
+		_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s webhook %s (%s): status %s%s\n", past, h.ID, h.Name, h.Status, held)
 		return err
 	})
 	return cmd

@@ -29,6 +29,9 @@ type timingsDTO struct {
 // statusText is a webhook's status with the reason an inactive one has.
 func statusText(h webhookDTO) string {
 	if h.StatusReason != nil && *h.StatusReason != "" {
+		if h.Hold {
+			return h.Status + " (" + *h.StatusReason + ", holding deliveries)"
+		}
 		return h.Status + " (" + *h.StatusReason + ")"
 	}
 	return h.Status

@@ -30,6 +30,7 @@ type webhookDTO struct {
 	CreatedAt               time.Time       `json:"created_at"`
 	UpdatedAt               time.Time       `json:"updated_at"`
 	StatusReason            *string         `json:"status_reason"`
+	Hold                    bool            `json:"hold"`
 	Health                  healthDTO       `json:"health"`
 }
 

@@ -73,6 +73,11 @@ type Options struct {
 	// Ops is told of the operational transitions (ops.go); nil tells
 	// nobody.
 	Ops Operations
+	// Held and Drains park deliveries that cannot be sent (held pause,
+	// auto-disable, open circuit) as held records and drain them
+	// (hold.go); without them such jobs wait in SQS, re-sent.
+	Held   HeldStore
+	Drains DrainSender
 }
 
 // Attempter makes one attempt of a delivery: it sends the request, records
@@ -87,6 +92,7 @@ type Attempter struct {
 	hooks   map[string]cachedHook
 	loading singleflight.Group // one read + KMS Decrypt per webhook, however many jobs of a batch want it
 	brk     breaker
+	drn     drains
 }
 
 type cachedHook struct {
@@ -151,13 +157,15 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		return webhook.StatsDelta{}, err
 	}
 
+	if w.HoldsDeliveries() && !job.Test && a.holding() {
+		return webhook.StatsDelta{}, a.park(ctx, job, "paused with hold", time.Time{})
+	}
 	gate, err := a.gate(ctx, w, job)
 	if err != nil {
 		return webhook.StatsDelta{}, err
 	}
 	if gate.Verdict == health.Hold {
-		// Before the delivery is read: a held job costs its re-send only.
-		return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+		return webhook.StatsDelta{}, a.wait(ctx, w, job, gate.Until)
 	}
 
 	d, done, err := a.delivery(ctx, w, job, redelivered)
@@ -181,7 +189,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 			return webhook.StatsDelta{}, err
 		}
 		if gate.Verdict == health.Hold {
-			return webhook.StatsDelta{}, a.hold(ctx, w, job, gate.Until)
+			return webhook.StatsDelta{}, a.wait(ctx, w, job, gate.Until)
 		}
 	}
 
@@ -195,6 +203,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if dec.Status != webhook.DeliverySucceeded {
 		at.Error = dec.Reason
 	}
+	counted := d.SeriesStart > 1 && !d.Uncounted // its end was counted before (a retry's series)
 	record(d, job, at, dec, now)
 
 	if dec.MarkInactive {
@@ -229,6 +238,12 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 		// SaveAttempt's condition let this attempt alone record the end.
 		a.emit(ctx, w, job, webhook.EventDeliveryFailed, now, lastOf(job, at))
 	}
+	if gate.Verdict == health.Probe && dec.Status == webhook.DeliverySucceeded {
+		// The circuit closed: what it held is drained.
+		if err := a.StartDrain(ctx, w.ID); err != nil {
+			log.ErrorContext(ctx, "start drain after the circuit closed", "error", err)
+		}
+	}
 	// A success is the batch summary's count (Debug here); a failure or a
 	// retry is logged in full.
 	level := slog.LevelDebug
@@ -246,7 +261,7 @@ func (a *Attempter) Run(ctx context.Context, job queue.Job, redelivered bool) (w
 	if job.Test {
 		return webhook.StatsDelta{}, nil
 	}
-	return delta(d, at, now), nil
+	return delta(d, at, now, counted), nil
 }
 
 // delivery returns the record the attempt adds to, or done when the job's
@@ -365,20 +380,22 @@ func record(d *webhook.Delivery, job queue.Job, at webhook.Attempt, dec retry.De
 		done := now.UTC()
 		d.CompletedAt = &done
 	}
+	if dec.Status.Final() {
+		d.Uncounted = false // counted now
+	}
 }
 
 // delta is what an attempt adds to the statistics: every attempt counts
 // towards the response time, a delivery counts once, when it ends. A
-// manually retried delivery (a later series) was counted failed already: if
-// it now succeeds it moves from failed to successful, if it fails again the
-// counts stay.
-func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time) webhook.StatsDelta {
+// manually retried delivery (again: a later series, not one after a hold)
+// was counted failed already: if it now succeeds it moves from failed to
+// successful, if it fails again the counts stay.
+func delta(d *webhook.Delivery, at webhook.Attempt, now time.Time, again bool) webhook.StatsDelta {
 	s := webhook.StatsDelta{Attempts: 1, TotalResponseMS: at.DurationMS, LastDeliveryAt: now}
 	// The hour's bucket counts what happened in it: a manual retry's end
 	// counts again there, the earlier hour keeps its failure.
 	s.Hour.Start = now.UTC().Truncate(time.Hour)
 	s.Hour.Latency[webhook.LatencyBucket(at.DurationMS)] = 1
-	again := d.SeriesStart > 1
 	switch d.Status {
 	case webhook.DeliverySucceeded:
 		s.Succeeded, s.LastSuccessAt = 1, now

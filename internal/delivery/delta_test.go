@@ -27,7 +27,7 @@ func TestDeltaHour(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &webhook.Delivery{Status: tc.status, SeriesStart: tc.seriesStart}
-			s := delta(d, webhook.Attempt{DurationMS: 250}, now)
+			s := delta(d, webhook.Attempt{DurationMS: 250}, now, tc.seriesStart > 1)
 			assert.Equal(t, tc.failed, s.Failed)
 			assert.Equal(t, tc.hour, [3]int64{s.Hour.Succeeded, s.Hour.Failed, s.Hour.Retrying})
 			assert.Equal(t, now.Truncate(time.Hour), s.Hour.Start)

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -60,6 +61,15 @@ type HandlerOptions struct {
 	// Inline is how many fanned-out jobs per batch are attempted in place:
 	// DefaultInline; negative: none.
 	Inline int
+	// Drains carries held deliveries on (drain messages, hold.go); without
+	// it a drain message fails.
+	Drains Drainer
+}
+
+// Drainer carries a webhook's held deliveries on (implemented by
+// *Attempter); an error means the message should come back.
+type Drainer interface {
+	Drain(ctx context.Context, m queue.DrainMessage) error
 }
 
 // Handler is the delivery function: it consumes both queues. A job message
@@ -107,6 +117,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	// endpoint, and take no job's place.
 	wg.Go(func() { h.triggerEvents(ctx, b, evs) })
 	wg.Go(func() { h.continueRecoveries(ctx, b) })
+	wg.Go(func() { h.drain(ctx, b) })
 	h.attempt(ctx, b, jobs)
 	h.sendDeferred(ctx, b)
 	wg.Wait()
@@ -153,6 +164,7 @@ type batch struct {
 	deferred   deferrals           // isolation.go
 	// inline is how many of them were attempted in place (inline.go)
 	inline int
+	drains []events.SQSMessage // drain messages (route)
 }
 
 // fail reports msg failed, to come back.
@@ -184,6 +196,10 @@ func (b *batch) route(ctx context.Context, msgs []events.SQSMessage) (jobs []eve
 	for _, msg := range msgs {
 		if queue.IsRecovery(msg.Body) {
 			b.recoveries = append(b.recoveries, msg)
+			continue
+		}
+		if queue.IsDrain(msg.Body) {
+			b.drains = append(b.drains, msg)
 			continue
 		}
 		if queue.IsJob(msg.Body) {
@@ -305,4 +321,22 @@ func sentAt(msg events.SQSMessage) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ms)
+}
+
+// drain runs the batch's drain messages one after another (one per webhook
+// at a time, a page each).
+func (h *Handler) drain(ctx context.Context, b *batch) {
+	for _, msg := range b.drains {
+		m, err := queue.DecodeDrain(msg.Body)
+		switch {
+		case err != nil:
+		case h.opt.Drains == nil:
+			err = errors.New("delivery: a drain message, and no drainer is wired")
+		default:
+			err = h.opt.Drains.Drain(ctx, m)
+		}
+		if err != nil {
+			b.fail(ctx, msg, err)
+		}
+	}
 }

@@ -26,7 +26,7 @@ type Webhooks interface {
 	List(ctx context.Context, f webhook.ListFilter) (webhook.Page[*webhook.Webhook], error)
 	Patch(ctx context.Context, id string, in manage.Members, version int64) (w *webhook.Webhook, reveal map[string]string, err error)
 	Delete(ctx context.Context, id string, version int64) error
-	Pause(ctx context.Context, id string) (*webhook.Webhook, error)
+	Pause(ctx context.Context, id string, hold bool) (*webhook.Webhook, error)
 	Resume(ctx context.Context, id string) (*webhook.Webhook, error)
 	Stats(ctx context.Context, id string) (webhook.Stats, error)
 	StatsSeries(ctx context.Context, id string, window time.Duration) (webhook.Stats, []webhook.HourStats, error)
@@ -97,7 +97,7 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET /webhooks/{id}", a.getWebhook)
 	mux.HandleFunc("PATCH /webhooks/{id}", a.patchWebhook)
 	mux.HandleFunc("DELETE /webhooks/{id}", a.deleteWebhook)
-	mux.HandleFunc("POST /webhooks/{id}/pause", a.setStatus(a.Webhooks.Pause))
+	mux.HandleFunc("POST /webhooks/{id}/pause", a.pause)
 	mux.HandleFunc("POST /webhooks/{id}/resume", a.setStatus(a.Webhooks.Resume))
 	mux.HandleFunc("GET /webhooks/{id}/stats", a.stats)
 	mux.HandleFunc("GET /openapi.json", a.openAPI)

@@ -122,6 +122,7 @@ type webhookOut struct {
 	CreatedAt    time.Time       `json:"created_at"`
 	UpdatedAt    time.Time       `json:"updated_at"`
 	StatusReason *string         `json:"status_reason"`
+	Hold         bool            `json:"hold"`
 	Health       healthOut       `json:"health"`
 }
 

@@ -91,11 +91,10 @@ func deliveryFilter(q url.Values) (webhook.DeliveryFilter, error) {
 	if err := queryParams(q, "status", "limit", "cursor"); err != nil {
 		return f, err
 	}
-	switch s := webhook.DeliveryStatus(q.Get("status")); s {
-	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
+	if s := webhook.DeliveryStatus(q.Get("status")); s == "" || webhook.KnownDeliveryStatus(s) {
 		f.Status = s
-	default:
-		return f, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+	} else {
+		return f, webhook.Invalid("status", "status must be pending, retrying, held, succeeded or failed")
 	}
 	n, err := limitParam(q)
 	if err != nil {

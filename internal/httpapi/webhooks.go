@@ -27,6 +27,7 @@ type webhookJSON struct {
 	Events          []string              `json:"events"`
 	Status          webhook.Status        `json:"status"`
 	StatusReason    *webhook.StatusReason `json:"status_reason"`
+	Hold            bool                  `json:"hold"` // paused with hold: deliveries are held
 	AuthType        webhook.AuthType      `json:"auth_type"`
 	AuthCredentials map[string]string     `json:"auth_credentials"`
 	// When a rotation's previous secret stops signing; null without one.
@@ -57,7 +58,7 @@ func toJSON(w *webhook.Webhook, reveal map[string]string) webhookJSON {
 		ID: w.ID, Name: w.Name, URL: w.URL, Method: w.Method, Headers: headers, Events: events,
 		Status: w.Status, AuthType: w.AuthType, AuthCredentials: creds, Retry: w.Retry,
 		TimeoutMS: w.TimeoutMS, Filter: w.Filter, Version: w.Version, CreatedAt: apiTime(w.CreatedAt), UpdatedAt: apiTime(w.UpdatedAt),
-		StatusReason: reasonJSON(w), Health: toHealthJSON(w.Health),
+		StatusReason: reasonJSON(w), Hold: w.HoldsDeliveries(), Health: toHealthJSON(w.Health),
 	}
 	if w.RateLimit != nil {
 		out.RateLimit = &rateLimitJSON{PerSecond: w.RateLimit.PerSecond}

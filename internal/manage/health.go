@@ -63,3 +63,9 @@ func reasonFor(cur, next *webhook.Webhook) webhook.StatusReason {
 	}
 	return webhook.ReasonNone
 }
+
+// Drainer drains a webhook's held deliveries (implemented by
+// *delivery.Attempter).
+type Drainer interface {
+	StartDrain(ctx context.Context, webhookID string) error
+}

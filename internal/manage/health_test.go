@@ -22,7 +22,7 @@ func TestStatusReasons(t *testing.T) {
 		status webhook.Status
 		reason webhook.StatusReason
 	}{
-		{"pause", nil, func(s *Service, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id) },
+		{"pause", nil, func(s *Service, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id, false) },
 			webhook.StatusInactive, webhook.ReasonPaused},
 		{"patch inactive", nil, func(s *Service, id string) (*webhook.Webhook, error) {
 			w, _, err := s.Patch(ctx, id, Members{"status": json.RawMessage(`"inactive"`)}, 0)
@@ -34,14 +34,14 @@ func TestStatusReasons(t *testing.T) {
 		}, func(s *Service, id string) (*webhook.Webhook, error) { return s.Resume(ctx, id) },
 			webhook.StatusActive, webhook.ReasonNone},
 		{"patch active", func(f *fixture, id string) {
-			_, err := f.svc.Pause(ctx, id)
+			_, err := f.svc.Pause(ctx, id, false)
 			require.NoError(t, err)
 		}, func(s *Service, id string) (*webhook.Webhook, error) {
 			w, _, err := s.Patch(ctx, id, Members{"status": json.RawMessage(`"active"`)}, 0)
 			return w, err
 		}, webhook.StatusActive, webhook.ReasonNone},
 		{"patch of another member keeps the reason", func(f *fixture, id string) {
-			_, err := f.svc.Pause(ctx, id)
+			_, err := f.svc.Pause(ctx, id, false)
 			require.NoError(t, err)
 		}, func(s *Service, id string) (*webhook.Webhook, error) {
 			w, _, err := s.Patch(ctx, id, Members{"name": json.RawMessage(`"renamed"`)}, 0)
@@ -118,7 +118,7 @@ func TestEveryWebhookAnswerShowsHealth(t *testing.T) {
 	rotated, _, err := f.svc.RotateSecret(ctx, w.ID, members(t, `{}`), 0)
 	require.NoError(t, err)
 	assert.Equal(t, failing, rotated.Health, "rotate-secret")
-	paused, err := f.svc.Pause(ctx, w.ID)
+	paused, err := f.svc.Pause(ctx, w.ID, false)
 	require.NoError(t, err)
 	assert.Equal(t, failing, paused.Health, "pause")
 }

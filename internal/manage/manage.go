@@ -88,6 +88,9 @@ type Options struct {
 	// Health shows the endpoints' health on reads (and Resume clears it);
 	// without it webhooks show a healthy endpoint.
 	Health HealthReader
+	// Drains drains a webhook's held deliveries after Resume (hold.go);
+	// without it held deliveries wait for the next parked job's drain.
+	Drains Drainer
 
 	AllowPrivate   bool          // ALLOW_PRIVATE_TARGETS
 	DefaultTimeout time.Duration // timeout of a webhook created without one; default 30 s

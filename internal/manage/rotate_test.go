@@ -167,7 +167,7 @@ func TestPreviousSecretLifetime(t *testing.T) {
 	t.Run("the next write drops an expired one", func(t *testing.T) {
 		f, id := setup(t)
 		f.clock.Advance(time.Minute)
-		_, err := f.svc.Pause(ctx, id)
+		_, err := f.svc.Pause(ctx, id, false)
 		require.NoError(t, err)
 		assert.Nil(t, f.store.Webhook(id).Previous)
 	})

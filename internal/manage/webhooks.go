@@ -243,6 +243,9 @@ func (s *Service) patchOnce(ctx context.Context, id string, in Members, version 
 	if err := s.opt.Store.UpdateWebhook(ctx, next); err != nil {
 		return nil, nil, err
 	}
+	if cur.Status == webhook.StatusInactive && next.Status == webhook.StatusActive {
+		s.drain(ctx, id) // made active by a patch: what it held drains, as on resume
+	}
 	return next, reveal, s.withHealth(ctx, next)
 }
 
@@ -266,45 +269,85 @@ func (s *Service) Delete(ctx context.Context, id string, version int64) error {
 	return s.opt.Store.DeleteWebhook(ctx, id)
 }
 
-// Pause makes a webhook inactive (status_reason paused): it receives no
-// events until resumed. A paused webhook is answered as it is, unchanged.
-func (s *Service) Pause(ctx context.Context, id string) (*webhook.Webhook, error) {
-	return s.setStatus(ctx, id, webhook.StatusInactive)
+// Pause makes a webhook inactive (status_reason paused). Without hold it
+// receives no events until resumed; with hold its events still make
+// deliveries, held (status held, nothing sent) until Resume drains them.
+// Pausing again changes only hold; the same pause is answered unchanged.
+func (s *Service) Pause(ctx context.Context, id string, hold bool) (*webhook.Webhook, error) {
+	return s.setStatus(ctx, id, webhook.StatusInactive, hold)
 }
 
-// Resume makes a webhook active again, whatever made it inactive, and
-// clears its health: the circuit closes and the failures are forgotten, so
-// a fixed endpoint gets its deliveries at once. An active webhook is
-// answered as it is, unchanged.
+// Resume makes a webhook active again, whatever made it inactive, clears
+// its health (the circuit closes and the failures are forgotten, so a fixed
+// endpoint gets its deliveries at once) and drains what it held. An active
+// webhook with a clean health is answered as it is, unchanged.
 func (s *Service) Resume(ctx context.Context, id string) (*webhook.Webhook, error) {
-	w, err := s.setStatus(ctx, id, webhook.StatusActive)
-	if err != nil || s.opt.Health == nil || w.Health.Clean() {
-		return w, err
-	}
-	if err := s.opt.Health.ResetHealth(ctx, id); err != nil {
+	w, changed, err := s.setStatusChanged(ctx, id, webhook.StatusActive, false)
+	if err != nil {
 		return nil, err
 	}
-	return w, s.withHealth(ctx, w)
+	reset := s.opt.Health != nil && !w.Health.Clean()
+	if reset {
+		if err := s.opt.Health.ResetHealth(ctx, id); err != nil {
+			return nil, err
+		}
+		if err := s.withHealth(ctx, w); err != nil {
+			return nil, err
+		}
+	}
+	if changed || reset {
+		s.drain(ctx, id)
+	}
+	return w, nil
 }
 
-func (s *Service) setStatus(ctx context.Context, id string, status webhook.Status) (*webhook.Webhook, error) {
-	var w *webhook.Webhook
+// drain starts draining what webhook id held. A failure is logged, not
+// answered: the change is made, and a resume again drains what is held.
+func (s *Service) drain(ctx context.Context, id string) {
+	if s.opt.Drains == nil {
+		return
+	}
+	if err := s.opt.Drains.StartDrain(ctx, id); err != nil {
+		s.opt.Logger.ErrorContext(ctx, "manage: start drain", "webhook_id", id, "error", err)
+	}
+}
+
+func (s *Service) setStatus(ctx context.Context, id string, status webhook.Status, hold bool) (*webhook.Webhook, error) {
+	w, _, err := s.setStatusChanged(ctx, id, status, hold)
+	return w, err
+}
+
+func (s *Service) setStatusChanged(ctx context.Context, id string, status webhook.Status, hold bool) (*webhook.Webhook, bool, error) {
+	var (
+		w       *webhook.Webhook
+		changed bool
+	)
 	err := s.reapply(ctx, id, func() error {
 		var err error
-		if w, err = s.load(ctx, id); err != nil || w.Status == status {
+		changed = false
+		if w, err = s.load(ctx, id); err != nil {
 			return err
 		}
 		next := *w
 		next.Status = status
 		next.StatusReason = reasonFor(w, &next)
+		if status == webhook.StatusInactive && next.StatusReason == webhook.ReasonPaused {
+			next.Hold = hold
+		} else if status == webhook.StatusActive {
+			next.Hold = false
+		}
+		if next.Status == w.Status && next.StatusReason == w.StatusReason && next.Hold == w.Hold {
+			return nil
+		}
 		next.UpdatedAt = s.now()
 		*w = next
+		changed = true
 		return s.opt.Store.UpdateWebhook(ctx, w)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return w, s.withHealth(ctx, w)
+	return w, changed, s.withHealth(ctx, w)
 }
 
 // Stats returns a webhook's delivery statistics; ENotFound if the webhook

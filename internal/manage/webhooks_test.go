@@ -147,7 +147,7 @@ func TestGetMalformedIDIsNotFoundWithoutARead(t *testing.T) {
 		_, _, err = f.svc.Patch(ctx, id, Members{}, 0)
 		assertCode(t, err, webhook.ENotFound, "")
 		assertCode(t, f.svc.Delete(ctx, id, 0), webhook.ENotFound, "")
-		_, err = f.svc.Pause(ctx, id)
+		_, err = f.svc.Pause(ctx, id, false)
 		assertCode(t, err, webhook.ENotFound, "")
 		_, err = f.svc.Stats(ctx, id)
 		assertCode(t, err, webhook.ENotFound, "")
@@ -289,8 +289,8 @@ func TestPauseResume(t *testing.T) {
 		want    webhook.Status
 		version int64
 	}{
-		{"pause", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return s.Pause }, webhook.StatusActive, webhook.StatusInactive, 2},
-		{"pause paused", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return s.Pause }, webhook.StatusInactive, webhook.StatusInactive, 1},
+		{"pause", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return plainPause(s) }, webhook.StatusActive, webhook.StatusInactive, 2},
+		{"pause paused", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return plainPause(s) }, webhook.StatusInactive, webhook.StatusInactive, 1},
 		{"resume", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return s.Resume }, webhook.StatusInactive, webhook.StatusActive, 2},
 		{"resume active", func(s *Service) func(context.Context, string) (*webhook.Webhook, error) { return s.Resume }, webhook.StatusActive, webhook.StatusActive, 1},
 	}
@@ -368,7 +368,9 @@ func TestUpdateWithoutVersionIsReapplied(t *testing.T) {
 				assert.Equal(t, int64(1+5+1), w.Version)
 			}},
 		{name: "pause", races: 5,
-			update: func(ctx context.Context, s *Service, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id) },
+			update: func(ctx context.Context, s *Service, id string) (*webhook.Webhook, error) {
+				return s.Pause(ctx, id, false)
+			},
 			check: func(t *testing.T, w *webhook.Webhook) {
 				assert.Equal(t, webhook.StatusInactive, w.Status)
 			}},
@@ -515,4 +517,9 @@ func TestStatsSeries(t *testing.T) {
 	assert.Equal(t, int64(1), series[webhook.StatsHours-31].Failed)
 	_, _, err = f.svc.StatsSeries(context.Background(), "wh_0123456789abcdef0123456789abcdef", 24*time.Hour)
 	assertCode(t, err, webhook.ENotFound, "")
+}
+
+// plainPause is Pause without hold.
+func plainPause(s *Service) func(context.Context, string) (*webhook.Webhook, error) {
+	return func(ctx context.Context, id string) (*webhook.Webhook, error) { return s.Pause(ctx, id, false) }
 }

@@ -34,6 +34,8 @@ type deliveryItem struct {
 	Metadata  string     `dynamo:"metadata,omitempty"`
 	// The bulk recovery that last re-queued it (recoveries.go).
 	RecoveredBy string `dynamo:"recovered_by,omitempty"`
+	// A series after a hold of a delivery that had not ended (held.go).
+	Uncounted bool `dynamo:"uncounted,omitempty"`
 }
 
 type attemptItem struct {
@@ -81,7 +83,7 @@ func (s *Store) toDeliveryItem(d *webhook.Delivery) deliveryItem {
 		CreatedAt: d.CreatedAt.UTC(), CompletedAt: utcPtr(d.CompletedAt),
 		ExpiresAt: expiresAt(d, s.retention),
 		Data:      string(d.Data), Metadata: string(d.Metadata),
-		RecoveredBy: d.RecoveredBy,
+		RecoveredBy: d.RecoveredBy, Uncounted: d.Uncounted,
 	}
 	if !d.EventTime.IsZero() {
 		t := d.EventTime.UTC()
@@ -99,7 +101,7 @@ func (it *deliveryItem) delivery() *webhook.Delivery {
 		Status: webhook.DeliveryStatus(it.Status), Test: it.Test, SeriesStart: max(it.SeriesStart, 1),
 		NextAttemptAt: it.NextAttemptAt, CreatedAt: it.CreatedAt, CompletedAt: it.CompletedAt,
 		Attempts:    make([]webhook.Attempt, len(it.Attempts)),
-		RecoveredBy: it.RecoveredBy,
+		RecoveredBy: it.RecoveredBy, Uncounted: it.Uncounted,
 	}
 	if it.EventTime != nil {
 		d.EventTime = *it.EventTime
@@ -166,7 +168,8 @@ func (s *Store) SaveAttempt(ctx context.Context, d *webhook.Delivery) error {
 	}
 	put := s.deliveries.Put(it)
 	if n == 1 {
-		put = put.If("attribute_not_exists('id')")
+		// Or a drained held record that had no attempt yet (held.go).
+		put = put.If("attribute_not_exists('id') OR ('status' = ? AND (attribute_not_exists('attempts') OR size('attempts') = ?))", string(webhook.DeliveryPending), 0)
 	} else {
 		put = put.If("size('attempts') = ?", n-1)
 	}
@@ -212,10 +215,8 @@ func (s *Store) ListDeliveries(ctx context.Context, webhookID string, f webhook.
 	if err != nil {
 		return page, err
 	}
-	switch f.Status {
-	case "", webhook.DeliveryPending, webhook.DeliveryRetrying, webhook.DeliverySucceeded, webhook.DeliveryFailed:
-	default:
-		return page, webhook.Invalid("status", "status must be pending, retrying, succeeded or failed")
+	if f.Status != "" && !webhook.KnownDeliveryStatus(f.Status) {
+		return page, webhook.Invalid("status", "status must be pending, retrying, held, succeeded or failed")
 	}
 	filter := fingerprint("deliveries", webhookID, string(f.Status))
 	before, err := decodeCursor(f.Cursor, filter, webhook.DeliveryIDPrefix)

@@ -48,6 +48,7 @@ type webhookItem struct {
 	CreatedAt               time.Time  `dynamo:"created_at"`
 	UpdatedAt               time.Time  `dynamo:"updated_at"`
 	StatusReason            string     `dynamo:"status_reason,omitempty"` // only while inactive
+	Hold                    bool       `dynamo:"hold,omitempty"`          // only while paused (webhook.HoldsDeliveries)
 }
 
 type retryItem struct {
@@ -84,6 +85,7 @@ func toWebhookItem(w *webhook.Webhook, version int64) webhookItem {
 		CreatedAt:    w.CreatedAt.UTC(),
 		UpdatedAt:    w.UpdatedAt.UTC(),
 		StatusReason: string(inactiveReason(w)),
+		Hold:         w.HoldsDeliveries(),
 	}
 	if w.RateLimit != nil {
 		it.RatePerSecond = w.RateLimit.PerSecond
@@ -119,6 +121,7 @@ func (it *webhookItem) webhook() *webhook.Webhook {
 		CreatedAt:    it.CreatedAt,
 		UpdatedAt:    it.UpdatedAt,
 		StatusReason: webhook.StatusReason(it.StatusReason),
+		Hold:         it.Hold,
 	}
 	if it.RatePerSecond > 0 {
 		w.RateLimit = &webhook.RateLimit{PerSecond: it.RatePerSecond}
@@ -139,6 +142,9 @@ type subItem struct {
 	SK     string `dynamo:"sk,range"`
 	Status string `dynamo:"status"`
 	Filter string `dynamo:"filter"` // canonical JSON; absent for none
+	// Hold: paused with hold, so the trigger still finds it and its
+	// deliveries are held (held.go).
+	Hold bool `dynamo:"hold,omitempty"`
 }
 
 // statsItem holds a webhook's counters. Writers update it with ADD (and SET

@@ -40,7 +40,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhook.Webhook) error {
 	item := toWebhookItem(w, 1)
 	tx := s.db.WriteTx().Put(s.webhooks.Put(item).If("attribute_not_exists('pk')"))
 	for _, e := range item.Events {
-		tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter}))
+		tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter, Hold: item.Hold}))
 	}
 	for attempt := 1; ; attempt++ {
 		err := tx.Run(ctx)
@@ -219,7 +219,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhook.Webhook) error {
 		keep := make(map[string]bool, len(item.Events))
 		for _, e := range item.Events {
 			keep[e] = true
-			tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter}))
+			tx.Put(s.webhooks.Put(subItem{PK: subPK(e), SK: w.ID, Status: item.Status, Filter: item.Filter, Hold: item.Hold}))
 		}
 		for _, e := range uniqueEvents(cur.Events) {
 			if !keep[e] {
@@ -260,7 +260,8 @@ func (s *Store) DeleteWebhook(ctx context.Context, id string) error {
 		// delete cannot leave subscription items of events added meanwhile.
 		tx := s.db.WriteTx().
 			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skConfig).If("'version' = ?", cur.Version)).
-			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skStats))
+			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skStats)).
+			Delete(s.webhooks.Delete(AttrPK, webhookPK(id)).Range(AttrSK, skDrain)) // its drain stops (held.go)
 		for _, e := range uniqueEvents(cur.Events) {
 			tx.Delete(s.webhooks.Delete(AttrPK, subPK(e)).Range(AttrSK, id))
 		}
@@ -300,15 +301,16 @@ func (s *Store) ActiveSubscribers(ctx context.Context, event string) ([]string, 
 
 // ActiveSubscriptions returns the active webhooks subscribed to event with
 // their payload filters, in id order, reading every page of the event's
-// subscription partition (strongly consistent; never a scan). An unknown
-// event is EInvalid "event".
+// subscription partition (strongly consistent; never a scan). A webhook
+// paused with hold counts as active here: its deliveries are made, and held
+// by the delivery function (held.go). An unknown event is EInvalid "event".
 func (s *Store) ActiveSubscriptions(ctx context.Context, event string) ([]webhook.Subscription, error) {
 	if !webhook.IsEvent(event) {
 		return nil, webhook.Invalid("event", "unknown event %q", event)
 	}
 	var subs []subItem
 	err := s.webhooks.Get(AttrPK, subPK(event)).
-		Filter("'status' = ?", string(webhook.StatusActive)).
+		Filter("'status' = ? OR 'hold' = ?", string(webhook.StatusActive), true).
 		Project(AttrSK, attrFilter).
 		Consistent(true).
 		All(ctx, &subs)

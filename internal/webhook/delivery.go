@@ -60,6 +60,10 @@ type Delivery struct {
 	// RecoveredBy is the bulk recovery that last re-queued the delivery
 	// (its id), so that recovery re-queues it at most once.
 	RecoveredBy string
+	// Uncounted: the current series follows a hold of a delivery that had
+	// not ended (hold.go), so its end counts as a first one in the
+	// statistics although SeriesStart > 1. Cleared when it ends.
+	Uncounted bool
 }
 
 // IdempotencyRecord remembers a trigger by its Idempotency-Key, so a repeat

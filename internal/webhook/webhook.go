@@ -118,6 +118,9 @@ type Webhook struct {
 	// StatusReason says why an inactive webhook is (see Reason); set by the
 	// use cases, never by a client.
 	StatusReason StatusReason
+	// Hold: a paused webhook's events still make deliveries, held until it
+	// is resumed (hold.go); only while inactive with reason paused.
+	Hold bool
 	// Health is read-only endpoint state, kept beside the statistics; set
 	// only by the reads that show it (not stored with the config).
 	Health Health

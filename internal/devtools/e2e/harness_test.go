@@ -162,7 +162,7 @@ func newStack(t *testing.T, b testenv.Backend, opt stackOptions) *stack {
 		p.Recovery, err = recovery.New(recovery.Options{Store: opt.recoveryStore(p.Store), Sender: p.Jobs,
 			Retention: p.Store.Retention(), Clock: opt.now, Logger: log})
 		require.NoError(t, err)
-		p.Handler = delivery.NewHandler(p.Attempter, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery})
+		p.Handler = delivery.NewHandler(p.Attempter, p.Triggers, p.Store, delivery.HandlerOptions{Log: log, Recovery: p.Recovery, Drains: p.Attempter})
 	}
 	apiCfg := cfg
 	// Receivers are on loopback; the dial guard is what the tests exercise.

@@ -17,7 +17,10 @@ type Queue struct {
 	Resent []queue.Job     // jobs sent again with Resend
 	// Recoveries are the recovery messages sent (recovery.go).
 	Recoveries []queue.RecoveryMessage
-	SendErr    error
+	// DrainMsgs and DrainDelays are the drain messages sent (held.go).
+	DrainMsgs   []queue.DrainMessage
+	DrainDelays []time.Duration
+	SendErr     error
 }
 
 // SendJobs keeps jobs and their delays, or fails with SendErr.

@@ -38,6 +38,8 @@ type Store struct {
 	deliveries  map[string]*webhook.Delivery
 	deactivated []string
 	recoveries  map[string]*webhook.Recovery // recovery.go
+	drains      map[string]*webhook.Drain    // held.go
+	released    int
 	calls       int
 	reads       int
 	saves       int
@@ -276,6 +278,10 @@ func (s *Store) SaveAttempt(_ context.Context, d *webhook.Delivery) error {
 	recorded := 0
 	if prev, ok := s.deliveries[d.ID]; ok {
 		recorded = len(prev.Attempts)
+		if prev.Status == webhook.DeliveryHeld {
+			// Held: only a drain's release makes it attemptable.
+			return webhook.Errorf(webhook.EConflict, "delivery %s is held", d.ID)
+		}
 	}
 	if recorded != len(d.Attempts)-1 {
 		return webhook.Errorf(webhook.EConflict, "attempt %d of delivery %s is already recorded", len(d.Attempts), d.ID)

@@ -326,7 +326,7 @@ async function statsSection(id, window) {
   return sec;
 }
 
-const deliveryStatuses = ['pending', 'retrying', 'succeeded', 'failed'];
+const deliveryStatuses = ['pending', 'retrying', 'held', 'succeeded', 'failed'];
 
 async function deliveriesSection(w, params) {
   const status = params.get('dstatus') || '', cursor = params.get('cursor') || '';
