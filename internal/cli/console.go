@@ -2,16 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -94,18 +91,7 @@ func (a *app) serveConsole(cmd *cobra.Command, addr string) (err error) {
 	fmt.Fprintf(stderr, "Console on %s/console/, API calls passed on to %s, %s (Ctrl-C to stop)\n", self, c.base.Redacted(), how)
 
 	p := &consoleProxy{client: c, ui: console.Handler(), port: portOf(ln.Addr()), anyHost: !loopback, log: stderr}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(stderr, "console: ", 0)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-	case serr := <-served:
-		err = &runError{fmt.Errorf("serve on %s: %w", self, serr)}
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return err
+	return serveUntilDone(ctx, ln, p, "console", stderr)
 }
 
 func portOf(a net.Addr) string {

@@ -223,15 +223,25 @@ func (a *app) listen(cmd *cobra.Command, o listenOptions) (err error) {
 	}
 	fmt.Fprintf(stderr, "Listening on %s, %s (Ctrl-C to stop)\n", strings.TrimSuffix(self, "/"), answer)
 
-	srv := &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(stderr, "listen: ", 0)}
+	if serr := serveUntilDone(ctx, ln, l, "listen", stderr); serr != nil {
+		err = serr
+	}
+	return err
+}
+
+// serveUntilDone serves h on ln until ctx ends (Ctrl-C), then gives the
+// requests in flight a moment to finish (and be printed). An error is the
+// server's own: it stopped serving before ctx ended.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, name string, stderr io.Writer) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(stderr, name+": ", 0)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var err error
 	select {
 	case <-ctx.Done():
 	case serr := <-served:
-		err = &runError{fmt.Errorf("serve on %s: %w", self, serr)}
+		err = &runError{fmt.Errorf("serve on %s: %w", ln.Addr(), serr)}
 	}
-	// Requests in flight get a moment to finish and be printed.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
