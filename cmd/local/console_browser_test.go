@@ -361,6 +361,12 @@ func TestConsoleBrowser(t *testing.T) {
 	shot("webhook-paused")
 	run("resume", chromedp.Click(chromedp.Search(`//button[normalize-space()="Resume"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-active`)))
 	require.Contains(t, text(`#flash`), "Resumed")
+	run("pause with hold", chromedp.Click(chromedp.Search(`//button[normalize-space()="Pause and hold"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-inactive`)))
+	require.Contains(t, text(`#flash`), "Paused with hold")
+	require.Contains(t, text(`#status-reason`), "holding deliveries", "a held pause says so")
+	shot("webhook-paused-hold")
+	run("resume after hold", chromedp.Click(chromedp.Search(`//button[normalize-space()="Resume"]`)), chromedp.WaitVisible(chromedp.CSS(`#heading .s-active`)))
+	require.Contains(t, text(`#flash`), "Resumed")
 
 	// The 7-day chart, and the list with its row chart.
 	run("7 days", chromedp.Click(chromedp.Search(`//button[normalize-space()="Last 7 days"]`)),

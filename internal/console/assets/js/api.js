@@ -38,7 +38,8 @@ export const api = {
   createWebhook: (b) => call('POST', '/webhooks', b),
   patchWebhook: (id, b, version) => call('PATCH', `/webhooks/${enc(id)}`, b, version ? { 'If-Match': `"${version}"` } : {}),
   deleteWebhook: (id, version) => call('DELETE', `/webhooks/${enc(id)}`, undefined, version ? { 'If-Match': `"${version}"` } : {}),
-  pause: (id) => call('POST', `/webhooks/${enc(id)}/pause`),
+  // hold: events while paused are kept as held deliveries, delivered on resume.
+  pause: (id, hold) => call('POST', `/webhooks/${enc(id)}/pause`, hold ? { hold: true } : undefined),
   resume: (id) => call('POST', `/webhooks/${enc(id)}/resume`),
   test: (id) => call('POST', `/webhooks/${enc(id)}/test`),
   stats: (id, window) => call('GET', `/webhooks/${enc(id)}/stats` + q({ window })),

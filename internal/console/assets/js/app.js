@@ -200,7 +200,8 @@ async function viewWebhook(id, params) {
   const reload = () => render(true);
   const root = el('div', {}, heading(w.name || w.id, badge(w.status)));
   root.append(el('p', { class: 'muted' }, el('a', { href: '#/' }, '← Webhooks')));
-  if (w.status_reason) root.append(el('p', { id: 'status-reason' }, 'Inactive: ', reasonText(w.status_reason), '.'));
+  if (w.status_reason) root.append(el('p', { id: 'status-reason' }, 'Inactive: ', reasonText(w.status_reason),
+    w.hold ? ', holding deliveries until resumed' : '', '.'));
 
   // Actions, their answers shown beside them.
   const answer = answerBox();
@@ -225,7 +226,17 @@ async function viewWebhook(id, params) {
     const r = await api.deleteWebhook(id, w.version);
     if (r.ok) { flashNext('ok', `Deleted “${w.name}”.`); go('/'); } else showAnswer(answer, r);
   });
-  actions.append(toggle, testBtn);
+  actions.append(toggle);
+  if (w.status === 'active') {
+    const hold = el('button', { type: 'button', title: 'Events while paused are kept as held deliveries and delivered on resume' }, 'Pause and hold');
+    hold.addEventListener('click', () => busy(hold, async () => {
+      const r = await api.pause(id, true);
+      if (r.ok) { flash('ok', 'Paused with hold: new events are kept as held deliveries and delivered on resume.'); reload(); }
+      else showAnswer(answer, r);
+    }));
+    actions.append(hold);
+  }
+  actions.append(testBtn);
   const ctx = { api, reload, go, answer, showAnswer, flash, busy, catalogue };
   for (const a of registry.webhookActions) {
     if (a.when && !a.when(w)) continue;
