@@ -2,17 +2,12 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/systemprompt-io/webhooks/internal/devtools/localaws"
 	"github.com/systemprompt-io/webhooks/internal/webhook"
 )
 
@@ -24,21 +19,7 @@ import (
 // not sent again, a recorded retry has its next attempt scheduled again,
 // and every delivery ends with one record and no repeated attempt number.
 func TestKilledMidEventBatch(t *testing.T) {
-	var mu sync.Mutex
-	crashes := map[string]*atomic.Int32{}
-	wrap := func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler {
-		n := &atomic.Int32{}
-		mu.Lock()
-		crashes[t.Name()] = n
-		mu.Unlock()
-		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			resp, err := h(ctx, ev)
-			if n.Add(1) <= 2 {
-				return events.SQSEventResponse{}, errors.New("simulated crash: Lambda runtime exited")
-			}
-			return resp, err
-		}
-	}
+	wrap, invocations := crashTwice()
 	forEachBackend(t, stackOptions{visibility: 2, wrap: wrap}, func(t *testing.T, s *stack) {
 		rcvOK := newReceiver(t)
 		rcvFlaky := newReceiver(t, 500, 200)
@@ -69,10 +50,7 @@ func TestKilledMidEventBatch(t *testing.T) {
 				}
 			}
 		}
-		mu.Lock()
-		n := crashes[t.Name()]
-		mu.Unlock()
-		assert.Greater(t, n.Load(), int32(2), "the crashes happened, and batches after them")
+		assert.Greater(t, invocations(t), int32(2), "the crashes happened, and batches after them")
 		// A redelivered event reads before it sends: the successes were
 		// not sent again.
 		assert.Len(t, rcvOK.got(), 3, "each recorded success sent once")

@@ -102,21 +102,7 @@ func TestDialGuardRefusesBlockedRanges(t *testing.T) {
 // back after the visibility timeout and is processed again. Every delivery
 // still ends final, with one record and no repeated attempt numbers.
 func TestKilledMidBatch(t *testing.T) {
-	var mu sync.Mutex
-	crashes := map[string]*atomic.Int32{} // per backend's stack
-	wrap := func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler {
-		n := &atomic.Int32{}
-		mu.Lock()
-		crashes[t.Name()] = n
-		mu.Unlock()
-		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			resp, err := h(ctx, ev)
-			if n.Add(1) <= 2 {
-				return events.SQSEventResponse{}, errors.New("simulated crash: Lambda runtime exited")
-			}
-			return resp, err
-		}
-	}
+	wrap, invocations := crashTwice()
 	forEachBackend(t, stackOptions{visibility: 2, wrap: wrap}, func(t *testing.T, s *stack) {
 		rcvOK := newReceiver(t)
 		rcvFlaky := newReceiver(t, 500, 200)
@@ -157,10 +143,7 @@ func TestKilledMidBatch(t *testing.T) {
 				}
 			}
 		}
-		mu.Lock()
-		n := crashes[t.Name()]
-		mu.Unlock()
-		assert.Greater(t, n.Load(), int32(2), "the crashes happened, and batches after them")
+		assert.Greater(t, invocations(t), int32(2), "the crashes happened, and batches after them")
 		// Redelivered first attempts may reach the endpoint again (at least
 		// once), but always under the same delivery id.
 		seen := map[string]bool{}
@@ -173,4 +156,32 @@ func TestKilledMidBatch(t *testing.T) {
 
 func triggerReq(event string) webhook.TriggerRequest {
 	return webhook.TriggerRequest{Event: event, Data: json.RawMessage(`{"n":1}`)}
+}
+
+// crashTwice wraps each stack's delivery handler so that its first two
+// invocations do their work and then die before answering, as a Lambda
+// whose runtime exits: their messages come back after the visibility
+// timeout. invocations is how many the stack of test t has had.
+func crashTwice() (wrap func(*testing.T, localaws.SQSHandler) localaws.SQSHandler, invocations func(t *testing.T) int32) {
+	var mu sync.Mutex
+	counts := map[string]*atomic.Int32{} // per backend's stack
+	wrap = func(t *testing.T, h localaws.SQSHandler) localaws.SQSHandler {
+		n := &atomic.Int32{}
+		mu.Lock()
+		counts[t.Name()] = n
+		mu.Unlock()
+		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			resp, err := h(ctx, ev)
+			if n.Add(1) <= 2 {
+				return events.SQSEventResponse{}, errors.New("simulated crash: Lambda runtime exited")
+			}
+			return resp, err
+		}
+	}
+	invocations = func(t *testing.T) int32 {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts[t.Name()].Load()
+	}
+	return wrap, invocations
 }
