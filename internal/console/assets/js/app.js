@@ -4,7 +4,7 @@
 import { api, errorOf } from './api.js';
 import { el, time, badge, pct, ms, empty, spark, deliveriesChart, latencyChart, legend, confirmDialog } from './ui.js';
 import { healthCell, healthList, reasonText } from './health.js';
-import { kv, field, clearErrors, fieldError, parseJSONField, canon } from './forms.js';
+import { kv, field, clearErrors, fieldError, parseJSONField, canon, eventBody } from './forms.js';
 import { registry } from './registry.js';
 import './extensions.js';
 
@@ -675,13 +675,8 @@ async function viewTrigger(params) {
     busy(submit, async () => {
       clearErrors(form);
       result.replaceChildren();
-      const d = parseJSONField(form, 'data', data.value, 'object');
-      if (d.bad) return;
-      const m = parseJSONField(form, 'metadata', metadata.value, 'object');
-      if (m.bad) return;
-      const body = { event: event.value };
-      if (d.value !== undefined) body.data = d.value;
-      if (m.value !== undefined) body.metadata = m.value;
+      const body = eventBody(form, event.value, data.value, metadata.value);
+      if (!body) return;
       const r = await api.trigger(body);
       if (!r.ok) { fieldError(form, r.body?.error?.field, errorOf(r)); return; }
       result.replaceChildren(el('div', { class: 'panel ok' },

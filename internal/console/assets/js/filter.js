@@ -2,7 +2,7 @@
 // (POST /webhooks/{id}/filter/test → {matches}). Nothing is sent or stored.
 import { webhookSection } from './registry.js';
 import { el } from './ui.js';
-import { field, clearErrors, fieldError, parseJSONField } from './forms.js';
+import { field, clearErrors, fieldError, eventBody } from './forms.js';
 import { errorOf } from './api.js';
 
 webhookSection({
@@ -34,13 +34,8 @@ webhookSection({
       ctx.busy(submit, async () => {
         clearErrors(form);
         result.replaceChildren();
-        const d = parseJSONField(form, 'data', data.value, 'object');
-        if (d.bad) return;
-        const m = parseJSONField(form, 'metadata', metadata.value, 'object');
-        if (m.bad) return;
-        const body = { event: event.value };
-        if (d.value !== undefined) body.data = d.value;
-        if (m.value !== undefined) body.metadata = m.value;
+        const body = eventBody(form, event.value, data.value, metadata.value);
+        if (!body) return;
         const r = await ctx.api.filterTest(w.id, body);
         if (!r.ok) { fieldError(form, r.body?.error?.field, errorOf(r)); return; }
         result.replaceChildren(r.body.matches

@@ -68,3 +68,17 @@ export function parseJSONField(form, name, text, kind) {
   }
 }
 
+
+// eventBody is an event form's request body ({event, data?, metadata?}, as
+// POST /events and the filter test take it), or undefined when data or
+// metadata is not a JSON object (the error shown at that field).
+export function eventBody(form, event, data, metadata) {
+  const d = parseJSONField(form, 'data', data, 'object');
+  if (d.bad) return undefined;
+  const m = parseJSONField(form, 'metadata', metadata, 'object');
+  if (m.bad) return undefined;
+  const body = { event };
+  if (d.value !== undefined) body.data = d.value;
+  if (m.value !== undefined) body.metadata = m.value;
+  return body;
+}
