@@ -162,6 +162,7 @@ type batch struct {
 
 	recoveries []events.SQSMessage // recovery messages (route)
 	deferred   deferrals           // isolation.go
+	idle       *idleBatch          // its jobs all wait at the gate (isolation.go)
 	// inline is how many of them were attempted in place (inline.go)
 	inline int
 	drains []events.SQSMessage // drain messages (route)
@@ -220,8 +221,10 @@ func (b *batch) route(ctx context.Context, msgs []events.SQSMessage) (jobs []eve
 func (h *Handler) attempt(ctx context.Context, b *batch, jobs []events.SQSMessage) {
 	var g errgroup.Group // no WithContext: one job's failure must not cancel the others
 	g.SetLimit(h.opt.Concurrency)
+	b.idle = newIdleBatch(len(jobs))
 	for _, msg := range jobs {
 		g.Go(func() error {
+			defer b.idle.add(-1)
 			webhookID, d, err := h.job(ctx, b, msg)
 			if err != nil {
 				b.fail(ctx, msg, err)

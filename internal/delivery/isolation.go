@@ -102,7 +102,12 @@ const maxTracked = 4096
 // otherwise (false with a zero delay if ctx ends first), looking again at
 // least every Slow (Wait while nothing is known of the webhook), since a
 // webhook can turn slow while a job waits.
-func (g *gate) enter(ctx context.Context, webhookID string) (release func(took time.Duration), deferFor time.Duration, ok bool) {
+//
+// idle (nil: never) is closed once nothing of the job's batch runs but jobs
+// waiting here: a job of a webhook not known yet is then deferred at once,
+// as it would be after Wait, since waiting longer only holds the batch (and
+// its poller) while the healthy jobs behind it in the queue wait.
+func (g *gate) enter(ctx context.Context, webhookID string, idle *idleBatch) (release func(took time.Duration), deferFor time.Duration, ok bool) {
 	waitFrom := g.now()
 	for {
 		g.mu.Lock()
@@ -125,7 +130,7 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(took t
 			g.mu.Unlock()
 			return func(took time.Duration) { g.leave(webhookID, h, now, took) }, 0, true
 		}
-		unknown := h.avg == 0 && now.Sub(waitFrom) >= g.pol.Wait
+		unknown := h.avg == 0 && (now.Sub(waitFrom) >= g.pol.Wait || idle.done())
 		if (slow || unknown) && g.canDefer {
 			d := g.schedule(h, now)
 			g.mu.Unlock()
@@ -133,20 +138,75 @@ func (g *gate) enter(ctx context.Context, webhookID string) (release func(took t
 		}
 		free := h.free
 		look := g.pol.Slow
+		var idleCh <-chan struct{} // only an unknown webhook's job stops waiting when the batch is idle
 		if h.avg == 0 {
 			look = min(look, g.pol.Wait)
+			if g.canDefer {
+				idleCh = idle.closed()
+			}
 		}
 		g.mu.Unlock()
 		t := time.NewTimer(look)
+		idle.add(-1)
 		select {
 		case <-free:
 		case <-t.C:
+		case <-idleCh:
 		case <-ctx.Done():
 			t.Stop()
+			idle.add(1)
 			return nil, 0, false
 		}
+		idle.add(1)
 		t.Stop()
 	}
+}
+
+// idleBatch counts a batch's jobs that are not waiting at the gate (not yet
+// there, or attempting) and is done, for good, once none is.
+type idleBatch struct {
+	mu   sync.Mutex
+	n    int
+	ch   chan struct{}
+	shut bool
+}
+
+func newIdleBatch(jobs int) *idleBatch {
+	b := &idleBatch{n: jobs, ch: make(chan struct{})}
+	b.add(0)
+	return b
+}
+
+// add changes the count by d; the first time it reaches zero closes the
+// batch's channel. Nil-safe, as are done and closed.
+func (b *idleBatch) add(d int) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n += d
+	if b.n <= 0 && !b.shut {
+		b.shut = true
+		close(b.ch)
+	}
+}
+
+func (b *idleBatch) done() bool {
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.shut
+}
+
+// closed is closed once the batch is idle; never for a nil one.
+func (b *idleBatch) closed() <-chan struct{} {
+	if b == nil {
+		return nil
+	}
+	return b.ch
 }
 
 // admit takes a slot of webhookID for an attempt in place (inline.go)
@@ -225,7 +285,7 @@ func (g *gate) forgetIdle() {
 // job is to go back to the queue instead (sendDeferred sends it, with the
 // batch's others).
 func (h *Handler) isolate(ctx context.Context, b *batch, msg events.SQSMessage, job queue.Job) (release func(took time.Duration), deferred bool, err error) {
-	release, d, ok := h.gate.enter(ctx, job.WebhookID)
+	release, d, ok := h.gate.enter(ctx, job.WebhookID, b.idle)
 	switch {
 	case ok:
 		return release, false, nil

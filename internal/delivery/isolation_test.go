@@ -111,6 +111,38 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 	})
 }
 
+// TestIsolationIdleBatchDefersAtOnce: while a slow webhook's first attempt
+// runs in another batch, a batch of its jobs and a quick one's does not
+// wait out the 200 ms for it once the quick job is done: its poller would
+// be held while the healthy jobs behind it wait in the queue.
+func TestIsolationIdleBatchDefersAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow, quick := webhook.NewID(webhook.WebhookIDPrefix), webhook.NewID(webhook.WebhookIDPrefix)
+		r := newSleepRunner(map[string]time.Duration{slow: 5 * time.Second, quick: 10 * time.Millisecond})
+		q := &fake.Queue{}
+		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Defer: q})
+		var first sync.WaitGroup
+		first.Go(func() {
+			_, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{jobMsg(t, 0, slow)}})
+			assert.NoError(t, err)
+		})
+		synctest.Wait() // its attempt is in flight
+
+		ev := events.SQSEvent{Records: []events.SQSMessage{jobMsg(t, 1, slow), jobMsg(t, 2, quick), jobMsg(t, 3, slow)}}
+		start := time.Now()
+		res, err := h.Handle(context.Background(), ev)
+		require.NoError(t, err)
+		assert.Empty(t, res.BatchItemFailures)
+		assert.Equal(t, 10*time.Millisecond, time.Since(start), "the quick job's time, not the 200 ms wait")
+		assert.Len(t, r.ended[quick], 1)
+		require.Len(t, q.Sent, 2, "the slow webhook's jobs deferred")
+		for _, j := range q.Sent {
+			assert.Equal(t, slow, j.WebhookID)
+		}
+		first.Wait()
+	})
+}
+
 // TestIsolationWithoutDeferWaits: with no queue to defer to, jobs of a slow
 // webhook wait for its slot, one at a time.
 func TestIsolationWithoutDeferWaits(t *testing.T) {
@@ -179,13 +211,13 @@ func TestGateSchedule(t *testing.T) {
 func TestGateLearnsResponseTimes(t *testing.T) {
 	clock := fake.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	g := newGate(DefaultIsolation, clock.Now, true)
-	release, _, ok := g.enter(context.Background(), "wh")
+	release, _, ok := g.enter(context.Background(), "wh", nil)
 	require.True(t, ok)
 	clock.Advance(3 * time.Second)
 	release(responseTime(webhook.StatsDelta{}))
 	assert.Zero(t, g.hooks["wh"].avg, "no attempt: still unknown")
 
-	release, _, ok = g.enter(context.Background(), "wh")
+	release, _, ok = g.enter(context.Background(), "wh", nil)
 	require.True(t, ok)
 	clock.Advance(3 * time.Second) // 2.9 s of it waiting for a rate slot
 	release(responseTime(webhook.StatsDelta{Attempts: 1, TotalResponseMS: 100}))
