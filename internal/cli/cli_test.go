@@ -81,7 +81,7 @@ const retriedJSON = `{"id":"` + dlvID + `","webhook_id":"` + whID + `","event_id
 	`{"attempt":1,"started_at":"2026-11-28T16:05:00Z","status_code":503,"duration_ms":120,"error":"attempts exhausted (1 of 1)"}],` +
 	`"next_attempt_at":"2026-11-28T16:06:05Z","created_at":"2026-11-28T16:05:00Z","completed_at":null}`
 
-const statsJSON = `{"total_deliveries":10,"successful":3,"failed":7,"success_rate":0.3,"avg_response_ms":241.6,` +
+const statsJSON = `{"total_deliveries":10,"successful":3,"failed":7,"success_rate":0.3,"avg_response_ms":241.6,"held":4,` +
 	`"last_delivery_at":"2026-11-28T15:06:05Z","last_success_at":"2026-11-25T16:06:05Z"}`
 
 // reply is the fake API's canned answer to one route.
@@ -501,6 +501,7 @@ func TestCommands(t *testing.T) {
 				"Failed            7\n" +
 				"Success rate      30.0%\n" +
 				"Avg response      242ms\n" +
+				"Held now          4\n" +
 				"Last delivery     1h ago (2026-11-28 15:06:05Z)\n" +
 				"Last success      3d ago (2026-11-25 16:06:05Z)\n" +
 				"Last failure      never\n",
@@ -515,6 +516,7 @@ func TestCommands(t *testing.T) {
 				"Failed            0\n" +
 				"Success rate      -\n" +
 				"Avg response      -\n" +
+				"Held now          0\n" +
 				"Last delivery     never\n" +
 				"Last success      never\n" +
 				"Last failure      never\n",

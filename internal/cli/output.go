@@ -255,6 +255,7 @@ func writeStats(w io.Writer, now time.Time, s statsDTO) error {
 	}
 	t.row("Success rate", rate)
 	t.row("Avg response", avg)
+	t.row("Held now", strconv.FormatInt(s.Held, 10))
 	t.row("Last delivery", whenPtr(now, s.LastDeliveryAt))
 	t.row("Last success", whenPtr(now, s.LastSuccessAt))
 	t.row("Last failure", whenPtr(now, s.LastFailureAt))

@@ -81,6 +81,7 @@ type statsDTO struct {
 	Failed          int64      `json:"failed"`
 	SuccessRate     float64    `json:"success_rate"`
 	AvgResponseMS   float64    `json:"avg_response_ms"`
+	Held            int64      `json:"held"`
 	LastDeliveryAt  *time.Time `json:"last_delivery_at"`
 	LastSuccessAt   *time.Time `json:"last_success_at"`
 	LastFailureAt   *time.Time `json:"last_failure_at"`

@@ -827,14 +827,14 @@ func TestStats(t *testing.T) {
 	rec := e.do("GET", "/webhooks/"+got.ID+"/stats", "")
 	require.Equal(t, 200, rec.Code)
 	assert.JSONEq(t, `{"webhook_id":"`+got.ID+`","total_deliveries":0,"successful":0,"failed":0,"success_rate":0,
-		"avg_response_ms":0,"last_delivery_at":null,"last_success_at":null,"last_failure_at":null}`, rec.Body.String())
+		"avg_response_ms":0,"held":0,"last_delivery_at":null,"last_success_at":null,"last_failure_at":null}`, rec.Body.String())
 
 	last := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
 	e.store.SetStats(got.ID, webhook.Stats{TotalDeliveries: 4, Successful: 3, Failed: 1, Attempts: 5, TotalResponseMS: 500,
-		LastDeliveryAt: &last, LastSuccessAt: &last})
+		Held: 2, LastDeliveryAt: &last, LastSuccessAt: &last})
 	rec = e.do("GET", "/webhooks/"+got.ID+"/stats", "")
 	assert.JSONEq(t, `{"webhook_id":"`+got.ID+`","total_deliveries":4,"successful":3,"failed":1,"success_rate":0.75,
-		"avg_response_ms":100,"last_delivery_at":"2024-02-03T04:05:06.000Z","last_success_at":"2024-02-03T04:05:06.000Z","last_failure_at":null}`, rec.Body.String())
+		"avg_response_ms":100,"held":2,"last_delivery_at":"2024-02-03T04:05:06.000Z","last_success_at":"2024-02-03T04:05:06.000Z","last_failure_at":null}`, rec.Body.String())
 
 	// The mean response time is rounded to 0.1 ms.
 	for _, tc := range []struct {

@@ -317,6 +317,7 @@ type statsJSON struct {
 	Failed          int64    `json:"failed"`
 	SuccessRate     float64  `json:"success_rate"`
 	AvgResponseMS   float64  `json:"avg_response_ms"`
+	Held            int64    `json:"held"`
 	LastDeliveryAt  *apiTime `json:"last_delivery_at"`
 	LastSuccessAt   *apiTime `json:"last_success_at"`
 	LastFailureAt   *apiTime `json:"last_failure_at"`
@@ -351,7 +352,7 @@ func (a *server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	out := statsJSON{
 		WebhookID: id, TotalDeliveries: s.TotalDeliveries, Successful: s.Successful, Failed: s.Failed,
-		SuccessRate: s.SuccessRate(), AvgResponseMS: tenths(s.AvgResponseMS()),
+		SuccessRate: s.SuccessRate(), AvgResponseMS: tenths(s.AvgResponseMS()), Held: s.Held,
 		LastDeliveryAt: timePtr(s.LastDeliveryAt), LastSuccessAt: timePtr(s.LastSuccessAt), LastFailureAt: timePtr(s.LastFailureAt),
 	}
 	if series != nil {

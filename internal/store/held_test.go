@@ -26,7 +26,13 @@ func TestHeldDeliveryLifecycle(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Store, _ *dynamodb.Client) {
 		ctx := context.Background()
 		wh := webhook.NewID(webhook.WebhookIDPrefix)
+		held := func() int64 {
+			st, err := s.GetStats(ctx, wh)
+			require.NoError(t, err)
+			return st.Held
+		}
 		d := heldDelivery(t, s, wh, recent)
+		assert.Equal(t, int64(1), held(), "counted as held")
 		got, err := s.GetDelivery(ctx, wh, d.ID)
 		require.NoError(t, err)
 		assert.Equal(t, webhook.DeliveryHeld, got.Status)
@@ -44,6 +50,7 @@ func TestHeldDeliveryLifecycle(t *testing.T) {
 		assert.Equal(t, webhook.DeliveryPending, got.Status)
 		again, _ := s.GetDelivery(ctx, wh, d.ID)
 		assert.Equal(t, webhook.EConflict, webhook.ErrorCode(s.ReleaseHeld(ctx, again, recent)), "released once")
+		assert.Zero(t, held(), "counted down once")
 		first := *again
 		done := recent.Add(time.Second)
 		first.Attempts = []webhook.Attempt{attempt(1, 200, recent)}
@@ -66,7 +73,10 @@ func TestHeldDeliveryLifecycle(t *testing.T) {
 		assert.True(t, cur.Uncounted, "its first series never ended: its end counts as a first one")
 		require.NoError(t, s.ReleaseHeld(ctx, cur, recent))
 		assert.Equal(t, 2, cur.SeriesStart)
+		assert.Zero(t, held())
 		require.NoError(t, s.RestoreHeld(ctx, cur))
+		require.NoError(t, s.RestoreHeld(ctx, cur), "restored once")
+		assert.Equal(t, int64(1), held(), "held again, counted once")
 		cur, _ = s.GetDelivery(ctx, wh, r.ID)
 		assert.Equal(t, webhook.DeliveryHeld, cur.Status)
 		assert.JSONEq(t, `{"b":2}`, string(cur.Data))

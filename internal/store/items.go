@@ -157,6 +157,7 @@ type statsItem struct {
 	Failed          int64      `dynamo:"failed"`
 	Attempts        int64      `dynamo:"attempts"`
 	TotalResponseMS int64      `dynamo:"total_response_ms"`
+	Held            int64      `dynamo:"held"`
 	LastDeliveryAt  *time.Time `dynamo:"last_delivery_at"`
 	LastSuccessAt   *time.Time `dynamo:"last_success_at"`
 	LastFailureAt   *time.Time `dynamo:"last_failure_at"`
@@ -169,6 +170,7 @@ func (it *statsItem) stats() webhook.Stats {
 		Failed:          it.Failed,
 		Attempts:        it.Attempts,
 		TotalResponseMS: it.TotalResponseMS,
+		Held:            max(it.Held, 0),
 		LastDeliveryAt:  it.LastDeliveryAt,
 		LastSuccessAt:   it.LastSuccessAt,
 		LastFailureAt:   it.LastFailureAt,

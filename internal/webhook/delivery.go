@@ -131,9 +131,12 @@ type Stats struct {
 	Failed          int64
 	Attempts        int64
 	TotalResponseMS int64
-	LastDeliveryAt  *time.Time
-	LastSuccessAt   *time.Time
-	LastFailureAt   *time.Time
+	// Held is how many deliveries are held now (status held): a gauge,
+	// not among the final counts.
+	Held           int64
+	LastDeliveryAt *time.Time
+	LastSuccessAt  *time.Time
+	LastFailureAt  *time.Time
 	// Hours are hourly buckets, oldest first: the current hour's alone
 	// from a plain stats read, a window's with the finished hours.
 	Hours []HourStats

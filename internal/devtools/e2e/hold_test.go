@@ -98,6 +98,7 @@ func TestHeldPauseThenResume(t *testing.T) {
 		s.waitDrained(60*time.Second, s.urls.EventsQueue, s.urls.DeliveryQueue)
 		assert.Empty(t, rcv.got(), "nothing sent while held")
 		assert.Zero(t, s.queueDepth(s.urls.DeliveryQueue), "no message waits while held")
+		assert.Equal(t, 20, s.heldCount(id), "counted in the stats")
 
 		code, out = s.do("POST", "/webhooks/"+id+"/resume", nil)
 		require.Equal(t, http.StatusOK, code, "%v", out)
@@ -114,7 +115,16 @@ func TestHeldPauseThenResume(t *testing.T) {
 			assert.Len(t, got.Attempts, 1, "a fresh series, one attempt")
 		}
 		assert.Empty(t, s.heldOf(id))
+		assert.Zero(t, s.heldCount(id), "counted down as drained")
 	})
+}
+
+// heldCount is the webhook's stats' held count.
+func (s *stack) heldCount(id string) int {
+	s.t.Helper()
+	code, out := s.do("GET", "/webhooks/"+id+"/stats", nil)
+	require.Equal(s.t, http.StatusOK, code, "%v", out)
+	return int(out["held"].(float64))
 }
 
 // TestCircuitOpenHoldsThenDrains: with the circuit open, deliveries are
