@@ -62,14 +62,17 @@ func newJob(data string) queue.Job {
 }
 
 // receive long-polls url until it holds n messages or the bound passes (the
-// caller then asserts on what it got). It deletes what it received.
+// caller then asserts on what it got). It deletes what it received. Its
+// visibility timeout is short, so a receive whose answer was lost on the way
+// (the SDK then retries it) hides its messages for seconds, not the queue's
+// 30: they are received again within the bound.
 func receive(t *testing.T, client *sqs.Client, url string, n int, bound time.Duration) []types.Message {
 	t.Helper()
 	var got []types.Message
 	deadline := time.Now().Add(bound)
 	for len(got) < n && time.Now().Before(deadline) {
 		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 5,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		require.NoError(t, err)
