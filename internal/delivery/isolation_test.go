@@ -47,6 +47,16 @@ func newSleepRunner(took map[string]time.Duration) *sleepRunner {
 	return &sleepRunner{took: took, inflight: map[string]int{}, most: map[string]int{}, ended: map[string][]time.Time{}}
 }
 
+// slowAndQuick is a handler deferring to q, whose runner r takes 5 s for
+// webhook slow and 10 ms for quick (in a synctest bubble).
+func slowAndQuick() (slow, quick string, r *sleepRunner, q *fake.Queue, h *Handler) {
+	slow, quick = webhook.NewID(webhook.WebhookIDPrefix), webhook.NewID(webhook.WebhookIDPrefix)
+	r = newSleepRunner(map[string]time.Duration{slow: 5 * time.Second, quick: 10 * time.Millisecond})
+	q = &fake.Queue{}
+	h = NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Defer: q})
+	return slow, quick, r, q, h
+}
+
 // TestIsolationBoundsASlowWebhook: batches of 8 jobs to an endpoint that
 // takes 5 s and 2 to a quick one. The first attempt of each webhook runs
 // alone (nothing is known of them yet); the slow one's other jobs wait 200
@@ -56,10 +66,7 @@ func newSleepRunner(took map[string]time.Duration) *sleepRunner {
 // jobs end within their own time, and a batch lasts one slow attempt.
 func TestIsolationBoundsASlowWebhook(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		slow, quick := webhook.NewID(webhook.WebhookIDPrefix), webhook.NewID(webhook.WebhookIDPrefix)
-		r := newSleepRunner(map[string]time.Duration{slow: 5 * time.Second, quick: 10 * time.Millisecond})
-		q := &fake.Queue{}
-		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Defer: q})
+		slow, quick, r, q, h := slowAndQuick()
 		batch := func() events.SQSEvent {
 			var ev events.SQSEvent
 			for n := range 10 {
@@ -121,10 +128,7 @@ func TestIsolationBoundsASlowWebhook(t *testing.T) {
 // be held while the healthy jobs behind it wait in the queue.
 func TestIsolationIdleBatchDefersAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		slow, quick := webhook.NewID(webhook.WebhookIDPrefix), webhook.NewID(webhook.WebhookIDPrefix)
-		r := newSleepRunner(map[string]time.Duration{slow: 5 * time.Second, quick: 10 * time.Millisecond})
-		q := &fake.Queue{}
-		h := NewHandler(r, nil, &statsLog{}, HandlerOptions{Log: slog.New(slog.DiscardHandler), Defer: q})
+		slow, quick, r, q, h := slowAndQuick()
 		var first sync.WaitGroup
 		first.Go(func() {
 			_, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{jobMsg(t, 0, slow)}})

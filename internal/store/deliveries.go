@@ -306,7 +306,7 @@ func (s *Store) AddStats(ctx context.Context, webhookID string, d webhook.StatsD
 		modes = s.hours.modes(webhookID, hour)
 	}
 	for _, mode = range modes {
-		u := s.webhooks.Update(AttrPK, webhookPK(webhookID)).Range(AttrSK, skStats).
+		u := s.statsUpdate(webhookID).
 			Add("total_deliveries", d.Succeeded+d.Failed).
 			Add("successful", d.Succeeded).
 			Add("failed", d.Failed).

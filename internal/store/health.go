@@ -70,7 +70,9 @@ func (it *healthItem) health() webhook.Health {
 	return h
 }
 
-func (s *Store) healthUpdate(id string) *dynamo.Update {
+// statsUpdate updates a webhook's stats item, which holds its counters
+// (AddStats), its held count (countHeld) and its health.
+func (s *Store) statsUpdate(id string) *dynamo.Update {
 	return s.webhooks.Update(AttrPK, webhookPK(id)).Range(AttrSK, skStats)
 }
 
@@ -119,7 +121,7 @@ func (s *Store) Healths(ctx context.Context, ids []string) (map[string]webhook.H
 // run's start kept. It answers the health after the write.
 func (s *Store) RecordFailure(ctx context.Context, id string, at time.Time) (webhook.Health, error) {
 	var it healthItem
-	err := s.healthUpdate(id).Add(attrConsecutive, 1).SetIfNotExists(attrFailingSince, at.UTC()).Value(ctx, &it)
+	err := s.statsUpdate(id).Add(attrConsecutive, 1).SetIfNotExists(attrFailingSince, at.UTC()).Value(ctx, &it)
 	if err != nil {
 		return webhook.Health{}, fmt.Errorf("record failure of %s: %w", id, err)
 	}
@@ -132,7 +134,7 @@ func (s *Store) RecordFailure(ctx context.Context, id string, at time.Time) (web
 // successes exactly one closed it): the webhook.recovered transition.
 func (s *Store) RecordSuccess(ctx context.Context, id string) (h webhook.Health, closed bool, err error) {
 	var old healthItem
-	err = s.healthUpdate(id).Set(attrConsecutive, 0).
+	err = s.statsUpdate(id).Set(attrConsecutive, 0).
 		Remove(attrFailingSince, attrCircuit, attrOpenedAt, attrNextProbe, attrProbeUntil, attrProbeBy, attrCooldown).
 		OldValue(ctx, &old)
 	if err != nil {
@@ -156,7 +158,7 @@ func (s *Store) ResetHealth(ctx context.Context, id string) error {
 // the health is then read again.
 func (s *Store) OpenCircuit(ctx context.Context, id string, at time.Time, openAfter int, cooldown time.Duration) (h webhook.Health, ok bool, err error) {
 	var it healthItem
-	err = s.healthUpdate(id).
+	err = s.statsUpdate(id).
 		Set(attrCircuit, string(webhook.CircuitOpen)).Set(attrOpenedAt, at.UTC()).
 		Set(attrCooldown, cooldown.Milliseconds()).Set(attrNextProbe, at.Add(cooldown).UnixMilli()).
 		If("attribute_not_exists($) AND $ >= ?", attrCircuit, attrConsecutive, openAfter).
@@ -171,7 +173,7 @@ func (s *Store) OpenCircuit(ctx context.Context, id string, at time.Time, openAf
 func (s *Store) ClaimProbe(ctx context.Context, id string, now time.Time, lease time.Duration, by string) (h webhook.Health, ok bool, err error) {
 	var it healthItem
 	ms := now.UnixMilli()
-	err = s.healthUpdate(id).
+	err = s.statsUpdate(id).
 		Set(attrCircuit, string(webhook.CircuitHalfOpen)).Set(attrProbeUntil, now.Add(lease).UnixMilli()).Set(attrProbeBy, by).
 		If("($ = ? AND $ <= ?) OR ($ = ? AND $ <= ?)",
 			attrCircuit, string(webhook.CircuitOpen), attrNextProbe, ms,
@@ -186,7 +188,7 @@ func (s *Store) ClaimProbe(ctx context.Context, id string, now time.Time, lease 
 // closed the circuit): nothing is written then.
 func (s *Store) ProbeFailed(ctx context.Context, id string, at time.Time, by string, cooldown time.Duration) (h webhook.Health, ok bool, err error) {
 	var it healthItem
-	err = s.healthUpdate(id).
+	err = s.statsUpdate(id).
 		Set(attrCircuit, string(webhook.CircuitOpen)).Set(attrCooldown, cooldown.Milliseconds()).
 		Set(attrNextProbe, at.Add(cooldown).UnixMilli()).Remove(attrProbeUntil, attrProbeBy).
 		Add(attrConsecutive, 1).

@@ -86,7 +86,7 @@ func (s *Store) countHeld(ctx context.Context, d *webhook.Delivery, n int64) err
 	if d.Test {
 		return nil
 	}
-	if err := s.webhooks.Update(AttrPK, webhookPK(d.WebhookID)).Range(AttrSK, skStats).Add("held", n).Run(ctx); err != nil {
+	if err := s.statsUpdate(d.WebhookID).Add("held", n).Run(ctx); err != nil {
 		return fmt.Errorf("count held delivery %s: %w", d.ID, err)
 	}
 	return nil
